@@ -1,0 +1,88 @@
+"""CrewFile (what crew.yaml holds) and CrewSpec (a crew resolved and checked, ready to run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.spec import AgentSpec
+from tasks.spec import TaskSpec
+
+Process = Literal["sequential", "hierarchical", "debate", "coding", "auto"]
+InputType = Literal["str", "int", "float", "bool", "list", "dict"]
+
+
+class InputSpec(BaseModel):
+    """One declared crew input."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: InputType = Field(default="str", description="Value type; CLI strings are converted.")
+    required: bool | None = Field(
+        default=None, description="Must be given; default: true unless a default is set."
+    )
+    default: Any = Field(default=None, description="Value used when the input is not given.")
+    description: str = Field(default="", description="Shown by --list and in the schema.")
+
+    @property
+    def is_required(self) -> bool:
+        return self.required if self.required is not None else self.default is None
+
+
+class ModelChoice(BaseModel):
+    """Which models.yaml alias each part of the crew uses."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    default: str = Field(default="standard", description="Alias for agents with no llm key.")
+    manager: str | None = Field(
+        default=None, description="Alias for the manager of hierarchical crews."
+    )
+
+
+class CrewFile(BaseModel):
+    """The keys of crews/<name>/crew.yaml; agents.yaml and tasks.yaml sit beside it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str | None = Field(default=None, description="Crew name; defaults to its folder name.")
+    description: str = Field(default="", description="One line shown by --list.")
+    process: Process = Field(default="sequential", description="Which engine runs the crew.")
+    inputs: dict[str, InputSpec] | None = Field(
+        default=None,
+        description="Declared inputs. Without this key every {placeholder} is a required string.",
+    )
+    models: ModelChoice = Field(default_factory=ModelChoice, description="Model aliases to use.")
+    agents: tuple[str, ...] | None = Field(
+        default=None,
+        description="Agents in the crew, by name: from agents.yaml or agents/library/. "
+        "Default: every agent in agents.yaml.",
+    )
+    tasks: tuple[str, ...] | None = Field(
+        default=None,
+        description="Tasks in run order, by name: from tasks.yaml or tasks/library/. "
+        "Default: every task in tasks.yaml, in file order.",
+    )
+    verbose: bool = Field(default=False, description="Engine-level verbose output.")
+
+
+class CrewSpec(BaseModel):
+    """A crew after loading: every agent and task resolved, references and inputs checked."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="Crew name.")
+    description: str = Field(default="", description="One line shown by --list.")
+    process: Process = Field(description="Which engine runs the crew.")
+    inputs: dict[str, InputSpec] = Field(description="Declared (or inferred) inputs.")
+    models: ModelChoice = Field(description="Model aliases to use.")
+    agents: dict[str, AgentSpec] = Field(description="Agents by name.")
+    tasks: dict[str, TaskSpec] = Field(description="Tasks by name, in run order.")
+    verbose: bool = Field(default=False, description="Engine-level verbose output.")
+    directory: Path = Field(description="The crew's folder.")
+
+    def agent_model(self, agent_name: str) -> str:
+        """The model alias (or LiteLLM string) an agent calls."""
+        return self.agents[agent_name].llm or self.models.default

@@ -1,0 +1,77 @@
+"""crewyard: crews declared in YAML, run on CrewAI from the shell, batch jobs and notebooks.
+
+    import crewyard
+    result = crewyard.run("research", topic="solar storage")
+    result            # renders as Markdown in Jupyter
+
+Engines and models are imported on first run, so `import crewyard` stays light.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from crewyard.errors import ConfigError, CrewyardError, EngineError, InputError, ModelError
+
+if TYPE_CHECKING:
+    from crews.spec import CrewSpec
+    from crewyard.result import RunResult
+    from crewyard.settings import Settings
+
+__version__ = "0.1.0"
+
+
+def load_crew(name: str) -> CrewSpec:
+    """The crew called name, loaded and checked (ConfigError says file:line and the fix)."""
+    import crews
+
+    return crews.load_crew(name)
+
+
+def list_crews() -> list[str]:
+    """Names of the crews in the crews folder."""
+    import crews
+
+    return crews.discover()
+
+
+def run(
+    crew: str | CrewSpec,
+    *,
+    settings: Settings | None = None,
+    models: dict[str, str] | None = None,
+    **inputs: Any,
+) -> RunResult:
+    """Run a crew by name (or spec) with its inputs as keyword arguments.
+
+    models overrides aliases, e.g. {"smart": "openai/gpt-4o"}. Raises RunFailed (with
+    .result holding every finished task output) if the run fails."""
+    from crewyard.dispatcher import Dispatcher
+
+    spec = load_crew(crew) if isinstance(crew, str) else crew
+    return Dispatcher(settings, model_overrides=models).run(spec, inputs)
+
+
+async def arun(
+    crew: str | CrewSpec,
+    *,
+    settings: Settings | None = None,
+    models: dict[str, str] | None = None,
+    **inputs: Any,
+) -> RunResult:
+    """run() without blocking the event loop (the engines run in a worker thread)."""
+    return await asyncio.to_thread(run, crew, settings=settings, models=models, **inputs)
+
+
+__all__ = [
+    "ConfigError",
+    "CrewyardError",
+    "EngineError",
+    "InputError",
+    "ModelError",
+    "arun",
+    "list_crews",
+    "load_crew",
+    "run",
+]

@@ -1,0 +1,236 @@
+"""The command line. `--list`, `--dry-run`, `schema`, `runs` and `--help` import no engine
+and no model library, so they answer at once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from crewyard.errors import ConfigError, CrewyardError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python main.py",
+        description="Run a crew declared under crews/. Other commands: "
+        "`schema` (JSON Schema of crew files), `runs` (list runs), `runs show ID`.",
+    )
+    p.add_argument("--crew", help="name of the crew folder under crews/")
+    p.add_argument("--input", action="append", default=[], metavar="KEY=VALUE",
+                   help="a crew input; repeat for several")
+    p.add_argument("--inputs-file", type=Path, metavar="FILE",
+                   help="JSON or YAML file with the inputs (--input values win)")
+    p.add_argument("--list", action="store_true", help="list crews with their inputs")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the crew and print the plan; no model is called")
+    p.add_argument("--model", action="append", default=[], metavar="ALIAS=MODEL",
+                   help="point a models.yaml alias at another LiteLLM model string")
+    p.add_argument("--output", type=Path, metavar="PATH", help="also write the final output here")
+    loud = p.add_mutually_exclusive_group()
+    loud.add_argument("-v", "--verbose", action="store_true", help="debug logs")
+    loud.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    return p
+
+
+def _runs_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python main.py runs", description="Runs in the run store.")
+    p.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    p.add_argument("run_id", nargs="?", help="run id (or a unique prefix) for `show`")
+    p.add_argument("--crew", help="only runs of this crew")
+    p.add_argument("--limit", type=int, default=20, help="how many runs to list")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args[:1] == ["schema"]:
+            return _schema()
+        if args[:1] == ["runs"]:
+            return _runs(_runs_parser().parse_args(args[1:]))
+        return _run(_run_parser().parse_args(args))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except CrewyardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _settings_and_logs(args: argparse.Namespace) -> Any:
+    from crewyard.logs import configure
+    from crewyard.settings import Settings
+
+    settings = Settings()
+    level = "DEBUG" if args.verbose else "WARNING" if args.quiet else settings.log_level
+    configure(level)
+    return settings
+
+
+def _run(args: argparse.Namespace) -> int:
+    import crews
+
+    settings = _settings_and_logs(args)
+    if args.list:
+        return _list(settings.crews_dir)
+    if not args.crew:
+        _run_parser().print_usage(sys.stderr)
+        print("error: give --crew NAME (see --list)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from crewyard.inputs import parse_pairs, read_inputs_file, resolve_inputs
+    from crewyard.models_config import ModelTable, parse_model_overrides
+
+    spec = crews.load_crew(args.crew, settings.crews_dir)
+    given: dict[str, Any] = read_inputs_file(args.inputs_file) if args.inputs_file else {}
+    given.update(parse_pairs(args.input))
+    overrides = parse_model_overrides(args.model)
+    if args.dry_run:
+        from crewyard.dispatcher import plan
+
+        inputs = resolve_inputs(spec, given)
+        return _print_plan(plan(spec, ModelTable.load(settings.models_file, overrides)), inputs)
+    return _execute(settings, spec, given, overrides, args)
+
+
+def _execute(settings: Any, spec: Any, given: dict[str, Any], overrides: dict[str, str],
+             args: argparse.Namespace) -> int:
+    from crewyard.dispatcher import Dispatcher, RunFailed
+    from crewyard.files import write_atomic
+    from crewyard.progress import Progress
+
+    with Progress() as progress:
+        listeners = [] if args.quiet else [progress]
+        dispatcher = Dispatcher(settings, model_overrides=overrides, listeners=listeners)
+        try:
+            result = dispatcher.run(spec, given)
+        except RunFailed as exc:
+            failed = exc.result
+            print(f"error: {exc}", file=sys.stderr)
+            saved = [t.task for t in failed.task_outputs]
+            print(f"kept {len(saved)} finished task output(s): {', '.join(saved) or 'none'}; "
+                  f"see: python main.py runs show {failed.run_id}", file=sys.stderr)
+            return EXIT_FAILED
+    print(result.output)
+    if args.output:
+        write_atomic(args.output, result.output)
+    u = result.usage
+    err = sys.stderr
+    print(f"\n── {result.crew} · run {result.run_id} · {result.status} in {result.duration_s:.1f} s",
+          file=err)
+    print(f"tokens: {u['total_tokens']} ({u['prompt_tokens']} prompt + "
+          f"{u['completion_tokens']} completion) in {u['calls']} model calls · "
+          f"cost ${result.cost:.4f}", file=err)
+    for path in result.output_files:
+        print(f"report: {Path(result.output_dir or '') / path}", file=err)
+    if args.output:
+        print(f"output: {args.output}", file=err)
+    print(f"run record: {settings.runs_db} (python main.py runs show {result.run_id})", file=err)
+    print(f"log: {result.log_file}", file=err)
+    return EXIT_OK
+
+
+def _list(crews_dir: Path) -> int:
+    from crewyard.loader import discover, load_crew
+
+    names = discover(crews_dir)
+    if not names:
+        print(f"no crews in {crews_dir}")
+        return EXIT_OK
+    for name in names:
+        try:
+            spec = load_crew(name, crews_dir)
+        except ConfigError as exc:
+            print(f"{name}  (broken: {exc})")
+            continue
+        print(f"{name}  [{spec.process}]  {spec.description}")
+        for key, inp in spec.inputs.items():
+            need = "required" if inp.is_required and inp.default is None else (
+                f"default {inp.default!r}")
+            print(f"    --input {key}=<{inp.type}>  {need}  {inp.description}")
+    return EXIT_OK
+
+
+def _print_plan(the_plan: Any, inputs: dict[str, Any]) -> int:
+    print(f"crew: {the_plan.crew}")
+    print(f"engine: {the_plan.engine} ({the_plan.process}) — {the_plan.reason}")
+    print(f"inputs: {json.dumps(inputs, ensure_ascii=False)}")
+    print("agents:")
+    for agent, alias in the_plan.agents.items():
+        print(f"  {agent}: model {alias} → {the_plan.models.get(alias, alias)}")
+    print("tasks, in order:")
+    for i, (task, agent) in enumerate(the_plan.tasks, 1):
+        print(f"  {i}. {task} ({agent})")
+    print("dry run: no model was called")
+    return EXIT_OK
+
+
+def _schema() -> int:
+    from agents.spec import AgentSpec
+    from crews.spec import CrewFile
+    from tasks.spec import TaskSpec
+
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "crewyard crew files",
+        "description": "crew.yaml (CrewFile); agents.yaml maps names to AgentSpec; "
+        "tasks.yaml maps names to TaskSpec.",
+        "$defs": {
+            "CrewFile": CrewFile.model_json_schema(),
+            "AgentsFile": {"type": "object", "additionalProperties": AgentSpec.model_json_schema()},
+            "TasksFile": {"type": "object", "additionalProperties": TaskSpec.model_json_schema()},
+        },
+    }
+    print(json.dumps(schema, indent=2))
+    return EXIT_OK
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from crewyard.runs import RunStore
+    from crewyard.settings import Settings
+
+    store = RunStore(Settings().runs_db)
+    if args.action == "show":
+        if not args.run_id:
+            raise ConfigError("runs show needs a run id", hint="python main.py runs show RUN_ID")
+        return _show_run(store, args.run_id, args.json)
+    runs = store.list(args.limit, args.crew)
+    if args.json:
+        print(json.dumps([vars(r) for r in runs], indent=2, default=str))
+        return EXIT_OK
+    if not runs:
+        print("no runs yet: python main.py --crew research --input topic=\"…\"")
+    for r in runs:
+        took = f"{r.finished_at - r.started_at:6.1f} s" if r.finished_at else "   …   "
+        print(f"{r.id}  {r.crew:<12} {r.status:<11} {took}  "
+              f"{r.usage.get('total_tokens', 0):>6} tokens  ${r.cost_usd:.4f}")
+    return EXIT_OK
+
+
+def _show_run(store: Any, run_id: str, as_json: bool) -> int:
+    run = store.get(run_id)
+    checkpoints = store.checkpoints(run.id)
+    if as_json:
+        data = {**vars(run), "task_outputs": [vars(c) for c in checkpoints],
+                "model_calls": store.model_calls(run.id)}
+        print(json.dumps(data, indent=2, default=str))
+        return EXIT_OK
+    print(f"run {run.id} · crew {run.crew} · {run.engine} · {run.status}")
+    print(f"inputs: {json.dumps(run.inputs, ensure_ascii=False)}")
+    print(f"tokens: {run.usage.get('total_tokens', 0)} in {run.usage.get('calls', 0)} calls · "
+          f"cost ${run.cost_usd:.4f}")
+    if run.error:
+        print(f"error: {run.error}")
+    print(f"outputs: {run.output_dir}\nlog: {run.log_file}")
+    for c in checkpoints:
+        saved = f" → {c.output_file}" if c.output_file else ""
+        print(f"\n## {c.task} ({c.agent}){saved}\n\n{c.output}")
+    return EXIT_OK

@@ -1,0 +1,176 @@
+"""The dispatcher: picks the engine for a crew, builds its RunContext, runs it, records it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crews.spec import CrewSpec
+from crewyard.context import RunContext
+from crewyard.errors import ConfigError, CrewyardError, ModelError
+from crewyard.events import ERROR, RUN_FINISHED, RUN_STARTED, EventSink, Listener
+from crewyard.inputs import resolve_inputs
+from crewyard.logs import run_log
+from crewyard.models_config import ModelTable
+from crewyard.redact import redact
+from crewyard.result import RunResult, TaskOutput
+from crewyard.runs import RunStore, new_run_id
+from crewyard.settings import Settings
+
+if TYPE_CHECKING:
+    from crewyard.gateway import Gateway
+
+ENGINES = {"sequential": "crewai", "hierarchical": "crewai"}
+
+
+class RunFailed(CrewyardError):
+    """The run started but did not finish; .result holds what it produced before failing."""
+
+    def __init__(self, message: str, result: RunResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run would do, computed without importing any engine or calling a model."""
+
+    crew: str
+    engine: str
+    process: str
+    reason: str
+    agents: dict[str, str]  # agent → model alias
+    tasks: list[tuple[str, str | None]]  # (task, agent)
+    models: dict[str, str]  # alias → LiteLLM model string
+
+
+def plan(spec: CrewSpec, table: ModelTable) -> Plan:
+    """Choose the engine and resolve every model the crew will call."""
+    engine = ENGINES.get(spec.process)
+    if engine is None:
+        raise ConfigError(
+            f"process {spec.process!r} has no engine in this version of crewyard",
+            file=spec.directory / "crew.yaml",
+            key="process",
+            hint=f"use one of: {', '.join(ENGINES)}",
+        )
+    agents = {name: spec.agent_model(name) for name in spec.agents}
+    refs = set(agents.values())
+    if spec.process == "hierarchical":
+        refs.add(spec.models.manager or "smart")
+    models = {}
+    for ref in sorted(refs):
+        name, cfg = table.resolve(ref)
+        models[name] = cfg.model
+    return Plan(
+        crew=spec.name,
+        engine=engine,
+        process=spec.process,
+        reason=f"process: {spec.process} in crew.yaml",
+        agents=agents,
+        tasks=[(n, t.agent or next(iter(spec.agents))) for n, t in spec.tasks.items()],
+        models=models,
+    )
+
+
+class Dispatcher:
+    """Runs crews. One Dispatcher can run many crews; each run gets its own RunContext."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        model_overrides: dict[str, str] | None = None,
+        listeners: list[Listener] | None = None,
+        gateway: Gateway | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.table = (
+            gateway.table
+            if gateway is not None
+            else ModelTable.load(self.settings.models_file, model_overrides or {})
+        )
+        self._gateway = gateway
+        self.listeners = list(listeners or [])
+        self.store = RunStore(self.settings.runs_db)
+
+    @property
+    def gateway(self) -> Gateway:
+        if self._gateway is None:
+            from crewyard.gateway import Gateway
+
+            self._gateway = Gateway(self.table)
+        return self._gateway
+
+    def plan(self, spec: CrewSpec) -> Plan:
+        return plan(spec, self.table)
+
+    def run(self, spec: CrewSpec, inputs: dict[str, Any] | None = None) -> RunResult:
+        """Run a crew to the end; raises RunFailed (with the partial result) if it fails."""
+        resolved = resolve_inputs(spec, inputs or {})
+        the_plan = self.plan(spec)
+        self.gateway.check(list(the_plan.agents.values()) + list(the_plan.models))
+        run_id = new_run_id()
+        output_dir = self.settings.outputs_dir / run_id
+        output_dir.mkdir(parents=True, exist_ok=True)
+        log_file = self.settings.logs_dir / f"{run_id}.jsonl"
+        with run_log(log_file, run_id):
+            return self._run(spec, resolved, the_plan, run_id, output_dir, log_file)
+
+    def _run(self, spec: CrewSpec, inputs: dict[str, Any], the_plan: Plan, run_id: str,
+             output_dir: Path, log_file: Path) -> RunResult:
+        self.store.start(run_id, spec.name, inputs, the_plan.engine, output_dir, log_file)
+        events = EventSink(run_id, self.store, self.listeners)
+        ctx = RunContext(run_id=run_id, spec=spec, inputs=inputs, settings=self.settings,
+                         gateway=self.gateway, store=self.store, events=events,
+                         output_dir=output_dir)
+        started = time.perf_counter()
+        events.emit(RUN_STARTED, crew=spec.name, engine=the_plan.engine, process=spec.process,
+                    reason=the_plan.reason, inputs=inputs)
+        status, error, outputs = "done", None, []
+        try:
+            outputs = self._engine(ctx, the_plan.engine)
+        except KeyboardInterrupt:
+            status, error = "interrupted", "stopped by the user (Ctrl-C)"
+        except Exception as exc:
+            status, error = "failed", _explain(exc)
+            events.emit(ERROR, message=error)
+        if status != "done":
+            outputs = [TaskOutput(c.task, c.agent, c.output, c.output_file)
+                       for c in self.store.checkpoints(run_id)]
+        final = outputs[-1].output if outputs else ""
+        usage = ctx.usage.summary()
+        self.store.finish(run_id, status, output=final, usage=usage, cost_usd=ctx.usage.cost_usd,
+                          error=error)
+        duration = time.perf_counter() - started
+        events.emit(RUN_FINISHED, status=status, duration_s=round(duration, 3),
+                    total_tokens=usage["total_tokens"])
+        result = RunResult(
+            run_id=run_id, crew=spec.name, engine=the_plan.engine, status=status, output=final,
+            task_outputs=outputs, usage=usage, cost=ctx.usage.cost_usd, duration_s=duration,
+            output_dir=str(output_dir), log_file=str(log_file), error=error,
+        )
+        if status == "interrupted":
+            raise KeyboardInterrupt
+        if status != "done":
+            raise RunFailed(f"run {run_id} of crew {spec.name!r} failed: {error}", result)
+        return result
+
+    def _engine(self, ctx: RunContext, engine: str) -> list[TaskOutput]:
+        if engine == "crewai":
+            from crewyard.engines.crewai_engine import run_crewai
+
+            return run_crewai(ctx)
+        raise ConfigError(f"unknown engine {engine!r}")
+
+
+def _explain(exc: BaseException) -> str:
+    """The most telling error in the chain: a ModelError or ConfigError beats its wrappers."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ModelError | ConfigError):
+            return redact(str(seen))
+        seen = seen.__cause__ or seen.__context__
+    return redact(f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,154 @@
+"""CrewAI adapter (the only crewai importer): CrewSpec + RunContext → Crew → task outputs.
+
+It only translates: models come from the gateway through GatewayLLM, checkpoints and events
+go to the RunContext, and CrewAI's own telemetry, tracing and memory stay off."""
+
+from __future__ import annotations
+
+import os
+
+for _flag, _value in {
+    "CREWAI_DISABLE_TELEMETRY": "true",
+    "CREWAI_DISABLE_TRACKING": "true",
+    "OTEL_SDK_DISABLED": "true",
+    "CREWAI_TRACING_ENABLED": "false",
+    "CREWAI_DISABLE_VERSION_CHECK": "true",
+}.items():
+    os.environ.setdefault(_flag, _value)
+
+from typing import Any  # noqa: E402
+
+from crewai import Agent, BaseLLM, Crew, Process, Task  # noqa: E402
+from crewai.tasks.task_output import TaskOutput as CrewAITaskOutput  # noqa: E402
+from pydantic import PrivateAttr  # noqa: E402
+
+from crewyard.context import RunContext  # noqa: E402
+from crewyard.events import AGENT_TURN, TASK_FINISHED, TASK_STARTED  # noqa: E402
+from crewyard.files import confined, write_atomic  # noqa: E402
+from crewyard.inputs import fill  # noqa: E402
+from crewyard.result import TaskOutput  # noqa: E402
+
+AGENT_KEYS = (
+    "role", "goal", "backstory", "max_iter", "max_rpm", "max_execution_time", "max_retry_limit",
+    "verbose", "allow_delegation", "cache", "respect_context_window", "allow_code_execution",
+    "code_execution_mode", "system_template", "prompt_template", "response_template",
+    "use_system_prompt", "inject_date", "date_format", "reasoning", "max_reasoning_attempts",
+)
+TASK_KEYS = ("description", "expected_output", "async_execution", "human_input", "markdown")
+
+
+class GatewayLLM(BaseLLM):
+    """CrewAI's LLM interface over crewyard's gateway, so CrewAI never picks a provider."""
+
+    llm_type: str = "crewyard"
+    _ctx: RunContext = PrivateAttr()
+    _run: _CrewRun = PrivateAttr()
+
+    def bind(self, ctx: RunContext, run: _CrewRun) -> GatewayLLM:
+        self._ctx = ctx
+        self._run = run
+        return self
+
+    def call(self, messages: Any, tools: Any = None, callbacks: Any = None,
+             available_functions: Any = None, from_task: Any = None, from_agent: Any = None,
+             response_model: Any = None) -> str:
+        if isinstance(messages, str):
+            messages = [{"role": "user", "content": messages}]
+        task = self._run.task_name(from_task)
+        agent = self._run.agent_name(from_agent)
+        self._run.turn(task, agent)
+        completion = self._ctx.gateway.complete(
+            self.model,
+            [{"role": m["role"], "content": m.get("content") or ""} for m in messages],
+            stop=self.stop_sequences or None,
+            temperature=self.temperature,
+            agent=agent,
+            task=task,
+            on_call=self._ctx.record_call,
+        )
+        return completion.text
+
+    def supports_function_calling(self) -> bool:
+        # Tools go through CrewAI's text protocol, which every model (SmolLM2 too) can follow.
+        return False
+
+    def get_context_window_size(self) -> int:
+        return self._ctx.gateway.context_window(self.model)
+
+
+class _CrewRun:
+    """Names, events and checkpoints of one CrewAI run."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.agent_names: dict[int, str] = {}
+        self.started: set[str] = set()
+        self.outputs: list[TaskOutput] = []
+
+    def task_name(self, task: Any) -> str | None:
+        return str(task.name) if task is not None and task.name else None
+
+    def agent_name(self, agent: Any) -> str | None:
+        if agent is None:
+            return None
+        return self.agent_names.get(id(agent), str(getattr(agent, "role", "agent")))
+
+    def turn(self, task: str | None, agent: str | None) -> None:
+        if task and task not in self.started:
+            self.started.add(task)
+            self.ctx.events.emit(TASK_STARTED, task=task, agent=agent)
+        self.ctx.events.emit(AGENT_TURN, task=task, agent=agent)
+
+    def task_done(self, output: CrewAITaskOutput) -> None:
+        """Checkpoint the output (and write its file) before the next task starts."""
+        name = output.name or f"task_{len(self.outputs) + 1}"
+        spec = self.ctx.spec.tasks.get(name)
+        agent = spec.agent if spec else output.agent
+        file_name = None
+        if spec is not None and spec.output_file:
+            file_name = fill(spec.output_file, self.ctx.inputs)
+            write_atomic(confined(self.ctx.output_dir, file_name), output.raw)
+        self.ctx.store.checkpoint(self.ctx.run_id, name, agent, output.raw, file_name)
+        self.outputs.append(TaskOutput(name, agent, output.raw, file_name))
+        self.ctx.events.emit(TASK_FINISHED, task=name, agent=agent, chars=len(output.raw),
+                             output_file=file_name)
+
+
+def run_crewai(ctx: RunContext) -> list[TaskOutput]:
+    """Run a sequential or hierarchical crew; returns the task outputs in order."""
+    spec = ctx.spec
+    run = _CrewRun(ctx)
+    agents: dict[str, Agent] = {}
+    for name, agent_spec in spec.agents.items():
+        fields = {k: getattr(agent_spec, k) for k in AGENT_KEYS
+                  if getattr(agent_spec, k) is not None}
+        llm = GatewayLLM(model=spec.agent_model(name)).bind(ctx, run)
+        agents[name] = Agent(**fields, llm=llm, memory=False)
+        run.agent_names[id(agents[name])] = name
+    tasks: dict[str, Task] = {}
+    for name, task_spec in spec.tasks.items():
+        agent_name = task_spec.agent or next(iter(spec.agents))
+        extra: dict[str, Any] = {}
+        if task_spec.context is not None:  # unset: CrewAI passes every earlier output
+            extra["context"] = [tasks[c] for c in task_spec.context]
+        tasks[name] = Task(
+            name=name,
+            agent=agents[agent_name],
+            callback=run.task_done,
+            **{k: getattr(task_spec, k) for k in TASK_KEYS},
+            **extra,
+        )
+    hierarchical = spec.process == "hierarchical"
+    crew = Crew(
+        name=spec.name,
+        agents=list(agents.values()),
+        tasks=list(tasks.values()),
+        process=Process.hierarchical if hierarchical else Process.sequential,
+        manager_llm=GatewayLLM(model=spec.models.manager or "smart").bind(ctx, run)
+        if hierarchical else None,
+        verbose=spec.verbose,
+        memory=False,
+        tracing=False,
+    )
+    crew.kickoff(inputs={k: v for k, v in ctx.inputs.items()})
+    return run.outputs

@@ -1,0 +1,73 @@
+"""One event stream per run: to the run store, the logs and any listener (progress display)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from loguru import logger
+
+from crewyard.runs import RunStore
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    run_id: str
+    data: dict[str, Any]
+    ts: float = field(default_factory=time.time)
+
+
+Listener = Callable[[Event], None]
+
+# Event kinds every engine emits.
+RUN_STARTED = "run_started"
+TASK_STARTED = "task_started"
+TASK_FINISHED = "task_finished"
+AGENT_TURN = "agent_turn"
+MODEL_CALL = "model_call"
+TOOL_CALL = "tool_call"
+ERROR = "error"
+RUN_FINISHED = "run_finished"
+
+
+class EventSink:
+    """Fans each event out; a failing listener is logged, never breaks the run."""
+
+    def __init__(self, run_id: str, store: RunStore, listeners: list[Listener] | None = None):
+        self.run_id = run_id
+        self.store = store
+        self.listeners = list(listeners or [])
+        self.log = logger.bind(run_id=run_id)
+        self._lock = threading.Lock()
+
+    def emit(self, kind: str, **data: Any) -> Event:
+        event = Event(kind=kind, run_id=self.run_id, data=data)
+        with self._lock:
+            self.store.event(self.run_id, kind, data)
+            self.log.bind(event=kind, **_log_fields(data)).debug(_describe(event))
+            for listener in self.listeners:
+                try:
+                    listener(event)
+                except Exception as exc:  # a display problem must not stop a run
+                    self.log.warning("event listener failed: {}", exc)
+        return event
+
+
+def _log_fields(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: data[k] for k in ("task", "agent", "crew") if k in data}
+
+
+def _describe(event: Event) -> str:
+    d = event.data
+    if event.kind == MODEL_CALL:
+        return (
+            f"model call {d.get('alias')} ({d.get('model')}): {d.get('prompt_tokens')} in, "
+            f"{d.get('completion_tokens')} out, {d.get('latency_ms', 0):.0f} ms"
+        )
+    if event.kind in (TASK_STARTED, TASK_FINISHED):
+        return f"{event.kind.replace('_', ' ')}: {d.get('task')} ({d.get('agent')})"
+    return f"{event.kind}: " + ", ".join(f"{k}={v}" for k, v in d.items() if k != "output")

@@ -1,0 +1,335 @@
+"""The model gateway: every model call of every engine goes through here (the only litellm
+importer). models.yaml aliases become a LiteLLM Router; `local/` and `scripted/` are LiteLLM
+custom providers for the embedded model and scripted replies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import litellm  # noqa: E402
+from litellm import Router  # noqa: E402
+from litellm.llms.custom_llm import CustomLLM  # noqa: E402
+from litellm.types.utils import ModelResponse  # noqa: E402
+
+from crewyard import local_model  # noqa: E402
+from crewyard.errors import ConfigError, CrewyardError, ModelError  # noqa: E402
+from crewyard.models_config import AliasConfig, ModelTable  # noqa: E402
+from crewyard.redact import redact  # noqa: E402
+from crewyard.scripted import ReplyFn, Script, approx_tokens  # noqa: E402
+
+litellm.telemetry = False
+litellm.suppress_debug_info = True
+FREE_PROVIDERS = ("local", "scripted")
+# Gateways alive in this process, so the custom providers can find their owner's settings.
+_gateways: weakref.WeakValueDictionary[str, Gateway] = weakref.WeakValueDictionary()
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One model call as the run records it (failed calls too)."""
+
+    alias: str
+    model: str
+    agent: str | None
+    task: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency_ms: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A model's reply in one shape, whatever the provider."""
+
+    text: str
+    model: str
+    alias: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency_ms: float
+    finish_reason: str | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _owner(model: str) -> tuple[Gateway, str]:
+    gateway_id, _, name = model.partition(".")
+    gateway = _gateways.get(gateway_id)
+    if gateway is None:
+        raise CrewyardError(f"no gateway owns model {model!r}")
+    return gateway, name
+
+
+def _model_response(message: dict[str, Any], finish: str | None, usage: dict[str, int],
+                    model: str) -> ModelResponse:
+    return ModelResponse(
+        id=f"chatcmpl-{uuid.uuid4().hex[:12]}",
+        model=model,
+        choices=[{"index": 0, "message": message, "finish_reason": finish or "stop"}],
+        usage=usage,
+    )
+
+
+class _LocalProvider(CustomLLM):
+    """`local/<name>`: the embedded llama.cpp model."""
+
+    def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+                   ) -> ModelResponse:
+        gateway, _ = _owner(model)
+        params = kwargs.get("optional_params") or {}
+        cfg = gateway.table.spec.local
+        llm = local_model.load(cfg.path, cfg.n_ctx, cfg.n_threads, cfg.seed)
+        stop = params.get("stop")
+        result = llm.chat(
+            messages,
+            max_tokens=int(params.get("max_tokens") or cfg.max_tokens),
+            temperature=float(params.get("temperature", 0.2)),
+            stop=[stop] if isinstance(stop, str) else stop,
+            response_format=params.get("response_format"),
+        )
+        choice = result["choices"][0]
+        return _model_response(
+            dict(choice["message"]), choice.get("finish_reason"), dict(result["usage"]),
+            "local/smollm2",
+        )
+
+    async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+                          ) -> ModelResponse:
+        return await asyncio.to_thread(self.completion, model, messages, *args, **kwargs)
+
+
+class _ScriptedProvider(CustomLLM):
+    """`scripted/<name>`: replies from a registered Script."""
+
+    def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+                   ) -> ModelResponse:
+        gateway, name = _owner(model)
+        script = gateway.scripts.get(name)
+        if script is None:
+            raise ConfigError(
+                f"no script named {name!r}",
+                hint="give the alias a `script:` list in models.yaml or call "
+                "Gateway.register_script()",
+            )
+        text = script.reply(messages)
+        prompt = sum(approx_tokens(str(m.get("content") or "")) for m in messages)
+        usage = {"prompt_tokens": prompt, "completion_tokens": approx_tokens(text),
+                 "total_tokens": prompt + approx_tokens(text)}
+        return _model_response({"role": "assistant", "content": text}, "stop", usage,
+                               f"scripted/{name}")
+
+    async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+                          ) -> ModelResponse:
+        return self.completion(model, messages, *args, **kwargs)
+
+
+_PROVIDERS = {"local": _LocalProvider(), "scripted": _ScriptedProvider()}
+litellm.custom_provider_map = [
+    *[p for p in litellm.custom_provider_map if p.get("provider") not in _PROVIDERS],
+    *[{"provider": name, "custom_handler": h} for name, h in _PROVIDERS.items()],
+]
+
+
+class Gateway:
+    """Aliases → LiteLLM Router deployments; records tokens, cost and latency of each call."""
+
+    def __init__(self, table: ModelTable) -> None:
+        self.id = f"g{uuid.uuid4().hex[:10]}"
+        self.table = table
+        self.scripts: dict[str, Script] = {}
+        self._router: Router | None = None
+        self._deployments: dict[str, AliasConfig] = {}
+        self._lock = threading.Lock()
+        _gateways[self.id] = self
+        for alias in table.aliases.values():
+            provider, _, name = alias.model.partition("/")
+            if provider == "scripted" and alias.script is not None:
+                self.register_script(name, alias.script)
+
+    def register_script(self, name: str, replies: Sequence[str] | ReplyFn) -> Script:
+        """Make `scripted/<name>` answer with these replies (or this function)."""
+        self.scripts[name] = Script(name, replies)
+        return self.scripts[name]
+
+    def _params(self, cfg: AliasConfig) -> dict[str, Any]:
+        provider, _, name = cfg.model.partition("/")
+        model = f"{provider}/{self.id}.{name}" if provider in FREE_PROVIDERS else cfg.model
+        params: dict[str, Any] = {"model": model, "timeout": cfg.timeout}
+        if cfg.api_base:
+            params["api_base"] = cfg.api_base
+        if cfg.api_key_env:
+            key = os.environ.get(cfg.api_key_env)
+            if not key:
+                raise ConfigError(
+                    f"model {cfg.model} needs the API key in ${cfg.api_key_env}, which is not set",
+                    file=self.table.source,
+                    hint=f"export {cfg.api_key_env}=… (or put it in .env)",
+                )
+            params["api_key"] = key
+        if cfg.input_cost_per_token is not None:
+            params["input_cost_per_token"] = cfg.input_cost_per_token
+        if cfg.output_cost_per_token is not None:
+            params["output_cost_per_token"] = cfg.output_cost_per_token
+        return params
+
+    def check(self, refs: Sequence[str]) -> None:
+        """Fail before a run starts if a model is unknown or its API key is missing."""
+        for ref in refs:
+            name, cfg = self.table.resolve(ref)
+            self._params(cfg)
+            for fallback in cfg.fallbacks:
+                self._params(self.table.aliases[fallback])
+
+    def context_window(self, ref: str) -> int:
+        """How many tokens the model behind ref reads."""
+        _, cfg = self.table.resolve(ref)
+        if cfg.model.startswith("local/"):
+            return self.table.spec.local.n_ctx
+        try:
+            info = litellm.get_model_info(cfg.model)
+            return int(info.get("max_input_tokens") or info.get("max_tokens") or 8192)
+        except Exception:  # a model LiteLLM does not know
+            return 8192
+
+    def _router_for(self, name: str, cfg: AliasConfig) -> Router:
+        with self._lock:
+            if self._router is None or name not in self._deployments:
+                self._deployments.update(self.table.aliases)
+                self._deployments[name] = cfg
+                self._router = Router(
+                    model_list=[
+                        {"model_name": n, "litellm_params": self._params(c)}
+                        for n, c in self._deployments.items()
+                    ],
+                    fallbacks=[{n: list(c.fallbacks)} for n, c in self._deployments.items()
+                               if c.fallbacks],
+                    num_retries=0,
+                )
+            return self._router
+
+    def _request(self, ref: str, messages: list[dict[str, Any]], stop: list[str] | None,
+                 tools: list[dict[str, Any]] | None, temperature: float | None,
+                 max_tokens: int | None, response_format: dict[str, Any] | None
+                 ) -> tuple[str, AliasConfig, dict[str, Any]]:
+        name, cfg = self.table.resolve(ref)
+        kwargs: dict[str, Any] = {"model": name, "messages": messages,
+                                  "num_retries": cfg.num_retries}
+        temp = temperature if temperature is not None else cfg.temperature
+        if temp is not None:
+            kwargs["temperature"] = temp
+        if max_tokens or cfg.max_tokens:
+            kwargs["max_tokens"] = max_tokens or cfg.max_tokens
+        if stop:
+            kwargs["stop"] = stop
+        if tools:
+            kwargs["tools"] = tools
+        if response_format:
+            kwargs["response_format"] = response_format
+        return name, cfg, kwargs
+
+    def _completion(self, name: str, cfg: AliasConfig, response: Any, started: float
+                    ) -> Completion:
+        latency = (time.perf_counter() - started) * 1000
+        choice = response.choices[0]
+        message = choice.message
+        usage = getattr(response, "usage", None)
+        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion = int(getattr(usage, "completion_tokens", 0) or 0)
+        model = str(response.model or cfg.model)
+        tool_calls = [tc.model_dump() for tc in (getattr(message, "tool_calls", None) or [])]
+        return Completion(
+            text=message.content or "", model=model, alias=name, prompt_tokens=prompt,
+            completion_tokens=completion, cost_usd=self._cost(cfg, response, prompt, completion),
+            latency_ms=latency, finish_reason=choice.finish_reason, tool_calls=tool_calls,
+        )
+
+    @staticmethod
+    def _cost(cfg: AliasConfig, response: Any, prompt: int, completion: int) -> float:
+        if cfg.model.split("/", 1)[0] in FREE_PROVIDERS:
+            return 0.0
+        if cfg.input_cost_per_token is not None or cfg.output_cost_per_token is not None:
+            return prompt * (cfg.input_cost_per_token or 0) + completion * (
+                cfg.output_cost_per_token or 0)
+        try:
+            return float(litellm.completion_cost(completion_response=response) or 0.0)
+        except Exception:  # LiteLLM knows no price for this model: count it as free
+            return 0.0
+
+    def complete(
+        self,
+        ref: str,
+        messages: list[dict[str, Any]],
+        *,
+        stop: list[str] | None = None,
+        tools: list[dict[str, Any]] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        response_format: dict[str, Any] | None = None,
+        agent: str | None = None,
+        task: str | None = None,
+        on_call: Callable[[CallRecord], None] | None = None,
+    ) -> Completion:
+        """One chat completion through the Router; the call is reported to on_call."""
+        name, cfg, kwargs = self._request(ref, messages, stop, tools, temperature, max_tokens,
+                                          response_format)
+        router = self._router_for(name, cfg)
+        started = time.perf_counter()
+        try:
+            response = router.completion(**kwargs)
+        except Exception as exc:
+            self._report_failure(name, cfg, agent, task, started, exc, on_call)
+            raise ModelError(name, cfg.model, redact(_describe(exc))) from exc
+        result = self._completion(name, cfg, response, started)
+        if on_call:
+            on_call(CallRecord(name, result.model, agent, task, result.prompt_tokens,
+                               result.completion_tokens, result.cost_usd, result.latency_ms))
+        return result
+
+    async def acomplete(self, ref: str, messages: list[dict[str, Any]], **kw: Any) -> Completion:
+        """complete() for async engines (runs the Router's async path)."""
+        on_call = kw.pop("on_call", None)
+        agent, task = kw.pop("agent", None), kw.pop("task", None)
+        name, cfg, kwargs = self._request(
+            ref, messages, kw.get("stop"), kw.get("tools"), kw.get("temperature"),
+            kw.get("max_tokens"), kw.get("response_format"))
+        router = self._router_for(name, cfg)
+        started = time.perf_counter()
+        try:
+            response = await router.acompletion(**kwargs)
+        except Exception as exc:
+            self._report_failure(name, cfg, agent, task, started, exc, on_call)
+            raise ModelError(name, cfg.model, redact(_describe(exc))) from exc
+        result = self._completion(name, cfg, response, started)
+        if on_call:
+            on_call(CallRecord(name, result.model, agent, task, result.prompt_tokens,
+                               result.completion_tokens, result.cost_usd, result.latency_ms))
+        return result
+
+    @staticmethod
+    def _report_failure(name: str, cfg: AliasConfig, agent: str | None, task: str | None,
+                        started: float, exc: BaseException,
+                        on_call: Callable[[CallRecord], None] | None) -> None:
+        if on_call:
+            latency = (time.perf_counter() - started) * 1000
+            on_call(CallRecord(name, cfg.model, agent, task, 0, 0, 0.0, latency,
+                               error=redact(_describe(exc))))
+
+
+def _describe(exc: BaseException) -> str:
+    """The provider's own words, without LiteLLM's wrapping noise."""
+    text = str(getattr(exc, "message", "") or exc)
+    for prefix in ("litellm.", "LiteLLM "):
+        text = text.replace(prefix, "")
+    return f"{type(exc).__name__}: {text.strip()}"[:2000]

@@ -1,0 +1,127 @@
+"""Crew inputs: parse `key=value` strings, apply defaults, check types and required keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crews.spec import CrewSpec, InputSpec
+from crewyard.errors import InputError, did_you_mean
+from crewyard.loader import PLACEHOLDER
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+def parse_pairs(pairs: list[str]) -> dict[str, str]:
+    """`--input key=value` strings into a dict; a pair with no '=' is an error."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(
+                f"--input {pair!r} is not key=value", hint='write --input topic="solar storage"'
+            )
+        out[key.strip()] = value
+    return out
+
+
+def read_inputs_file(path: Path) -> dict[str, Any]:
+    """Inputs from a JSON or YAML file holding one mapping."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read inputs file: {exc.strerror}", file=path) from exc
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"inputs file is not valid JSON/YAML: {exc}", file=path) from exc
+    if not isinstance(data, dict):
+        raise InputError("inputs file must hold one mapping of input names to values", file=path)
+    return {str(k): v for k, v in data.items()}
+
+
+def _convert(name: str, spec: InputSpec, value: Any) -> Any:
+    expected = spec.type
+    if not isinstance(value, str) or expected == "str":
+        ok = {
+            "str": isinstance(value, str),
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "float": isinstance(value, int | float) and not isinstance(value, bool),
+            "bool": isinstance(value, bool),
+            "list": isinstance(value, list),
+            "dict": isinstance(value, dict),
+        }[expected]
+        if expected == "str" and isinstance(value, int | float | bool):
+            return str(value)
+        if not ok:
+            raise InputError(
+                f"input {name!r} must be {expected}, got {type(value).__name__} {value!r}",
+                key=name,
+            )
+        return float(value) if expected == "float" else value
+    text = value.strip()
+    try:
+        if expected == "int":
+            return int(text)
+        if expected == "float":
+            return float(text)
+        if expected == "bool":
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            raise ValueError(text)
+        parsed = json.loads(text) if text[:1] in "[{" else None
+        if expected == "list":
+            return parsed if isinstance(parsed, list) else [s.strip() for s in text.split(",")]
+        if isinstance(parsed, dict):
+            return parsed
+        raise ValueError(text)
+    except ValueError:
+        examples = {"int": "42", "float": "0.5", "bool": "true", "list": "a,b or [\"a\"]",
+                    "dict": '{"k": "v"}'}
+        raise InputError(
+            f"input {name!r} must be {expected}, got {value!r}",
+            key=name,
+            hint=f"for example --input {name}={examples[expected]}",
+        ) from None
+
+
+def resolve_inputs(spec: CrewSpec, given: dict[str, Any]) -> dict[str, Any]:
+    """Typed inputs for a run: given values converted, defaults applied, all checked."""
+    for name in given:
+        if name not in spec.inputs:
+            known = ", ".join(spec.inputs) or "none"
+            raise InputError(
+                f"crew {spec.name!r} has no input {name!r}",
+                key=name,
+                hint=did_you_mean(name, spec.inputs) or f"its inputs: {known}",
+            )
+    resolved: dict[str, Any] = {}
+    for name, input_spec in spec.inputs.items():
+        if name in given:
+            resolved[name] = _convert(name, input_spec, given[name])
+        elif input_spec.default is not None:
+            resolved[name] = input_spec.default
+        elif input_spec.is_required:
+            desc = f" ({input_spec.description})" if input_spec.description else ""
+            raise InputError(
+                f"crew {spec.name!r} needs input {name!r}{desc}",
+                key=name,
+                hint=f'add --input {name}="…"',
+            )
+    return resolved
+
+
+def fill(text: str, inputs: dict[str, Any]) -> str:
+    """Replace {name} placeholders with input values; other braces are left alone."""
+    def sub(match: Any) -> str:
+        key = match.group(1)
+        return str(inputs[key]) if key in inputs else str(match.group(0))
+
+    return PLACEHOLDER.sub(sub, text)
+

@@ -1,0 +1,286 @@
+"""Crew folders → CrewSpec: YAML read with lines, library references resolved, all checked."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from agents import LIBRARY_DIR as AGENT_LIBRARY
+from agents.spec import AgentSpec
+from crews.spec import CrewFile, CrewSpec, InputSpec
+from crewyard.errors import ConfigError, did_you_mean
+from crewyard.yamlfile import KeyPath, YamlDoc, read_yaml
+from tasks import LIBRARY_DIR as TASK_LIBRARY
+from tasks.spec import TaskSpec
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+AGENT_TEXT_FIELDS = ("role", "goal", "backstory")
+TASK_TEXT_FIELDS = ("description", "expected_output", "output_file")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def discover(crews_dir: Path) -> list[str]:
+    """Names of the crews under crews_dir: every folder with a crew.yaml."""
+    if not crews_dir.is_dir():
+        return []
+    return sorted(p.parent.name for p in crews_dir.glob("*/crew.yaml"))
+
+
+def validate(model: type[M], data: Any, doc: YamlDoc, at: KeyPath = ()) -> M:
+    """Validate data as model; the first problem becomes a ConfigError at its file:line."""
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = (*at, *(str(p) for p in first["loc"]))
+        field_name = str(first["loc"][-1]) if first["loc"] else ""
+        hint = None
+        if first["type"] == "extra_forbidden":
+            known = [n for n in model.model_fields if n != "extends"]
+            hint = did_you_mean(field_name, known) or f"known keys: {', '.join(known)}"
+            message = f"unknown key {field_name!r}"
+        elif first["type"] == "missing":
+            message = f"missing required key {field_name!r}"
+            hint = f"add {field_name}: … here"
+        else:
+            message = first["msg"]
+        more = len(exc.errors()) - 1
+        if more:
+            message += f" (and {more} more problem{'s' if more > 1 else ''} in this file)"
+        raise doc.error(message, loc, hint) from None
+
+
+def _mapping(doc: YamlDoc, what: str) -> dict[str, Any]:
+    if doc.data is None:
+        return {}
+    if not isinstance(doc.data, dict):
+        raise doc.error(f"{what} must be a mapping of names to {what} entries")
+    return doc.data
+
+
+def _find_file(crew_dir: Path, name: str) -> Path | None:
+    for candidate in (crew_dir / name, crew_dir / "config" / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class _Resolver:
+    """Looks up agents or tasks in the crew's file first, then in the shared library."""
+
+    def __init__(self, kind: str, model: type[AgentSpec] | type[TaskSpec], local: YamlDoc | None,
+                 library: Path) -> None:
+        self.kind = kind
+        self.model = model
+        self.local = local
+        self.entries = _mapping(local, kind) if local else {}
+        self.library = library
+
+    def library_names(self) -> list[str]:
+        return sorted(p.stem for p in self.library.glob("*.yaml"))
+
+    def known(self) -> list[str]:
+        return list(self.entries) + self.library_names()
+
+    def get(self, name: str, doc: YamlDoc, at: KeyPath, chain: tuple[str, ...] = ()) -> Any:
+        if self.local is not None and name in self.entries and not chain:
+            raw, src, path = self.entries[name], self.local, (name,)
+        else:
+            lib_file = self.library / f"{name}.yaml"
+            if not lib_file.is_file():
+                raise doc.error(
+                    f"no {self.kind[:-1]} named {name!r} in the crew or in {self.library}",
+                    at,
+                    did_you_mean(name, self.known()) or f"known: {', '.join(self.known())}",
+                )
+            src = read_yaml(lib_file)
+            raw, path = src.data, ()
+        if not isinstance(raw, dict):
+            raise src.error(f"{self.kind[:-1]} {name!r} must be a mapping of keys", path)
+        base = raw.get("extends")
+        if base is not None:
+            if base in chain or base == name:
+                raise src.error(f"'extends' loops back to {base!r}", (*path, "extends"))
+            parent = self.get(str(base), src, (*path, "extends"), (*chain, name))
+            merged = {**parent.model_dump(exclude_unset=True), **raw}
+            merged.pop("extends")
+            return validate(self.model, merged, src, path)
+        return validate(self.model, raw, src, path)
+
+
+def _placeholders(text: str | None) -> Iterator[str]:
+    return (m.group(1) for m in PLACEHOLDER.finditer(text or ""))
+
+
+def load_crew(name: str, crews_dir: Path) -> CrewSpec:
+    """Read crews_dir/name into a checked CrewSpec, or raise ConfigError saying where and why."""
+    crew_dir = crews_dir / name
+    crew_file = crew_dir / "crew.yaml"
+    if not crew_file.is_file():
+        names = discover(crews_dir)
+        hint = did_you_mean(name, names) or (
+            f"known crews: {', '.join(names)}" if names else f"create {crew_file}"
+        )
+        raise ConfigError(f"no crew named {name!r} (looked in {crews_dir})", hint=hint)
+    crew_doc = read_yaml(crew_file)
+    if crew_doc.data is not None and not isinstance(crew_doc.data, dict):
+        raise crew_doc.error("crew.yaml must be a mapping of keys")
+    crew = validate(CrewFile, crew_doc.data, crew_doc)
+
+    agents_path = _find_file(crew_dir, "agents.yaml")
+    tasks_path = _find_file(crew_dir, "tasks.yaml")
+    agents_doc = read_yaml(agents_path) if agents_path else None
+    tasks_doc = read_yaml(tasks_path) if tasks_path else None
+    agent_lookup = _Resolver("agents", AgentSpec, agents_doc, AGENT_LIBRARY)
+    task_lookup = _Resolver("tasks", TaskSpec, tasks_doc, TASK_LIBRARY)
+
+    agent_names = crew.agents if crew.agents is not None else tuple(agent_lookup.entries)
+    task_names = crew.tasks if crew.tasks is not None else tuple(task_lookup.entries)
+    agents: dict[str, AgentSpec] = {}
+    for i, agent_name in enumerate(agent_names):
+        where = (crew_doc, ("agents", i)) if crew.agents is not None else (agents_doc, (agent_name,))
+        agents[agent_name] = agent_lookup.get(agent_name, where[0] or crew_doc, where[1])
+    tasks: dict[str, TaskSpec] = {}
+    task_docs: dict[str, tuple[YamlDoc, KeyPath]] = {}
+    for i, task_name in enumerate(task_names):
+        doc, at = (crew_doc, ("tasks", i)) if crew.tasks is not None else (tasks_doc, (task_name,))
+        assert doc is not None
+        tasks[task_name] = task_lookup.get(task_name, doc, at)
+        in_local = tasks_doc is not None and task_name in task_lookup.entries
+        task_docs[task_name] = (tasks_doc, (task_name,)) if in_local and tasks_doc else (doc, at)
+    if not tasks:
+        raise ConfigError(
+            "the crew has no tasks", file=tasks_path or crew_file,
+            hint=f"add tasks to {crew_dir / 'tasks.yaml'}",
+        )
+    if not agents:
+        raise ConfigError(
+            "the crew has no agents", file=agents_path or crew_file,
+            hint=f"add agents to {crew_dir / 'agents.yaml'}",
+        )
+
+    _check_task_agents(tasks, task_docs, agents)
+    _check_context(tasks, task_docs)
+    inputs = _check_placeholders(crew, crew_doc, agents, agents_doc, tasks, task_docs)
+    return CrewSpec(
+        name=crew.name or name,
+        description=crew.description,
+        process=crew.process,
+        inputs=inputs,
+        models=crew.models,
+        agents=agents,
+        tasks=tasks,
+        verbose=crew.verbose,
+        directory=crew_dir,
+    )
+
+
+def _check_task_agents(
+    tasks: dict[str, TaskSpec],
+    task_docs: dict[str, tuple[YamlDoc, KeyPath]],
+    agents: dict[str, AgentSpec],
+) -> None:
+    for task_name, task in tasks.items():
+        doc, at = task_docs[task_name]
+        if task.agent is None:
+            if len(agents) > 1:
+                raise doc.error(
+                    "task has no agent", at, f"add agent: one of {', '.join(agents)}"
+                )
+            continue
+        if task.agent not in agents:
+            raise doc.error(
+                f"agent {task.agent!r} is not in this crew",
+                (*at, "agent"),
+                did_you_mean(task.agent, agents) or f"crew agents: {', '.join(agents)}",
+            )
+
+
+def _check_context(
+    tasks: dict[str, TaskSpec], task_docs: dict[str, tuple[YamlDoc, KeyPath]]
+) -> None:
+    order = list(tasks)
+    for task_name, task in tasks.items():
+        doc, at = task_docs[task_name]
+        for ref in task.context or ():
+            if ref not in tasks:
+                raise doc.error(
+                    f"context names {ref!r}, which is not a task of this crew",
+                    (*at, "context"),
+                    did_you_mean(ref, order) or f"crew tasks: {', '.join(order)}",
+                )
+    cycle = _find_cycle({n: list(t.context or ()) for n, t in tasks.items()})
+    if cycle:
+        doc, at = task_docs[cycle[0]]
+        raise doc.error(
+            f"context cycle: {' → '.join(cycle)}",
+            (*at, "context"),
+            "a task can only read the output of tasks that run before it",
+        )
+    for task_name, task in tasks.items():
+        doc, at = task_docs[task_name]
+        for ref in task.context or ():
+            if order.index(ref) > order.index(task_name):
+                raise doc.error(
+                    f"context names {ref!r}, which runs after {task_name!r}",
+                    (*at, "context"),
+                    f"move {ref!r} before {task_name!r} in the task order",
+                )
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt):], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for start in graph:
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def _check_placeholders(
+    crew: CrewFile,
+    crew_doc: YamlDoc,
+    agents: dict[str, AgentSpec],
+    agents_doc: YamlDoc | None,
+    tasks: dict[str, TaskSpec],
+    task_docs: dict[str, tuple[YamlDoc, KeyPath]],
+) -> dict[str, InputSpec]:
+    found: list[tuple[str, YamlDoc, KeyPath]] = []
+    for agent_name, agent in agents.items():
+        for field in AGENT_TEXT_FIELDS:
+            doc = agents_doc or crew_doc
+            found += [(p, doc, (agent_name, field)) for p in _placeholders(getattr(agent, field))]
+    for task_name, task in tasks.items():
+        doc, at = task_docs[task_name]
+        for field in TASK_TEXT_FIELDS:
+            found += [(p, doc, (*at, field)) for p in _placeholders(getattr(task, field))]
+    if crew.inputs is None:
+        return {p: InputSpec(type="str", required=True) for p, _, _ in found}
+    for placeholder, doc, at in found:
+        if placeholder not in crew.inputs:
+            raise doc.error(
+                f"placeholder {{{placeholder}}} has no input",
+                at,
+                f"declare it under inputs: in {crew_doc.path}"
+                + (f", or {did_you_mean(placeholder, crew.inputs)}" if did_you_mean(
+                    placeholder, crew.inputs) else ""),
+            )
+    return dict(crew.inputs)

@@ -1,0 +1,62 @@
+"""Live progress on the terminal: who is working on which task, calls and tokens so far."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.status import Status
+
+from crewyard.events import (
+    AGENT_TURN,
+    ERROR,
+    MODEL_CALL,
+    RUN_STARTED,
+    TASK_FINISHED,
+    TASK_STARTED,
+    Event,
+)
+
+
+class Progress:
+    """An event listener that keeps one status line and prints task milestones."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True, highlight=False)
+        self.calls = 0
+        self.tokens = 0
+        self.current = ""
+        self._status: Status | None = None
+
+    def __enter__(self) -> Progress:
+        if self.console.is_terminal:
+            self._status = self.console.status("starting…")
+            self._status.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+    def __call__(self, event: Event) -> None:
+        d = event.data
+        if event.kind == RUN_STARTED:
+            self.console.print(
+                f"[bold]▶ {d.get('crew')}[/] run [cyan]{event.run_id}[/] on {d.get('engine')}"
+            )
+        elif event.kind == TASK_STARTED:
+            self.console.print(f"  [yellow]…[/] {d.get('agent')} is working on {d.get('task')}")
+        elif event.kind == TASK_FINISHED:
+            saved = f" → {d['output_file']}" if d.get("output_file") else ""
+            self.console.print(f"  [green]✓[/] {d.get('task')} done{saved}")
+        elif event.kind == MODEL_CALL:
+            self.calls += 1
+            self.tokens += int(d.get("prompt_tokens") or 0) + int(d.get("completion_tokens") or 0)
+        elif event.kind == ERROR:
+            self.console.print(f"  [red]✗[/] {d.get('message')}")
+        if event.kind in (AGENT_TURN, TASK_STARTED):
+            self.current = f"{d.get('agent')} · {d.get('task')}"
+        if self._status is not None:
+            self._status.update(
+                f"{self.current} · {self.calls} model calls · {self.tokens} tokens"
+            )

@@ -1,0 +1,247 @@
+"""The run store: every run, its task outputs as checkpoints, events and model calls (SQLite)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crewyard.errors import ConfigError, did_you_mean
+from crewyard.redact import redact, redact_data
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY, crew TEXT NOT NULL, inputs TEXT NOT NULL, status TEXT NOT NULL,
+  engine TEXT, pid INTEGER, started_at REAL NOT NULL, finished_at REAL,
+  output TEXT, usage TEXT, cost_usd REAL, error TEXT, output_dir TEXT, log_file TEXT
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+  run_id TEXT NOT NULL REFERENCES runs(id), seq INTEGER NOT NULL, task TEXT NOT NULL,
+  agent TEXT, output TEXT NOT NULL, output_file TEXT, created_at REAL NOT NULL,
+  PRIMARY KEY (run_id, task)
+);
+CREATE TABLE IF NOT EXISTS events (
+  run_id TEXT NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL, kind TEXT NOT NULL,
+  data TEXT NOT NULL, PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS model_calls (
+  run_id TEXT NOT NULL, ts REAL NOT NULL, alias TEXT NOT NULL, model TEXT NOT NULL,
+  agent TEXT, task TEXT, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+  cost_usd REAL NOT NULL, latency_ms REAL NOT NULL, error TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
+CREATE INDEX IF NOT EXISTS calls_run ON model_calls(run_id);
+"""
+
+ACTIVE = "running"
+# Runs this process is running now, whichever RunStore object started them.
+_RUNNING_HERE: set[str] = set()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    task: str
+    agent: str | None
+    output: str
+    output_file: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    crew: str
+    inputs: dict[str, Any]
+    status: str
+    engine: str | None
+    started_at: float
+    finished_at: float | None
+    output: str | None
+    usage: dict[str, Any]
+    cost_usd: float
+    error: str | None
+    output_dir: str | None
+    log_file: str | None
+
+
+def new_run_id() -> str:
+    """Sortable by start time, unique across processes."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunStore:
+    """A durable journal: WAL, synchronous=FULL, one committed transaction per write."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(SCHEMA)
+        self.mark_interrupted()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def mark_interrupted(self) -> int:
+        """Runs left 'running' by a process that is gone become 'interrupted'."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, pid FROM runs WHERE status = ?", (ACTIVE,))
+            stale = [
+                r["id"]
+                for r in rows.fetchall()
+                if r["id"] not in _RUNNING_HERE
+                and (r["pid"] == os.getpid() or not _pid_alive(r["pid"]))
+            ]
+        for run_id in stale:
+            self.finish(run_id, "interrupted", error="the process running it stopped")
+        return len(stale)
+
+    def start(self, run_id: str, crew: str, inputs: dict[str, Any], engine: str,
+              output_dir: Path, log_file: Path | None) -> None:
+        _RUNNING_HERE.add(run_id)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO runs (id, crew, inputs, status, engine, pid, started_at, usage,"
+                " cost_usd, output_dir, log_file) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (run_id, crew, json.dumps(redact_data(inputs)), ACTIVE, engine, os.getpid(),
+                 time.time(), "{}", 0.0, str(output_dir), str(log_file) if log_file else None),
+            )
+
+    def checkpoint(self, run_id: str, task: str, agent: str | None, output: str,
+                   output_file: str | None = None) -> None:
+        """A finished task output, committed before the next task starts."""
+        with self._tx() as db:
+            seq = db.execute(
+                "SELECT COUNT(*) FROM checkpoints WHERE run_id = ?", (run_id,)
+            ).fetchone()[0]
+            db.execute(
+                "INSERT OR REPLACE INTO checkpoints VALUES (?,?,?,?,?,?,?)",
+                (run_id, seq, task, agent, redact(output), output_file, time.time()),
+            )
+
+    def event(self, run_id: str, kind: str, data: dict[str, Any]) -> None:
+        with self._tx() as db:
+            seq = db.execute(
+                "SELECT COALESCE(MAX(seq), -1) + 1 FROM events WHERE run_id = ?", (run_id,)
+            ).fetchone()[0]
+            db.execute(
+                "INSERT INTO events VALUES (?,?,?,?,?)",
+                (run_id, seq, time.time(), kind, json.dumps(redact_data(data), default=str)),
+            )
+
+    def model_call(self, run_id: str, *, alias: str, model: str, agent: str | None,
+                   task: str | None, prompt_tokens: int, completion_tokens: int,
+                   cost_usd: float, latency_ms: float, error: str | None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO model_calls VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (run_id, time.time(), alias, model, agent, task, prompt_tokens,
+                 completion_tokens, cost_usd, latency_ms, redact(error) if error else None),
+            )
+
+    def finish(self, run_id: str, status: str, *, output: str | None = None,
+               usage: dict[str, Any] | None = None, cost_usd: float | None = None,
+               error: str | None = None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET status=?, finished_at=?, output=COALESCE(?, output),"
+                " usage=COALESCE(?, usage), cost_usd=COALESCE(?, cost_usd), error=? WHERE id=?",
+                (status, time.time(), redact(output) if output is not None else None,
+                 json.dumps(usage) if usage is not None else None, cost_usd,
+                 redact(error) if error else None, run_id),
+            )
+        _RUNNING_HERE.discard(run_id)
+
+    def _record(self, row: sqlite3.Row) -> RunRecord:
+        return RunRecord(
+            id=row["id"], crew=row["crew"], inputs=json.loads(row["inputs"]),
+            status=row["status"], engine=row["engine"], started_at=row["started_at"],
+            finished_at=row["finished_at"], output=row["output"],
+            usage=json.loads(row["usage"] or "{}"), cost_usd=row["cost_usd"] or 0.0,
+            error=row["error"], output_dir=row["output_dir"], log_file=row["log_file"],
+        )
+
+    def list(self, limit: int = 20, crew: str | None = None) -> list[RunRecord]:
+        query = "SELECT * FROM runs" + (" WHERE crew = ?" if crew else "")
+        query += " ORDER BY started_at DESC, id DESC LIMIT ?"
+        args: tuple[Any, ...] = (crew, limit) if crew else (limit,)
+        with self._lock:
+            return [self._record(r) for r in self._db.execute(query, args).fetchall()]
+
+    def get(self, run_id: str) -> RunRecord:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                rows = self._db.execute(
+                    "SELECT id FROM runs WHERE id LIKE ? ORDER BY id", (f"{run_id}%",)
+                ).fetchall()
+                if len(rows) == 1:
+                    row = self._db.execute(
+                        "SELECT * FROM runs WHERE id = ?", (rows[0]["id"],)
+                    ).fetchone()
+        if row is None:
+            recent = [r.id for r in self.list(50)]
+            raise ConfigError(
+                f"no run {run_id!r} in {self.path}",
+                hint=did_you_mean(run_id, recent) or "list runs with: python main.py runs",
+            )
+        return self._record(row)
+
+    def checkpoints(self, run_id: str) -> list[Checkpoint]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM checkpoints WHERE run_id = ? ORDER BY seq", (run_id,)
+            ).fetchall()
+        return [Checkpoint(r["task"], r["agent"], r["output"], r["output_file"],
+                           r["created_at"]) for r in rows]
+
+    def events(self, run_id: str) -> list[tuple[str, dict[str, Any]]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT kind, data FROM events WHERE run_id = ? ORDER BY seq", (run_id,)
+            ).fetchall()
+        return [(r["kind"], json.loads(r["data"])) for r in rows]
+
+    def model_calls(self, run_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM model_calls WHERE run_id = ? ORDER BY ts", (run_id,)
+            ).fetchall()
+        return [dict(r) for r in rows]

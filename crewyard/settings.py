@@ -1,0 +1,46 @@
+"""Settings from CREWYARD_* environment variables and .env, with paths that work anywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Where crewyard keeps things and how loud it is. Every field: CREWYARD_<NAME>."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CREWYARD_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Field(
+        default=Path(".crewyard"),
+        description="Run store, logs, outputs and memory live here.",
+    )
+    crews_dir: Path = Field(
+        default=PROJECT_ROOT / "crews", description="Folder holding one folder per crew."
+    )
+    models_file: Path = Field(
+        default=PROJECT_ROOT / "models.yaml", description="Model aliases (models.yaml)."
+    )
+    log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Console log level (-v: DEBUG, -q: WARNING)."
+    )
+    progress: bool = Field(default=True, description="Show live progress on a terminal.")
+
+    @property
+    def runs_db(self) -> Path:
+        return self.data_dir / "runs.sqlite3"
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.data_dir / "outputs"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"

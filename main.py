@@ -1,0 +1,5 @@
+"""crewyard's command line: python main.py --help"""
+
+import crewyard.cli
+
+raise SystemExit(crewyard.cli.main())

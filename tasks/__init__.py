@@ -1,0 +1,9 @@
+"""Tasks: the TaskSpec model and the reusable templates in tasks/library/."""
+
+from pathlib import Path
+
+from tasks.spec import TaskSpec
+
+LIBRARY_DIR = Path(__file__).resolve().parent / "library"
+
+__all__ = ["LIBRARY_DIR", "TaskSpec"]
