@@ -21,15 +21,32 @@ def _run_parser() -> argparse.ArgumentParser:
         "`schema` (JSON Schema of crew files), `runs` (list runs), `runs show ID`.",
     )
     p.add_argument("--crew", help="name of the crew folder under crews/")
-    p.add_argument("--input", action="append", default=[], metavar="KEY=VALUE",
-                   help="a crew input; repeat for several")
-    p.add_argument("--inputs-file", type=Path, metavar="FILE",
-                   help="JSON or YAML file with the inputs (--input values win)")
+    p.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a crew input; repeat for several",
+    )
+    p.add_argument(
+        "--inputs-file",
+        type=Path,
+        metavar="FILE",
+        help="JSON or YAML file with the inputs (--input values win)",
+    )
     p.add_argument("--list", action="store_true", help="list crews with their inputs")
-    p.add_argument("--dry-run", action="store_true",
-                   help="check the crew and print the plan; no model is called")
-    p.add_argument("--model", action="append", default=[], metavar="ALIAS=MODEL",
-                   help="point a models.yaml alias at another LiteLLM model string")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the crew and print the plan; no model is called",
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="ALIAS=MODEL",
+        help="point a models.yaml alias at another LiteLLM model string",
+    )
     p.add_argument("--output", type=Path, metavar="PATH", help="also write the final output here")
     loud = p.add_mutually_exclusive_group()
     loud.add_argument("-v", "--verbose", action="store_true", help="debug logs")
@@ -101,14 +118,20 @@ def _run(args: argparse.Namespace) -> int:
     return _execute(settings, spec, given, overrides, args)
 
 
-def _execute(settings: Any, spec: Any, given: dict[str, Any], overrides: dict[str, str],
-             args: argparse.Namespace) -> int:
+def _execute(
+    settings: Any,
+    spec: Any,
+    given: dict[str, Any],
+    overrides: dict[str, str],
+    args: argparse.Namespace,
+) -> int:
     from crewyard.dispatcher import Dispatcher, RunFailed
+    from crewyard.events import Listener
     from crewyard.files import write_atomic
     from crewyard.progress import Progress
 
     with Progress() as progress:
-        listeners = [] if args.quiet else [progress]
+        listeners: list[Listener] = [] if args.quiet else [progress]
         dispatcher = Dispatcher(settings, model_overrides=overrides, listeners=listeners)
         try:
             result = dispatcher.run(spec, given)
@@ -116,19 +139,27 @@ def _execute(settings: Any, spec: Any, given: dict[str, Any], overrides: dict[st
             failed = exc.result
             print(f"error: {exc}", file=sys.stderr)
             saved = [t.task for t in failed.task_outputs]
-            print(f"kept {len(saved)} finished task output(s): {', '.join(saved) or 'none'}; "
-                  f"see: python main.py runs show {failed.run_id}", file=sys.stderr)
+            print(
+                f"kept {len(saved)} finished task output(s): {', '.join(saved) or 'none'}; "
+                f"see: python main.py runs show {failed.run_id}",
+                file=sys.stderr,
+            )
             return EXIT_FAILED
     print(result.output)
     if args.output:
         write_atomic(args.output, result.output)
     u = result.usage
     err = sys.stderr
-    print(f"\n── {result.crew} · run {result.run_id} · {result.status} in {result.duration_s:.1f} s",
-          file=err)
-    print(f"tokens: {u['total_tokens']} ({u['prompt_tokens']} prompt + "
-          f"{u['completion_tokens']} completion) in {u['calls']} model calls · "
-          f"cost ${result.cost:.4f}", file=err)
+    print(
+        f"\n── {result.crew} · run {result.run_id} · {result.status} in {result.duration_s:.1f} s",
+        file=err,
+    )
+    print(
+        f"tokens: {u['total_tokens']} ({u['prompt_tokens']} prompt + "
+        f"{u['completion_tokens']} completion) in {u['calls']} model calls · "
+        f"cost ${result.cost:.4f}",
+        file=err,
+    )
     for path in result.output_files:
         print(f"report: {Path(result.output_dir or '') / path}", file=err)
     if args.output:
@@ -153,8 +184,11 @@ def _list(crews_dir: Path) -> int:
             continue
         print(f"{name}  [{spec.process}]  {spec.description}")
         for key, inp in spec.inputs.items():
-            need = "required" if inp.is_required and inp.default is None else (
-                f"default {inp.default!r}")
+            need = (
+                "required"
+                if inp.is_required and inp.default is None
+                else (f"default {inp.default!r}")
+            )
             print(f"    --input {key}=<{inp.type}>  {need}  {inp.description}")
     return EXIT_OK
 
@@ -202,16 +236,18 @@ def _runs(args: argparse.Namespace) -> int:
         if not args.run_id:
             raise ConfigError("runs show needs a run id", hint="python main.py runs show RUN_ID")
         return _show_run(store, args.run_id, args.json)
-    runs = store.list(args.limit, args.crew)
+    runs = store.recent(args.limit, args.crew)
     if args.json:
         print(json.dumps([vars(r) for r in runs], indent=2, default=str))
         return EXIT_OK
     if not runs:
-        print("no runs yet: python main.py --crew research --input topic=\"…\"")
+        print('no runs yet: python main.py --crew research --input topic="…"')
     for r in runs:
         took = f"{r.finished_at - r.started_at:6.1f} s" if r.finished_at else "   …   "
-        print(f"{r.id}  {r.crew:<12} {r.status:<11} {took}  "
-              f"{r.usage.get('total_tokens', 0):>6} tokens  ${r.cost_usd:.4f}")
+        print(
+            f"{r.id}  {r.crew:<12} {r.status:<11} {took}  "
+            f"{r.usage.get('total_tokens', 0):>6} tokens  ${r.cost_usd:.4f}"
+        )
     return EXIT_OK
 
 
@@ -219,14 +255,19 @@ def _show_run(store: Any, run_id: str, as_json: bool) -> int:
     run = store.get(run_id)
     checkpoints = store.checkpoints(run.id)
     if as_json:
-        data = {**vars(run), "task_outputs": [vars(c) for c in checkpoints],
-                "model_calls": store.model_calls(run.id)}
+        data = {
+            **vars(run),
+            "task_outputs": [vars(c) for c in checkpoints],
+            "model_calls": store.model_calls(run.id),
+        }
         print(json.dumps(data, indent=2, default=str))
         return EXIT_OK
     print(f"run {run.id} · crew {run.crew} · {run.engine} · {run.status}")
     print(f"inputs: {json.dumps(run.inputs, ensure_ascii=False)}")
-    print(f"tokens: {run.usage.get('total_tokens', 0)} in {run.usage.get('calls', 0)} calls · "
-          f"cost ${run.cost_usd:.4f}")
+    print(
+        f"tokens: {run.usage.get('total_tokens', 0)} in {run.usage.get('calls', 0)} calls · "
+        f"cost ${run.cost_usd:.4f}"
+    )
     if run.error:
         print(f"error: {run.error}")
     print(f"outputs: {run.output_dir}\nlog: {run.log_file}")

@@ -34,12 +34,26 @@ class RunContext:
         """Called by the gateway after every model call, failed ones included."""
         self.usage.add(call.model, call.prompt_tokens, call.completion_tokens, call.cost_usd)
         self.store.model_call(
-            self.run_id, alias=call.alias, model=call.model, agent=call.agent, task=call.task,
-            prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens,
-            cost_usd=call.cost_usd, latency_ms=call.latency_ms, error=call.error,
+            self.run_id,
+            alias=call.alias,
+            model=call.model,
+            agent=call.agent,
+            task=call.task,
+            prompt_tokens=call.prompt_tokens,
+            completion_tokens=call.completion_tokens,
+            cost_usd=call.cost_usd,
+            latency_ms=call.latency_ms,
+            error=call.error,
         )
         self.events.emit(
-            MODEL_CALL, alias=call.alias, model=call.model, agent=call.agent, task=call.task,
-            prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens,
-            cost_usd=call.cost_usd, latency_ms=call.latency_ms, error=call.error,
+            MODEL_CALL,
+            alias=call.alias,
+            model=call.model,
+            agent=call.agent,
+            task=call.task,
+            prompt_tokens=call.prompt_tokens,
+            completion_tokens=call.completion_tokens,
+            cost_usd=call.cost_usd,
+            latency_ms=call.latency_ms,
+            error=call.error,
         )

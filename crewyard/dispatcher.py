@@ -119,16 +119,36 @@ class Dispatcher:
         with run_log(log_file, run_id):
             return self._run(spec, resolved, the_plan, run_id, output_dir, log_file)
 
-    def _run(self, spec: CrewSpec, inputs: dict[str, Any], the_plan: Plan, run_id: str,
-             output_dir: Path, log_file: Path) -> RunResult:
+    def _run(
+        self,
+        spec: CrewSpec,
+        inputs: dict[str, Any],
+        the_plan: Plan,
+        run_id: str,
+        output_dir: Path,
+        log_file: Path,
+    ) -> RunResult:
         self.store.start(run_id, spec.name, inputs, the_plan.engine, output_dir, log_file)
         events = EventSink(run_id, self.store, self.listeners)
-        ctx = RunContext(run_id=run_id, spec=spec, inputs=inputs, settings=self.settings,
-                         gateway=self.gateway, store=self.store, events=events,
-                         output_dir=output_dir)
+        ctx = RunContext(
+            run_id=run_id,
+            spec=spec,
+            inputs=inputs,
+            settings=self.settings,
+            gateway=self.gateway,
+            store=self.store,
+            events=events,
+            output_dir=output_dir,
+        )
         started = time.perf_counter()
-        events.emit(RUN_STARTED, crew=spec.name, engine=the_plan.engine, process=spec.process,
-                    reason=the_plan.reason, inputs=inputs)
+        events.emit(
+            RUN_STARTED,
+            crew=spec.name,
+            engine=the_plan.engine,
+            process=spec.process,
+            reason=the_plan.reason,
+            inputs=inputs,
+        )
         status, error, outputs = "done", None, []
         try:
             outputs = self._engine(ctx, the_plan.engine)
@@ -138,19 +158,35 @@ class Dispatcher:
             status, error = "failed", _explain(exc)
             events.emit(ERROR, message=error)
         if status != "done":
-            outputs = [TaskOutput(c.task, c.agent, c.output, c.output_file)
-                       for c in self.store.checkpoints(run_id)]
+            outputs = [
+                TaskOutput(c.task, c.agent, c.output, c.output_file)
+                for c in self.store.checkpoints(run_id)
+            ]
         final = outputs[-1].output if outputs else ""
         usage = ctx.usage.summary()
-        self.store.finish(run_id, status, output=final, usage=usage, cost_usd=ctx.usage.cost_usd,
-                          error=error)
+        self.store.finish(
+            run_id, status, output=final, usage=usage, cost_usd=ctx.usage.cost_usd, error=error
+        )
         duration = time.perf_counter() - started
-        events.emit(RUN_FINISHED, status=status, duration_s=round(duration, 3),
-                    total_tokens=usage["total_tokens"])
+        events.emit(
+            RUN_FINISHED,
+            status=status,
+            duration_s=round(duration, 3),
+            total_tokens=usage["total_tokens"],
+        )
         result = RunResult(
-            run_id=run_id, crew=spec.name, engine=the_plan.engine, status=status, output=final,
-            task_outputs=outputs, usage=usage, cost=ctx.usage.cost_usd, duration_s=duration,
-            output_dir=str(output_dir), log_file=str(log_file), error=error,
+            run_id=run_id,
+            crew=spec.name,
+            engine=the_plan.engine,
+            status=status,
+            output=final,
+            task_outputs=outputs,
+            usage=usage,
+            cost=ctx.usage.cost_usd,
+            duration_s=duration,
+            output_dir=str(output_dir),
+            log_file=str(log_file),
+            error=error,
         )
         if status == "interrupted":
             raise KeyboardInterrupt

@@ -16,16 +16,16 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import litellm  # noqa: E402
-from litellm import Router  # noqa: E402
-from litellm.llms.custom_llm import CustomLLM  # noqa: E402
-from litellm.types.utils import ModelResponse  # noqa: E402
+import litellm
+from litellm.llms.custom_llm import CustomLLM
+from litellm.router import Router
+from litellm.types.utils import ModelResponse
 
-from crewyard import local_model  # noqa: E402
-from crewyard.errors import ConfigError, CrewyardError, ModelError  # noqa: E402
-from crewyard.models_config import AliasConfig, ModelTable  # noqa: E402
-from crewyard.redact import redact  # noqa: E402
-from crewyard.scripted import ReplyFn, Script, approx_tokens  # noqa: E402
+from crewyard import local_model
+from crewyard.errors import ConfigError, CrewyardError, ModelError
+from crewyard.models_config import AliasConfig, ModelTable
+from crewyard.redact import redact
+from crewyard.scripted import ReplyFn, Script, approx_tokens
 
 litellm.telemetry = False
 litellm.suppress_debug_info = True
@@ -72,8 +72,9 @@ def _owner(model: str) -> tuple[Gateway, str]:
     return gateway, name
 
 
-def _model_response(message: dict[str, Any], finish: str | None, usage: dict[str, int],
-                    model: str) -> ModelResponse:
+def _model_response(
+    message: dict[str, Any], finish: str | None, usage: dict[str, int], model: str
+) -> ModelResponse:
     return ModelResponse(
         id=f"chatcmpl-{uuid.uuid4().hex[:12]}",
         model=model,
@@ -85,12 +86,13 @@ def _model_response(message: dict[str, Any], finish: str | None, usage: dict[str
 class _LocalProvider(CustomLLM):
     """`local/<name>`: the embedded llama.cpp model."""
 
-    def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any
-                   ) -> ModelResponse:
+    def completion(
+        self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+    ) -> ModelResponse:
         gateway, _ = _owner(model)
         params = kwargs.get("optional_params") or {}
         cfg = gateway.table.spec.local
-        llm = local_model.load(cfg.path, cfg.n_ctx, cfg.n_threads, cfg.seed)
+        llm = local_model.load(cfg)
         stop = params.get("stop")
         result = llm.chat(
             messages,
@@ -101,20 +103,24 @@ class _LocalProvider(CustomLLM):
         )
         choice = result["choices"][0]
         return _model_response(
-            dict(choice["message"]), choice.get("finish_reason"), dict(result["usage"]),
+            dict(choice["message"]),
+            choice.get("finish_reason"),
+            dict(result["usage"]),
             "local/smollm2",
         )
 
-    async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any
-                          ) -> ModelResponse:
+    async def acompletion(
+        self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+    ) -> ModelResponse:
         return await asyncio.to_thread(self.completion, model, messages, *args, **kwargs)
 
 
 class _ScriptedProvider(CustomLLM):
     """`scripted/<name>`: replies from a registered Script."""
 
-    def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any
-                   ) -> ModelResponse:
+    def completion(
+        self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+    ) -> ModelResponse:
         gateway, name = _owner(model)
         script = gateway.scripts.get(name)
         if script is None:
@@ -125,20 +131,25 @@ class _ScriptedProvider(CustomLLM):
             )
         text = script.reply(messages)
         prompt = sum(approx_tokens(str(m.get("content") or "")) for m in messages)
-        usage = {"prompt_tokens": prompt, "completion_tokens": approx_tokens(text),
-                 "total_tokens": prompt + approx_tokens(text)}
-        return _model_response({"role": "assistant", "content": text}, "stop", usage,
-                               f"scripted/{name}")
+        usage = {
+            "prompt_tokens": prompt,
+            "completion_tokens": approx_tokens(text),
+            "total_tokens": prompt + approx_tokens(text),
+        }
+        return _model_response(
+            {"role": "assistant", "content": text}, "stop", usage, f"scripted/{name}"
+        )
 
-    async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any
-                          ) -> ModelResponse:
+    async def acompletion(
+        self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+    ) -> ModelResponse:
         return self.completion(model, messages, *args, **kwargs)
 
 
 _PROVIDERS = {"local": _LocalProvider(), "scripted": _ScriptedProvider()}
 litellm.custom_provider_map = [
     *[p for p in litellm.custom_provider_map if p.get("provider") not in _PROVIDERS],
-    *[{"provider": name, "custom_handler": h} for name, h in _PROVIDERS.items()],
+    *[{"provider": name, "custom_handler": h} for name, h in _PROVIDERS.items()],  # type: ignore[list-item]
 ]
 
 
@@ -187,7 +198,7 @@ class Gateway:
     def check(self, refs: Sequence[str]) -> None:
         """Fail before a run starts if a model is unknown or its API key is missing."""
         for ref in refs:
-            name, cfg = self.table.resolve(ref)
+            _name, cfg = self.table.resolve(ref)
             self._params(cfg)
             for fallback in cfg.fallbacks:
                 self._params(self.table.aliases[fallback])
@@ -203,6 +214,16 @@ class Gateway:
         except Exception:  # a model LiteLLM does not know
             return 8192
 
+    def count_tokens(self, ref: str, messages: list[dict[str, Any]]) -> int:
+        """Prompt tokens as the model behind ref counts them."""
+        _, cfg = self.table.resolve(ref)
+        text = "\n".join(str(m.get("content") or "") for m in messages)
+        if cfg.model.startswith("local/"):
+            return local_model.load(self.table.spec.local).count_tokens(text)
+        if cfg.model.startswith("scripted/"):
+            return approx_tokens(text)
+        return int(litellm.token_counter(model=cfg.model, messages=messages))
+
     def _router_for(self, name: str, cfg: AliasConfig) -> Router:
         with self._lock:
             if self._router is None or name not in self._deployments:
@@ -213,19 +234,29 @@ class Gateway:
                         {"model_name": n, "litellm_params": self._params(c)}
                         for n, c in self._deployments.items()
                     ],
-                    fallbacks=[{n: list(c.fallbacks)} for n, c in self._deployments.items()
-                               if c.fallbacks],
+                    fallbacks=[
+                        {n: list(c.fallbacks)} for n, c in self._deployments.items() if c.fallbacks
+                    ],
                     num_retries=0,
                 )
             return self._router
 
-    def _request(self, ref: str, messages: list[dict[str, Any]], stop: list[str] | None,
-                 tools: list[dict[str, Any]] | None, temperature: float | None,
-                 max_tokens: int | None, response_format: dict[str, Any] | None
-                 ) -> tuple[str, AliasConfig, dict[str, Any]]:
+    def _request(
+        self,
+        ref: str,
+        messages: list[dict[str, Any]],
+        stop: list[str] | None,
+        tools: list[dict[str, Any]] | None,
+        temperature: float | None,
+        max_tokens: int | None,
+        response_format: dict[str, Any] | None,
+    ) -> tuple[str, AliasConfig, dict[str, Any]]:
         name, cfg = self.table.resolve(ref)
-        kwargs: dict[str, Any] = {"model": name, "messages": messages,
-                                  "num_retries": cfg.num_retries}
+        kwargs: dict[str, Any] = {
+            "model": name,
+            "messages": messages,
+            "num_retries": cfg.num_retries,
+        }
         temp = temperature if temperature is not None else cfg.temperature
         if temp is not None:
             kwargs["temperature"] = temp
@@ -239,8 +270,7 @@ class Gateway:
             kwargs["response_format"] = response_format
         return name, cfg, kwargs
 
-    def _completion(self, name: str, cfg: AliasConfig, response: Any, started: float
-                    ) -> Completion:
+    def _completion(self, name: str, cfg: AliasConfig, response: Any, started: float) -> Completion:
         latency = (time.perf_counter() - started) * 1000
         choice = response.choices[0]
         message = choice.message
@@ -250,9 +280,15 @@ class Gateway:
         model = str(response.model or cfg.model)
         tool_calls = [tc.model_dump() for tc in (getattr(message, "tool_calls", None) or [])]
         return Completion(
-            text=message.content or "", model=model, alias=name, prompt_tokens=prompt,
-            completion_tokens=completion, cost_usd=self._cost(cfg, response, prompt, completion),
-            latency_ms=latency, finish_reason=choice.finish_reason, tool_calls=tool_calls,
+            text=message.content or "",
+            model=model,
+            alias=name,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost_usd=self._cost(cfg, response, prompt, completion),
+            latency_ms=latency,
+            finish_reason=choice.finish_reason,
+            tool_calls=tool_calls,
         )
 
     @staticmethod
@@ -261,7 +297,8 @@ class Gateway:
             return 0.0
         if cfg.input_cost_per_token is not None or cfg.output_cost_per_token is not None:
             return prompt * (cfg.input_cost_per_token or 0) + completion * (
-                cfg.output_cost_per_token or 0)
+                cfg.output_cost_per_token or 0
+            )
         try:
             return float(litellm.completion_cost(completion_response=response) or 0.0)
         except Exception:  # LiteLLM knows no price for this model: count it as free
@@ -282,8 +319,9 @@ class Gateway:
         on_call: Callable[[CallRecord], None] | None = None,
     ) -> Completion:
         """One chat completion through the Router; the call is reported to on_call."""
-        name, cfg, kwargs = self._request(ref, messages, stop, tools, temperature, max_tokens,
-                                          response_format)
+        name, cfg, kwargs = self._request(
+            ref, messages, stop, tools, temperature, max_tokens, response_format
+        )
         router = self._router_for(name, cfg)
         started = time.perf_counter()
         try:
@@ -293,8 +331,18 @@ class Gateway:
             raise ModelError(name, cfg.model, redact(_describe(exc))) from exc
         result = self._completion(name, cfg, response, started)
         if on_call:
-            on_call(CallRecord(name, result.model, agent, task, result.prompt_tokens,
-                               result.completion_tokens, result.cost_usd, result.latency_ms))
+            on_call(
+                CallRecord(
+                    name,
+                    result.model,
+                    agent,
+                    task,
+                    result.prompt_tokens,
+                    result.completion_tokens,
+                    result.cost_usd,
+                    result.latency_ms,
+                )
+            )
         return result
 
     async def acomplete(self, ref: str, messages: list[dict[str, Any]], **kw: Any) -> Completion:
@@ -302,8 +350,14 @@ class Gateway:
         on_call = kw.pop("on_call", None)
         agent, task = kw.pop("agent", None), kw.pop("task", None)
         name, cfg, kwargs = self._request(
-            ref, messages, kw.get("stop"), kw.get("tools"), kw.get("temperature"),
-            kw.get("max_tokens"), kw.get("response_format"))
+            ref,
+            messages,
+            kw.get("stop"),
+            kw.get("tools"),
+            kw.get("temperature"),
+            kw.get("max_tokens"),
+            kw.get("response_format"),
+        )
         router = self._router_for(name, cfg)
         started = time.perf_counter()
         try:
@@ -313,18 +367,37 @@ class Gateway:
             raise ModelError(name, cfg.model, redact(_describe(exc))) from exc
         result = self._completion(name, cfg, response, started)
         if on_call:
-            on_call(CallRecord(name, result.model, agent, task, result.prompt_tokens,
-                               result.completion_tokens, result.cost_usd, result.latency_ms))
+            on_call(
+                CallRecord(
+                    name,
+                    result.model,
+                    agent,
+                    task,
+                    result.prompt_tokens,
+                    result.completion_tokens,
+                    result.cost_usd,
+                    result.latency_ms,
+                )
+            )
         return result
 
     @staticmethod
-    def _report_failure(name: str, cfg: AliasConfig, agent: str | None, task: str | None,
-                        started: float, exc: BaseException,
-                        on_call: Callable[[CallRecord], None] | None) -> None:
+    def _report_failure(
+        name: str,
+        cfg: AliasConfig,
+        agent: str | None,
+        task: str | None,
+        started: float,
+        exc: BaseException,
+        on_call: Callable[[CallRecord], None] | None,
+    ) -> None:
         if on_call:
             latency = (time.perf_counter() - started) * 1000
-            on_call(CallRecord(name, cfg.model, agent, task, 0, 0, 0.0, latency,
-                               error=redact(_describe(exc))))
+            on_call(
+                CallRecord(
+                    name, cfg.model, agent, task, 0, 0, 0.0, latency, error=redact(_describe(exc))
+                )
+            )
 
 
 def _describe(exc: BaseException) -> str:

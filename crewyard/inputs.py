@@ -82,8 +82,13 @@ def _convert(name: str, spec: InputSpec, value: Any) -> Any:
             return parsed
         raise ValueError(text)
     except ValueError:
-        examples = {"int": "42", "float": "0.5", "bool": "true", "list": "a,b or [\"a\"]",
-                    "dict": '{"k": "v"}'}
+        examples = {
+            "int": "42",
+            "float": "0.5",
+            "bool": "true",
+            "list": 'a,b or ["a"]',
+            "dict": '{"k": "v"}',
+        }
         raise InputError(
             f"input {name!r} must be {expected}, got {value!r}",
             key=name,
@@ -119,9 +124,9 @@ def resolve_inputs(spec: CrewSpec, given: dict[str, Any]) -> dict[str, Any]:
 
 def fill(text: str, inputs: dict[str, Any]) -> str:
     """Replace {name} placeholders with input values; other braces are left alone."""
+
     def sub(match: Any) -> str:
         key = match.group(1)
         return str(inputs[key]) if key in inputs else str(match.group(0))
 
     return PLACEHOLDER.sub(sub, text)
-

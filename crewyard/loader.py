@@ -73,8 +73,13 @@ def _find_file(crew_dir: Path, name: str) -> Path | None:
 class _Resolver:
     """Looks up agents or tasks in the crew's file first, then in the shared library."""
 
-    def __init__(self, kind: str, model: type[AgentSpec] | type[TaskSpec], local: YamlDoc | None,
-                 library: Path) -> None:
+    def __init__(
+        self,
+        kind: str,
+        model: type[AgentSpec] | type[TaskSpec],
+        local: YamlDoc | None,
+        library: Path,
+    ) -> None:
         self.kind = kind
         self.model = model
         self.local = local
@@ -88,6 +93,7 @@ class _Resolver:
         return list(self.entries) + self.library_names()
 
     def get(self, name: str, doc: YamlDoc, at: KeyPath, chain: tuple[str, ...] = ()) -> Any:
+        path: KeyPath
         if self.local is not None and name in self.entries and not chain:
             raw, src, path = self.entries[name], self.local, (name,)
         else:
@@ -143,7 +149,9 @@ def load_crew(name: str, crews_dir: Path) -> CrewSpec:
     task_names = crew.tasks if crew.tasks is not None else tuple(task_lookup.entries)
     agents: dict[str, AgentSpec] = {}
     for i, agent_name in enumerate(agent_names):
-        where = (crew_doc, ("agents", i)) if crew.agents is not None else (agents_doc, (agent_name,))
+        where = (
+            (crew_doc, ("agents", i)) if crew.agents is not None else (agents_doc, (agent_name,))
+        )
         agents[agent_name] = agent_lookup.get(agent_name, where[0] or crew_doc, where[1])
     tasks: dict[str, TaskSpec] = {}
     task_docs: dict[str, tuple[YamlDoc, KeyPath]] = {}
@@ -155,12 +163,14 @@ def load_crew(name: str, crews_dir: Path) -> CrewSpec:
         task_docs[task_name] = (tasks_doc, (task_name,)) if in_local and tasks_doc else (doc, at)
     if not tasks:
         raise ConfigError(
-            "the crew has no tasks", file=tasks_path or crew_file,
+            "the crew has no tasks",
+            file=tasks_path or crew_file,
             hint=f"add tasks to {crew_dir / 'tasks.yaml'}",
         )
     if not agents:
         raise ConfigError(
-            "the crew has no agents", file=agents_path or crew_file,
+            "the crew has no agents",
+            file=agents_path or crew_file,
             hint=f"add agents to {crew_dir / 'agents.yaml'}",
         )
 
@@ -189,9 +199,7 @@ def _check_task_agents(
         doc, at = task_docs[task_name]
         if task.agent is None:
             if len(agents) > 1:
-                raise doc.error(
-                    "task has no agent", at, f"add agent: one of {', '.join(agents)}"
-                )
+                raise doc.error("task has no agent", at, f"add agent: one of {', '.join(agents)}")
             continue
         if task.agent not in agents:
             raise doc.error(
@@ -242,7 +250,7 @@ def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in graph.get(node, []):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -280,7 +288,10 @@ def _check_placeholders(
                 f"placeholder {{{placeholder}}} has no input",
                 at,
                 f"declare it under inputs: in {crew_doc.path}"
-                + (f", or {did_you_mean(placeholder, crew.inputs)}" if did_you_mean(
-                    placeholder, crew.inputs) else ""),
+                + (
+                    f", or {did_you_mean(placeholder, crew.inputs)}"
+                    if did_you_mean(placeholder, crew.inputs)
+                    else ""
+                ),
             )
     return dict(crew.inputs)

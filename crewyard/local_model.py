@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from crewyard.errors import ConfigError
+from crewyard.models_config import LocalModelConfig
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _load_lock = threading.Lock()
-# One loaded model per (path, n_ctx, threads) per process: loading costs time and memory.
-_loaded: dict[tuple[str, int, int], LocalModel] = {}
+# One loaded model per settings per process: loading costs time and memory.
+_loaded: dict[tuple[str, int, int, int, float], LocalModel] = {}
 
 
 def default_model_path() -> Path:
@@ -32,7 +33,9 @@ def default_model_path() -> Path:
 class LocalModel:
     """A llama.cpp model with a lock: llama.cpp contexts are not safe across threads."""
 
-    def __init__(self, path: Path, n_ctx: int, n_threads: int, seed: int) -> None:
+    def __init__(
+        self, path: Path, n_ctx: int, n_threads: int, seed: int, repeat_penalty: float = 1.0
+    ) -> None:
         from llama_cpp import Llama
 
         if not path.is_file():
@@ -40,6 +43,7 @@ class LocalModel:
         self.path = path
         self.n_ctx = n_ctx
         self.seed = seed
+        self.repeat_penalty = repeat_penalty
         self.lock = threading.Lock()
         self.llama = Llama(
             model_path=str(path),
@@ -69,6 +73,7 @@ class LocalModel:
                 stop=stop or [],
                 response_format=response_format,  # type: ignore[arg-type]
                 seed=self.seed,
+                repeat_penalty=self.repeat_penalty,
             )
         return dict(result)  # type: ignore[arg-type]
 
@@ -89,6 +94,7 @@ class LocalModel:
                 temperature=temperature,
                 stop=stop or [],
                 seed=self.seed,
+                repeat_penalty=self.repeat_penalty,
                 stream=True,
             )
             for chunk in chunks:
@@ -98,14 +104,14 @@ class LocalModel:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))
 
 
-def load(path: Path | None, n_ctx: int, n_threads: int | None, seed: int) -> LocalModel:
+def load(cfg: LocalModelConfig) -> LocalModel:
     """The process-wide model for these settings, loaded on first use."""
-    model_path = (path or default_model_path()).resolve()
-    threads = n_threads or max(1, os.cpu_count() or 1)
-    key = (str(model_path), n_ctx, threads)
+    model_path = (cfg.path or default_model_path()).resolve()
+    threads = cfg.n_threads or max(1, os.cpu_count() or 1)
+    key = (str(model_path), cfg.n_ctx, threads, cfg.seed, cfg.repeat_penalty)
     with _load_lock:
         if key not in _loaded:
-            _loaded[key] = LocalModel(model_path, n_ctx, threads, seed)
+            _loaded[key] = LocalModel(model_path, cfg.n_ctx, threads, cfg.seed, cfg.repeat_penalty)
         return _loaded[key]
 
 

@@ -50,6 +50,9 @@ class LocalModelConfig(BaseModel):
     n_threads: int | None = Field(default=None, ge=1, description="CPU threads; default: all.")
     seed: int = Field(default=0, description="Sampling seed, for repeatable runs.")
     max_tokens: int = Field(default=512, ge=1, description="Reply length when none is asked.")
+    repeat_penalty: float = Field(
+        default=1.15, ge=1.0, description="Discourages small models from repeating themselves."
+    )
 
 
 class ModelsFile(BaseModel):
@@ -73,7 +76,10 @@ class ModelTable:
 
     @classmethod
     def load(
-        cls, path: Path, overrides: Mapping[str, str] = (), env: Mapping[str, str] | None = None
+        cls,
+        path: Path,
+        overrides: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> ModelTable:
         from crewyard.loader import validate
 
@@ -83,10 +89,10 @@ class ModelTable:
         for key, value in env.items():
             if key.startswith(ENV_OVERRIDE_PREFIX) and value:
                 table.override(key[len(ENV_OVERRIDE_PREFIX) :].lower(), value)
-        for alias, model in dict(overrides).items():
+        for alias, model in dict(overrides or {}).items():
             table.override(alias, model)
-        for name, alias in table.aliases.items():
-            for fallback in alias.fallbacks:
+        for name, cfg in table.aliases.items():
+            for fallback in cfg.fallbacks:
                 if fallback not in table.aliases:
                     raise doc.error(
                         f"fallback {fallback!r} is not an alias",

@@ -57,6 +57,4 @@ class Progress:
         if event.kind in (AGENT_TURN, TASK_STARTED):
             self.current = f"{d.get('agent')} · {d.get('task')}"
         if self._status is not None:
-            self._status.update(
-                f"{self.current} · {self.calls} model calls · {self.tokens} tokens"
-            )
+            self._status.update(f"{self.current} · {self.calls} model calls · {self.tokens} tokens")

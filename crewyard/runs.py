@@ -133,19 +133,38 @@ class RunStore:
             self.finish(run_id, "interrupted", error="the process running it stopped")
         return len(stale)
 
-    def start(self, run_id: str, crew: str, inputs: dict[str, Any], engine: str,
-              output_dir: Path, log_file: Path | None) -> None:
+    def start(
+        self,
+        run_id: str,
+        crew: str,
+        inputs: dict[str, Any],
+        engine: str,
+        output_dir: Path,
+        log_file: Path | None,
+    ) -> None:
         _RUNNING_HERE.add(run_id)
         with self._tx() as db:
             db.execute(
                 "INSERT INTO runs (id, crew, inputs, status, engine, pid, started_at, usage,"
                 " cost_usd, output_dir, log_file) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (run_id, crew, json.dumps(redact_data(inputs)), ACTIVE, engine, os.getpid(),
-                 time.time(), "{}", 0.0, str(output_dir), str(log_file) if log_file else None),
+                (
+                    run_id,
+                    crew,
+                    json.dumps(redact_data(inputs)),
+                    ACTIVE,
+                    engine,
+                    os.getpid(),
+                    time.time(),
+                    "{}",
+                    0.0,
+                    str(output_dir),
+                    str(log_file) if log_file else None,
+                ),
             )
 
-    def checkpoint(self, run_id: str, task: str, agent: str | None, output: str,
-                   output_file: str | None = None) -> None:
+    def checkpoint(
+        self, run_id: str, task: str, agent: str | None, output: str, output_file: str | None = None
+    ) -> None:
         """A finished task output, committed before the next task starts."""
         with self._tx() as db:
             seq = db.execute(
@@ -166,39 +185,82 @@ class RunStore:
                 (run_id, seq, time.time(), kind, json.dumps(redact_data(data), default=str)),
             )
 
-    def model_call(self, run_id: str, *, alias: str, model: str, agent: str | None,
-                   task: str | None, prompt_tokens: int, completion_tokens: int,
-                   cost_usd: float, latency_ms: float, error: str | None) -> None:
+    def model_call(
+        self,
+        run_id: str,
+        *,
+        alias: str,
+        model: str,
+        agent: str | None,
+        task: str | None,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cost_usd: float,
+        latency_ms: float,
+        error: str | None,
+    ) -> None:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO model_calls VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (run_id, time.time(), alias, model, agent, task, prompt_tokens,
-                 completion_tokens, cost_usd, latency_ms, redact(error) if error else None),
+                (
+                    run_id,
+                    time.time(),
+                    alias,
+                    model,
+                    agent,
+                    task,
+                    prompt_tokens,
+                    completion_tokens,
+                    cost_usd,
+                    latency_ms,
+                    redact(error) if error else None,
+                ),
             )
 
-    def finish(self, run_id: str, status: str, *, output: str | None = None,
-               usage: dict[str, Any] | None = None, cost_usd: float | None = None,
-               error: str | None = None) -> None:
+    def finish(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        output: str | None = None,
+        usage: dict[str, Any] | None = None,
+        cost_usd: float | None = None,
+        error: str | None = None,
+    ) -> None:
         with self._tx() as db:
             db.execute(
                 "UPDATE runs SET status=?, finished_at=?, output=COALESCE(?, output),"
                 " usage=COALESCE(?, usage), cost_usd=COALESCE(?, cost_usd), error=? WHERE id=?",
-                (status, time.time(), redact(output) if output is not None else None,
-                 json.dumps(usage) if usage is not None else None, cost_usd,
-                 redact(error) if error else None, run_id),
+                (
+                    status,
+                    time.time(),
+                    redact(output) if output is not None else None,
+                    json.dumps(usage) if usage is not None else None,
+                    cost_usd,
+                    redact(error) if error else None,
+                    run_id,
+                ),
             )
         _RUNNING_HERE.discard(run_id)
 
     def _record(self, row: sqlite3.Row) -> RunRecord:
         return RunRecord(
-            id=row["id"], crew=row["crew"], inputs=json.loads(row["inputs"]),
-            status=row["status"], engine=row["engine"], started_at=row["started_at"],
-            finished_at=row["finished_at"], output=row["output"],
-            usage=json.loads(row["usage"] or "{}"), cost_usd=row["cost_usd"] or 0.0,
-            error=row["error"], output_dir=row["output_dir"], log_file=row["log_file"],
+            id=row["id"],
+            crew=row["crew"],
+            inputs=json.loads(row["inputs"]),
+            status=row["status"],
+            engine=row["engine"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            output=row["output"],
+            usage=json.loads(row["usage"] or "{}"),
+            cost_usd=row["cost_usd"] or 0.0,
+            error=row["error"],
+            output_dir=row["output_dir"],
+            log_file=row["log_file"],
         )
 
-    def list(self, limit: int = 20, crew: str | None = None) -> list[RunRecord]:
+    def recent(self, limit: int = 20, crew: str | None = None) -> list[RunRecord]:
         query = "SELECT * FROM runs" + (" WHERE crew = ?" if crew else "")
         query += " ORDER BY started_at DESC, id DESC LIMIT ?"
         args: tuple[Any, ...] = (crew, limit) if crew else (limit,)
@@ -217,7 +279,7 @@ class RunStore:
                         "SELECT * FROM runs WHERE id = ?", (rows[0]["id"],)
                     ).fetchone()
         if row is None:
-            recent = [r.id for r in self.list(50)]
+            recent = [r.id for r in self.recent(50)]
             raise ConfigError(
                 f"no run {run_id!r} in {self.path}",
                 hint=did_you_mean(run_id, recent) or "list runs with: python main.py runs",
@@ -229,8 +291,10 @@ class RunStore:
             rows = self._db.execute(
                 "SELECT * FROM checkpoints WHERE run_id = ? ORDER BY seq", (run_id,)
             ).fetchall()
-        return [Checkpoint(r["task"], r["agent"], r["output"], r["output_file"],
-                           r["created_at"]) for r in rows]
+        return [
+            Checkpoint(r["task"], r["agent"], r["output"], r["output_file"], r["created_at"])
+            for r in rows
+        ]
 
     def events(self, run_id: str) -> list[tuple[str, dict[str, Any]]]:
         with self._lock:

@@ -32,9 +32,7 @@ class YamlDoc:
 
     def error(self, message: str, key_path: KeyPath = (), hint: str | None = None) -> ConfigError:
         key = ".".join(str(k) for k in key_path) or None
-        return ConfigError(
-            message, file=self.path, line=self.line_of(key_path), key=key, hint=hint
-        )
+        return ConfigError(message, file=self.path, line=self.line_of(key_path), key=key, hint=hint)
 
 
 def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], doc_path: Path) -> Any:
@@ -80,7 +78,8 @@ def read_yaml(path: Path) -> YamlDoc:
             f"malformed YAML: {exc.problem or exc.context}",
             file=path,
             line=line,
-            hint="check indentation and quoting near that line (values with ':' or '{' need quotes)",
+            hint="check indentation and quoting near that line "
+            "(values with ':' or '{' need quotes)",
         ) from exc
     if node is None:
         return YamlDoc(path=path, data=None)

@@ -16,6 +16,7 @@ for _flag, _value in {
 }.items():
     os.environ.setdefault(_flag, _value)
 
+import warnings  # noqa: E402
 from typing import Any  # noqa: E402
 
 from crewai import Agent, BaseLLM, Crew, Process, Task  # noqa: E402
@@ -29,12 +30,33 @@ from crewyard.inputs import fill  # noqa: E402
 from crewyard.result import TaskOutput  # noqa: E402
 
 AGENT_KEYS = (
-    "role", "goal", "backstory", "max_iter", "max_rpm", "max_execution_time", "max_retry_limit",
-    "verbose", "allow_delegation", "cache", "respect_context_window", "allow_code_execution",
-    "code_execution_mode", "system_template", "prompt_template", "response_template",
-    "use_system_prompt", "inject_date", "date_format", "reasoning", "max_reasoning_attempts",
+    "role",
+    "goal",
+    "backstory",
+    "max_iter",
+    "max_rpm",
+    "max_execution_time",
+    "max_retry_limit",
+    "verbose",
+    "allow_delegation",
+    "cache",
+    "respect_context_window",
+    "allow_code_execution",
+    "code_execution_mode",
+    "system_template",
+    "prompt_template",
+    "response_template",
+    "use_system_prompt",
+    "inject_date",
+    "date_format",
+    "reasoning",
+    "max_reasoning_attempts",
 )
 TASK_KEYS = ("description", "expected_output", "async_execution", "human_input", "markdown")
+
+# Task callbacks are bound methods of the run; CrewAI's checkpointing (which we do not use)
+# would like module-level functions and warns on every task.
+warnings.filterwarnings("ignore", message="method callbacks cannot be serialized")
 
 
 class GatewayLLM(BaseLLM):
@@ -49,9 +71,16 @@ class GatewayLLM(BaseLLM):
         self._run = run
         return self
 
-    def call(self, messages: Any, tools: Any = None, callbacks: Any = None,
-             available_functions: Any = None, from_task: Any = None, from_agent: Any = None,
-             response_model: Any = None) -> str:
+    def call(
+        self,
+        messages: Any,
+        tools: Any = None,
+        callbacks: Any = None,
+        available_functions: Any = None,
+        from_task: Any = None,
+        from_agent: Any = None,
+        response_model: Any = None,
+    ) -> str:
         if isinstance(messages, str):
             messages = [{"role": "user", "content": messages}]
         task = self._run.task_name(from_task)
@@ -71,6 +100,13 @@ class GatewayLLM(BaseLLM):
     def supports_function_calling(self) -> bool:
         # Tools go through CrewAI's text protocol, which every model (SmolLM2 too) can follow.
         return False
+
+    def get_input_tokens_count(
+        self, messages: Any, tools: Any = None, response_model: Any = None
+    ) -> int:
+        if isinstance(messages, str):
+            messages = [{"role": "user", "content": messages}]
+        return self._ctx.gateway.count_tokens(self.model, messages)
 
     def get_context_window_size(self) -> int:
         return self._ctx.gateway.context_window(self.model)
@@ -110,8 +146,9 @@ class _CrewRun:
             write_atomic(confined(self.ctx.output_dir, file_name), output.raw)
         self.ctx.store.checkpoint(self.ctx.run_id, name, agent, output.raw, file_name)
         self.outputs.append(TaskOutput(name, agent, output.raw, file_name))
-        self.ctx.events.emit(TASK_FINISHED, task=name, agent=agent, chars=len(output.raw),
-                             output_file=file_name)
+        self.ctx.events.emit(
+            TASK_FINISHED, task=name, agent=agent, chars=len(output.raw), output_file=file_name
+        )
 
 
 def run_crewai(ctx: RunContext) -> list[TaskOutput]:
@@ -120,8 +157,9 @@ def run_crewai(ctx: RunContext) -> list[TaskOutput]:
     run = _CrewRun(ctx)
     agents: dict[str, Agent] = {}
     for name, agent_spec in spec.agents.items():
-        fields = {k: getattr(agent_spec, k) for k in AGENT_KEYS
-                  if getattr(agent_spec, k) is not None}
+        fields = {
+            k: getattr(agent_spec, k) for k in AGENT_KEYS if getattr(agent_spec, k) is not None
+        }
         llm = GatewayLLM(model=spec.agent_model(name)).bind(ctx, run)
         agents[name] = Agent(**fields, llm=llm, memory=False)
         run.agent_names[id(agents[name])] = name
@@ -145,7 +183,8 @@ def run_crewai(ctx: RunContext) -> list[TaskOutput]:
         tasks=list(tasks.values()),
         process=Process.hierarchical if hierarchical else Process.sequential,
         manager_llm=GatewayLLM(model=spec.models.manager or "smart").bind(ctx, run)
-        if hierarchical else None,
+        if hierarchical
+        else None,
         verbose=spec.verbose,
         memory=False,
         tracing=False,

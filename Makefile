@@ -1,0 +1,37 @@
+# make run / make test install what they need first; every step skips work already done.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+TOPIC ?= home solar batteries
+
+.PHONY: install run test lint bench clean
+
+install: $(STAMP)
+
+# Reinstalls only when pyproject.toml changes; pip keeps the compiled llama-cpp-python
+# wheel in its cache, so even a fresh .venv does not compile it twice on one machine.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+run: install
+	$(PY) main.py --crew research --input topic="$(TOPIC)"
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: install
+	$(PY) bench/cold_start.py
+	$(PY) bench/local_model.py
+
+clean:
+	rm -rf $(VENV) .crewyard .pytest_cache .mypy_cache .ruff_cache
