@@ -17,7 +17,7 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import litellm
-from litellm.llms.custom_llm import CustomLLM
+from litellm.llms.custom_llm import CustomLLM, CustomLLMError
 from litellm.router import Router
 from litellm.types.utils import ModelResponse
 
@@ -25,7 +25,7 @@ from crewyard import local_model
 from crewyard.errors import ConfigError, CrewyardError, ModelError
 from crewyard.models_config import AliasConfig, ModelTable
 from crewyard.redact import redact
-from crewyard.scripted import ReplyFn, Script, approx_tokens
+from crewyard.scripted import ReplyFn, Script, ScriptExhausted, approx_tokens
 
 litellm.telemetry = False
 litellm.suppress_debug_info = True
@@ -124,12 +124,12 @@ class _ScriptedProvider(CustomLLM):
         gateway, name = _owner(model)
         script = gateway.scripts.get(name)
         if script is None:
-            raise ConfigError(
-                f"no script named {name!r}",
-                hint="give the alias a `script:` list in models.yaml or call "
-                "Gateway.register_script()",
-            )
-        text = script.reply(messages)
+            raise CustomLLMError(400, f"no script named {name!r}: give the alias a `script:` "
+                                 "list in models.yaml or call Gateway.register_script()")
+        try:
+            text = script.reply(messages)
+        except ScriptExhausted as exc:  # a wrong script, not a passing fault: never retried
+            raise CustomLLMError(400, str(exc)) from exc
         prompt = sum(approx_tokens(str(m.get("content") or "")) for m in messages)
         usage = {
             "prompt_tokens": prompt,

@@ -1,0 +1,100 @@
+"""The dispatcher on the real CrewAI engine with a scripted model: results, checkpoints,
+events, usage, output files, and what is kept when a model fails mid-run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crewyard.dispatcher import Dispatcher, RunFailed
+from crewyard.gateway import Gateway
+from crewyard.loader import load_crew
+from crewyard.models_config import ModelTable
+from crewyard.runs import RunStore
+from crewyard.settings import Settings
+
+
+def scripted_dispatcher(settings: Settings, replies: Any) -> tuple[Dispatcher, Gateway]:
+    gateway = Gateway(ModelTable.load(settings.models_file))
+    gateway.register_script("main", replies)
+    return Dispatcher(settings, gateway=gateway), gateway
+
+
+def test_sequential_run_returns_outputs_and_records_everything(
+    settings: Settings, two_step_crew: Path
+) -> None:
+    replies = ["Thought: done\nFinal Answer: - fact one\n- fact two", "# Report\nAll good."]
+    dispatcher, gateway = scripted_dispatcher(settings, replies)
+    seen: list[str] = []
+    dispatcher.listeners.append(lambda e: seen.append(e.kind))
+    spec = load_crew("demo", settings.crews_dir)
+
+    result = dispatcher.run(spec, {"topic": "tidal power"})
+
+    assert result.status == "done"
+    assert result.output == "# Report\nAll good."
+    assert [(t.task, t.agent) for t in result.task_outputs] == [
+        ("research", "researcher"), ("write", "writer")]
+    assert result.task_outputs[0].output == "- fact one\n- fact two"
+    report = Path(result.output_dir or "") / "report.md"
+    assert report.read_text() == "# Report\nAll good."
+    # prompts: inputs filled in, the second task sees the first one's output
+    first, second = gateway.scripts["main"].calls
+    assert "List facts about tidal power." in json.dumps(first)
+    assert "fact one" in json.dumps(second)
+    assert result.usage["calls"] == 2 and result.usage["total_tokens"] > 0
+    # the run store holds the run, both checkpoints in order, and every model call
+    store = RunStore(settings.runs_db)
+    record = store.get(result.run_id)
+    assert (record.status, record.crew, record.inputs) == ("done", "demo", {"topic": "tidal power"})
+    assert [c.task for c in store.checkpoints(result.run_id)] == ["research", "write"]
+    assert len(store.model_calls(result.run_id)) == 2
+    assert seen[0] == "run_started" and seen[-1] == "run_finished"
+    assert seen.index("task_started") < seen.index("task_finished")
+    assert seen.count("task_finished") == 2 and seen.count("model_call") == 2
+
+
+def test_failing_model_keeps_finished_task_outputs(settings: Settings, two_step_crew: Path) -> None:
+    dispatcher, _ = scripted_dispatcher(settings, ["Final Answer: the facts"])  # one reply only
+    spec = load_crew("demo", settings.crews_dir)
+
+    with pytest.raises(RunFailed) as info:
+        dispatcher.run(spec, {"topic": "x"})
+
+    failed = info.value.result
+    assert failed.status == "failed"
+    assert "model alias 'standard'" in (failed.error or "")
+    assert "no reply left" in (failed.error or "")
+    assert [t.task for t in failed.task_outputs] == ["research"]
+    store = RunStore(settings.runs_db)
+    assert store.get(failed.run_id).status == "failed"
+    assert store.checkpoints(failed.run_id)[0].output == "the facts"
+
+
+def test_missing_input_fails_before_any_run_is_recorded(
+    settings: Settings, two_step_crew: Path
+) -> None:
+    from crewyard.errors import InputError
+
+    dispatcher, _ = scripted_dispatcher(settings, [])
+    with pytest.raises(InputError, match="needs input 'topic'"):
+        dispatcher.run(load_crew("demo", settings.crews_dir), {})
+    assert RunStore(settings.runs_db).recent() == []
+
+
+def test_output_file_cannot_escape_the_run_folder(
+    settings: Settings, make_crew: Any
+) -> None:
+    make_crew(
+        "escape",
+        agents={"a": {"role": "A", "goal": "g", "backstory": "b", "max_retry_limit": 0}},
+        tasks={"t": {"description": "d", "expected_output": "e", "agent": "a",
+                     "output_file": "../../evil.md"}},
+    )
+    dispatcher, _ = scripted_dispatcher(settings, ["Final Answer: x"])
+    with pytest.raises(RunFailed, match="must be a relative path inside"):
+        dispatcher.run(load_crew("escape", settings.crews_dir), {})
+    assert not (settings.data_dir.parent / "evil.md").exists()
