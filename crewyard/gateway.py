@@ -124,8 +124,11 @@ class _ScriptedProvider(CustomLLM):
         gateway, name = _owner(model)
         script = gateway.scripts.get(name)
         if script is None:
-            raise CustomLLMError(400, f"no script named {name!r}: give the alias a `script:` "
-                                 "list in models.yaml or call Gateway.register_script()")
+            raise CustomLLMError(
+                400,
+                f"no script named {name!r}: give the alias a `script:` "
+                "list in models.yaml or call Gateway.register_script()",
+            )
         try:
             text = script.reply(messages)
         except ScriptExhausted as exc:  # a wrong script, not a passing fault: never retried

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -41,7 +42,8 @@ def validate(model: type[M], data: Any, doc: YamlDoc, at: KeyPath = ()) -> M:
         field_name = str(first["loc"][-1]) if first["loc"] else ""
         hint = None
         if first["type"] == "extra_forbidden":
-            known = [n for n in model.model_fields if n != "extends"]
+            owner = _model_at(model, first["loc"][:-1])
+            known = [n for n in owner.model_fields if n != "extends"]
             hint = did_you_mean(field_name, known) or f"known keys: {', '.join(known)}"
             message = f"unknown key {field_name!r}"
         elif first["type"] == "missing":
@@ -53,6 +55,27 @@ def validate(model: type[M], data: Any, doc: YamlDoc, at: KeyPath = ()) -> M:
         if more:
             message += f" (and {more} more problem{'s' if more > 1 else ''} in this file)"
         raise doc.error(message, loc, hint) from None
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    args = [a for a in get_args(tp) if a is not type(None)]
+    return args[0] if get_origin(tp) in (Union, UnionType) and len(args) == 1 else tp
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The (nested) model class that owns the field at loc, for 'did you mean' hints."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap_optional(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            current = field.annotation if field else current
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]
+        elif get_origin(current) in (tuple, list):
+            current = get_args(current)[0]
+    current = _unwrap_optional(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else model
 
 
 def _mapping(doc: YamlDoc, what: str) -> dict[str, Any]:

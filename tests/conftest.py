@@ -72,8 +72,9 @@ MakeCrew = Callable[..., Path]
 def make_crew(crews_dir: Path) -> MakeCrew:
     """Write crews_dir/<name>/{crew,agents,tasks}.yaml; dicts are dumped, strings kept as is."""
 
-    def make(name: str = "demo", *, crew: Any = None, agents: Any = None,
-             tasks: Any = None) -> Path:
+    def make(
+        name: str = "demo", *, crew: Any = None, agents: Any = None, tasks: Any = None
+    ) -> Path:
         folder = crews_dir / name
         write_yaml(folder / "crew.yaml", crew if crew is not None else {"description": name})
         if agents is not None:
@@ -86,16 +87,32 @@ def make_crew(crews_dir: Path) -> MakeCrew:
 
 
 TWO_AGENTS = {
-    "researcher": {"role": "Researcher", "goal": "Find facts about {topic}",
-                   "backstory": "A careful analyst.", "max_retry_limit": 0},
-    "writer": {"role": "Writer", "goal": "Write about {topic}",
-               "backstory": "A clear writer.", "max_retry_limit": 0},
+    "researcher": {
+        "role": "Researcher",
+        "goal": "Find facts about {topic}",
+        "backstory": "A careful analyst.",
+        "max_retry_limit": 0,
+    },
+    "writer": {
+        "role": "Writer",
+        "goal": "Write about {topic}",
+        "backstory": "A clear writer.",
+        "max_retry_limit": 0,
+    },
 }
 TWO_TASKS = {
-    "research": {"description": "List facts about {topic}.", "expected_output": "Bullets.",
-                 "agent": "researcher"},
-    "write": {"description": "Write a report on {topic}.", "expected_output": "A report.",
-              "agent": "writer", "context": ["research"], "output_file": "report.md"},
+    "research": {
+        "description": "List facts about {topic}.",
+        "expected_output": "Bullets.",
+        "agent": "researcher",
+    },
+    "write": {
+        "description": "Write a report on {topic}.",
+        "expected_output": "A report.",
+        "agent": "writer",
+        "context": ["research"],
+        "output_file": "report.md",
+    },
 }
 TOPIC_INPUT = {"topic": {"type": "str", "required": True, "description": "Subject"}}
 

@@ -37,7 +37,9 @@ def test_sequential_run_returns_outputs_and_records_everything(
     assert result.status == "done"
     assert result.output == "# Report\nAll good."
     assert [(t.task, t.agent) for t in result.task_outputs] == [
-        ("research", "researcher"), ("write", "writer")]
+        ("research", "researcher"),
+        ("write", "writer"),
+    ]
     assert result.task_outputs[0].output == "- fact one\n- fact two"
     report = Path(result.output_dir or "") / "report.md"
     assert report.read_text() == "# Report\nAll good."
@@ -85,14 +87,18 @@ def test_missing_input_fails_before_any_run_is_recorded(
     assert RunStore(settings.runs_db).recent() == []
 
 
-def test_output_file_cannot_escape_the_run_folder(
-    settings: Settings, make_crew: Any
-) -> None:
+def test_output_file_cannot_escape_the_run_folder(settings: Settings, make_crew: Any) -> None:
     make_crew(
         "escape",
         agents={"a": {"role": "A", "goal": "g", "backstory": "b", "max_retry_limit": 0}},
-        tasks={"t": {"description": "d", "expected_output": "e", "agent": "a",
-                     "output_file": "../../evil.md"}},
+        tasks={
+            "t": {
+                "description": "d",
+                "expected_output": "e",
+                "agent": "a",
+                "output_file": "../../evil.md",
+            }
+        },
     )
     dispatcher, _ = scripted_dispatcher(settings, ["Final Answer: x"])
     with pytest.raises(RunFailed, match="must be a relative path inside"):

@@ -29,11 +29,29 @@ def test_research_crew_loads_with_agents_tasks_and_inputs() -> None:
 
 
 def test_crewai_keys_are_accepted_unchanged(make_crew: MakeCrew, crews_dir: Path) -> None:
-    agents = {"a": {**TWO_AGENTS["researcher"], "allow_delegation": False, "max_iter": 4,
-                    "verbose": True, "llm": "fast", "max_rpm": 10, "cache": True}}
-    tasks = {"t": {"description": "Do {topic}", "expected_output": "x", "agent": "a",
-                   "async_execution": False, "human_input": False, "markdown": True,
-                   "output_file": "out/{topic}.md", "create_directory": True}}
+    agents = {
+        "a": {
+            **TWO_AGENTS["researcher"],
+            "allow_delegation": False,
+            "max_iter": 4,
+            "verbose": True,
+            "llm": "fast",
+            "max_rpm": 10,
+            "cache": True,
+        }
+    }
+    tasks = {
+        "t": {
+            "description": "Do {topic}",
+            "expected_output": "x",
+            "agent": "a",
+            "async_execution": False,
+            "human_input": False,
+            "markdown": True,
+            "output_file": "out/{topic}.md",
+            "create_directory": True,
+        }
+    }
     make_crew(agents=agents, tasks=tasks)
     spec = load_crew("demo", crews_dir)
     assert spec.agents["a"].max_iter == 4
@@ -56,8 +74,9 @@ def test_malformed_yaml_names_file_and_line(make_crew: MakeCrew, crews_dir: Path
 
 
 def test_unknown_key_in_crew_yaml(make_crew: MakeCrew, crews_dir: Path) -> None:
-    make_crew(crew="name: demo\ndescription: x\nproces: sequential\n", agents=TWO_AGENTS,
-              tasks=TWO_TASKS)
+    make_crew(
+        crew="name: demo\ndescription: x\nproces: sequential\n", agents=TWO_AGENTS, tasks=TWO_TASKS
+    )
     err = error_of(crews_dir)
     assert err.file is not None and err.file.endswith("crew.yaml")
     assert (err.line, err.key) == (3, "proces")
@@ -118,8 +137,10 @@ def test_context_cycle(make_crew: MakeCrew, crews_dir: Path) -> None:
 
 
 def test_context_forward_reference(make_crew: MakeCrew, crews_dir: Path) -> None:
-    tasks = {"research": {**TWO_TASKS["research"], "context": ["write"]},
-             "write": {**TWO_TASKS["write"], "context": None}}
+    tasks = {
+        "research": {**TWO_TASKS["research"], "context": ["write"]},
+        "write": {**TWO_TASKS["write"], "context": None},
+    }
     make_crew(agents=TWO_AGENTS, tasks=tasks)
     err = error_of(crews_dir)
     assert "runs after 'research'" in err.message
@@ -144,8 +165,10 @@ def test_placeholder_with_no_input(make_crew: MakeCrew, crews_dir: Path) -> None
 
 def test_library_agents_and_extends(make_crew: MakeCrew, crews_dir: Path) -> None:
     agents = {"critic": {"extends": "researcher", "role": "Critic"}}
-    tasks = {"t": {"description": "Check {topic}", "expected_output": "x", "agent": "critic"},
-             "u": {"description": "Write", "expected_output": "y", "agent": "writer"}}
+    tasks = {
+        "t": {"description": "Check {topic}", "expected_output": "x", "agent": "critic"},
+        "u": {"description": "Write", "expected_output": "y", "agent": "writer"},
+    }
     make_crew(crew={"agents": ["critic", "writer"]}, agents=agents, tasks=tasks)
     spec = load_crew("demo", crews_dir)
     assert spec.agents["critic"].role == "Critic"

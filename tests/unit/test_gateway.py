@@ -1,0 +1,91 @@
+"""The gateway: aliases, overrides, scripted replies, accounting and clear model errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crewyard.errors import ConfigError, ModelError
+from crewyard.gateway import CallRecord, Gateway
+from crewyard.models_config import ModelTable, parse_model_overrides
+from tests.conftest import write_yaml
+
+HI = [{"role": "user", "content": "hi"}]
+
+
+def table(tmp_path: Path, aliases: dict[str, Any], env: dict[str, str] | None = None) -> ModelTable:
+    path = write_yaml(tmp_path / "models.yaml", {"aliases": aliases})
+    return ModelTable.load(path, env=env or {})
+
+
+def test_scripted_alias_replies_in_order_and_reports_each_call(tmp_path: Path) -> None:
+    gateway = Gateway(table(tmp_path, {"fast": {"model": "scripted/s", "script": ["one", "two"]}}))
+    calls: list[CallRecord] = []
+    first = gateway.complete("fast", HI, agent="a", task="t", on_call=calls.append)
+    second = gateway.complete("fast", HI, on_call=calls.append)
+    assert (first.text, second.text) == ("one", "two")
+    assert [(c.alias, c.model, c.agent, c.task) for c in calls] == [
+        ("fast", "scripted/s", "a", "t"),
+        ("fast", "scripted/s", None, None),
+    ]
+    assert all(c.cost_usd == 0 and c.completion_tokens > 0 for c in calls)
+
+
+def test_callable_script_sees_the_messages(tmp_path: Path) -> None:
+    gateway = Gateway(table(tmp_path, {"fast": {"model": "scripted/echo"}}))
+    gateway.register_script("echo", lambda msgs: msgs[-1]["content"].upper())
+    assert gateway.complete("fast", HI).text == "HI"
+
+
+def test_exhausted_script_is_a_model_error_naming_the_alias(tmp_path: Path) -> None:
+    gateway = Gateway(table(tmp_path, {"fast": {"model": "scripted/s", "script": []}}))
+    calls: list[CallRecord] = []
+    with pytest.raises(ModelError) as info:
+        gateway.complete("fast", HI, on_call=calls.append)
+    assert info.value.alias == "fast"
+    assert "no reply left" in str(info.value)
+    assert len(calls) == 1 and calls[0].error  # failed calls are recorded too
+
+
+def test_unknown_alias_suggests_one(tmp_path: Path) -> None:
+    gateway = Gateway(table(tmp_path, {"smart": {"model": "scripted/s"}}))
+    with pytest.raises(ConfigError, match="unknown model alias 'smrt'") as info:
+        gateway.complete("smrt", HI)
+    assert info.value.hint == "did you mean 'smart'?"
+
+
+def test_environment_and_cli_overrides(tmp_path: Path) -> None:
+    models = table(
+        tmp_path,
+        {"fast": {"model": "local/smollm2", "max_tokens": 9}},
+        env={"CREWYARD_MODEL_FAST": "scripted/env"},
+    )
+    assert models.aliases["fast"].model == "scripted/env"
+    assert models.aliases["fast"].max_tokens == 9  # other settings kept
+    assert parse_model_overrides(["smart=openai/gpt-4o"]) == {"smart": "openai/gpt-4o"}
+    with pytest.raises(ConfigError, match="is not ALIAS=MODEL"):
+        parse_model_overrides(["smart"])
+
+
+def test_missing_api_key_is_reported_before_any_call(tmp_path: Path) -> None:
+    gateway = Gateway(
+        table(
+            tmp_path,
+            {"smart": {"model": "openai/gpt-4o", "api_key_env": "CREWYARD_TEST_NO_SUCH_KEY"}},
+        )
+    )
+    with pytest.raises(ConfigError, match=r"\$CREWYARD_TEST_NO_SUCH_KEY, which is not set"):
+        gateway.check(["smart"])
+
+
+def test_bad_models_yaml_points_at_the_line(tmp_path: Path) -> None:
+    path = write_yaml(
+        tmp_path / "models.yaml",
+        "aliases:\n  fast:\n    model: local/smollm2\n    temprature: 0.1\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        ModelTable.load(path, env={})
+    assert (info.value.line, info.value.key) == (4, "aliases.fast.temprature")
+    assert info.value.hint == "did you mean 'temperature'?"

@@ -1,0 +1,79 @@
+"""Crew inputs from the CLI and files: conversion, defaults and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crewyard.errors import InputError
+from crewyard.inputs import fill, parse_pairs, read_inputs_file, resolve_inputs
+from crewyard.loader import load_crew
+from tests.conftest import TWO_AGENTS, TWO_TASKS, MakeCrew
+
+INPUTS = {
+    "topic": {"type": "str"},
+    "count": {"type": "int", "default": 3},
+    "ratio": {"type": "float", "required": False},
+    "deep": {"type": "bool", "default": False},
+    "tags": {"type": "list", "required": False},
+}
+
+
+@pytest.fixture
+def spec(make_crew: MakeCrew, crews_dir: Path):  # type: ignore[no-untyped-def]
+    make_crew(crew={"inputs": INPUTS}, agents=TWO_AGENTS, tasks=TWO_TASKS)
+    return load_crew("demo", crews_dir)
+
+
+def test_cli_strings_become_typed_values(spec) -> None:  # type: ignore[no-untyped-def]
+    given = parse_pairs(["topic=wind = power", "count=7", "deep=yes", "tags=a, b"])
+    assert resolve_inputs(spec, given) == {
+        "topic": "wind = power",
+        "count": 7,
+        "deep": True,
+        "tags": ["a", "b"],
+    }
+
+
+def test_defaults_apply_and_optional_inputs_may_be_absent(spec) -> None:  # type: ignore[no-untyped-def]
+    assert resolve_inputs(spec, {"topic": "x"}) == {"topic": "x", "count": 3, "deep": False}
+
+
+def test_missing_required_input(spec) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError) as info:
+        resolve_inputs(spec, {})
+    assert info.value.key == "topic"
+    assert info.value.hint == 'add --input topic="…"'
+
+
+def test_wrong_type(spec) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match="'count' must be int, got 'many'") as info:
+        resolve_inputs(spec, {"topic": "x", "count": "many"})
+    assert info.value.hint == "for example --input count=42"
+
+
+def test_unknown_input_suggests_a_name(spec) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match="has no input 'topc'") as info:
+        resolve_inputs(spec, {"topc": "x"})
+    assert info.value.hint == "did you mean 'topic'?"
+
+
+def test_pair_without_equals_sign() -> None:
+    with pytest.raises(InputError, match="is not key=value"):
+        parse_pairs(["topic"])
+
+
+def test_inputs_file_json_and_yaml(tmp_path: Path) -> None:
+    (tmp_path / "in.json").write_text('{"topic": "tides", "count": 2}')
+    (tmp_path / "in.yaml").write_text("topic: tides\ncount: 2\n")
+    assert read_inputs_file(tmp_path / "in.json") == read_inputs_file(tmp_path / "in.yaml")
+    (tmp_path / "bad.yaml").write_text("- a list\n")
+    with pytest.raises(InputError, match="one mapping"):
+        read_inputs_file(tmp_path / "bad.yaml")
+
+
+def test_fill_leaves_non_placeholder_braces_alone() -> None:
+    assert fill('{topic} as {"json": 1} and {unknown}', {"topic": "t"}) == (
+        't as {"json": 1} and {unknown}'
+    )
