@@ -12,7 +12,7 @@ from crewyard.context import RunContext
 from crewyard.errors import ConfigError, CrewyardError, ModelError
 from crewyard.events import ERROR, RUN_FINISHED, RUN_STARTED, EventSink, Listener
 from crewyard.inputs import resolve_inputs
-from crewyard.logs import run_log
+from crewyard.logs import ensure_configured, run_log
 from crewyard.models_config import ModelTable
 from crewyard.redact import redact
 from crewyard.result import RunResult, TaskOutput
@@ -86,6 +86,7 @@ class Dispatcher:
         listeners: list[Listener] | None = None,
         gateway: Gateway | None = None,
     ) -> None:
+        ensure_configured()
         self.settings = settings or Settings()
         self.table = (
             gateway.table

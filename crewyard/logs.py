@@ -22,6 +22,12 @@ def _redact_record(record: Any) -> None:
             record["extra"][key] = redact(value)
 
 
+def ensure_configured() -> None:
+    """Configure with defaults unless the CLI (or the user) already did."""
+    if _console_id is None:
+        configure()
+
+
 def configure(level: str = "INFO") -> None:
     """(Re)configure the console sink; secrets are masked in every sink."""
     global _console_id

@@ -1,0 +1,120 @@
+"""The command line in-process: listing, dry runs, schema, runs, exit codes, and no heavy
+imports on the quick paths."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crewyard.cli import main
+from crewyard.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def env(settings: Settings, two_step_crew: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("CREWYARD_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CREWYARD_CREWS_DIR", str(settings.crews_dir))
+    monkeypatch.setenv("CREWYARD_MODELS_FILE", str(settings.models_file))
+    return settings
+
+
+def test_list_shows_crews_and_inputs(env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    assert "demo  [sequential]  Two steps" in out
+    assert "--input topic=<str>  required  Subject" in out
+
+
+def test_dry_run_prints_the_plan_without_calling_a_model(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--crew", "demo", "--dry-run", "--input", "topic=tides"]) == 0
+    out = capsys.readouterr().out
+    assert "engine: crewai (sequential)" in out
+    assert "researcher: model standard → scripted/main" in out
+    assert "1. research (researcher)" in out and "2. write (writer)" in out
+    assert not env.runs_db.exists()  # nothing was run or recorded
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--crew", "dmeo"], "did you mean 'demo'?"),
+        (["--crew", "demo"], "needs input 'topic'"),
+        (["--crew", "demo", "--input", "topic=x", "--input", "tpic=y"], "no input 'tpic'"),
+        (["--crew", "demo", "--input", "topic"], "is not key=value"),
+        (["--crew", "demo", "--input", "topic=x", "--model", "nope"], "is not ALIAS=MODEL"),
+        ([], "give --crew NAME"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(
+    env: Settings, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_run_then_runs_list_and_show(env: Settings, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    models = {"aliases": {"standard": {"model": "scripted/main",
+                                       "script": ["Final Answer: facts", "# Report"]}}}
+    env.models_file.write_text(json.dumps(models))
+    out_file = tmp_path / "final.md"
+    assert main(["--crew", "demo", "--input", "topic=tides", "--output", str(out_file)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "# Report"
+    assert out_file.read_text() == "# Report"
+    assert "report: " in captured.err and "report.md" in captured.err
+    assert "run record: " in captured.err
+    run_id = captured.err.split("runs show ")[1].split(")")[0]
+
+    assert main(["runs"]) == 0
+    assert run_id in capsys.readouterr().out
+    assert main(["runs", "show", run_id]) == 0
+    shown = capsys.readouterr().out
+    assert "## research (researcher)" in shown and "facts" in shown
+    assert main(["runs", "show", run_id, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "done" and len(data["model_calls"]) == 2
+
+
+def test_failed_run_exits_1_and_says_what_was_kept(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = {"aliases": {"standard": {"model": "scripted/main", "script": ["Final Answer: a"]}}}
+    env.models_file.write_text(json.dumps(models))
+    assert main(["--crew", "demo", "--input", "topic=x"]) == 1
+    err = capsys.readouterr().err
+    assert "model alias 'standard'" in err
+    assert "kept 1 finished task output(s): research" in err
+
+
+def test_schema_is_json_schema_with_descriptions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    crew = schema["$defs"]["CrewFile"]
+    assert crew["additionalProperties"] is False
+    assert all("description" in f for f in crew["properties"].values())
+    agent = schema["$defs"]["AgentsFile"]["additionalProperties"]
+    assert {"role", "goal", "backstory"} <= set(agent["required"])
+
+
+def test_quick_commands_import_no_engine_or_model_library() -> None:
+    code = (
+        "import sys, crewyard.cli as c\n"
+        "codes = [c.main(['--list']), c.main(['schema']),"
+        " c.main(['--crew', 'research', '--dry-run', '--input', 'topic=x'])]\n"
+        "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('crewai', 'autogen_agentchat', 'litellm', 'llama_cpp')"
+        " if m in sys.modules]\n"
+        "print(codes, heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[0, 0, 0] []"
