@@ -17,6 +17,7 @@ from crewyard.errors import ConfigError, did_you_mean
 from crewyard.yamlfile import KeyPath, YamlDoc, read_yaml
 from tasks import LIBRARY_DIR as TASK_LIBRARY
 from tasks.spec import TaskSpec
+from tools import registered_names
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 AGENT_TEXT_FIELDS = ("role", "goal", "backstory")
@@ -197,6 +198,7 @@ def load_crew(name: str, crews_dir: Path) -> CrewSpec:
             hint=f"add agents to {crew_dir / 'agents.yaml'}",
         )
 
+    _check_tools(agents, agents_doc or crew_doc, tasks, task_docs)
     _check_task_agents(tasks, task_docs, agents)
     _check_context(tasks, task_docs)
     inputs = _check_placeholders(crew, crew_doc, agents, agents_doc, tasks, task_docs)
@@ -211,6 +213,31 @@ def load_crew(name: str, crews_dir: Path) -> CrewSpec:
         verbose=crew.verbose,
         directory=crew_dir,
     )
+
+
+def _check_tools(
+    agents: dict[str, AgentSpec],
+    agents_doc: YamlDoc,
+    tasks: dict[str, TaskSpec],
+    task_docs: dict[str, tuple[YamlDoc, KeyPath]],
+) -> None:
+    known = registered_names()
+    named: list[tuple[str, YamlDoc, KeyPath]] = [
+        (t, agents_doc, (a, "tools", i)) for a, s in agents.items() for i, t in enumerate(s.tools)
+    ]
+    named += [(t, *task_docs[n]) for n, s in tasks.items() for t in s.tools]
+    for tool, doc, at in named:
+        if tool not in known:
+            raise doc.error(
+                f"unknown tool {tool!r}",
+                at,
+                did_you_mean(tool, known)
+                or (
+                    f"registered tools: {', '.join(known)}"
+                    if known
+                    else "no tools are registered in this version; remove the tools key"
+                ),
+            )
 
 
 def _check_task_agents(

@@ -24,11 +24,23 @@ def run_main(args: list[str], tmp_path: Path, **env: str) -> subprocess.Complete
         "CREWYARD_NETGUARD_LOG": str(tmp_path / "netguard.log"),
         **env,
     }
-    for flag in ("CREWAI_DISABLE_TELEMETRY", "OTEL_SDK_DISABLED", "CREWAI_TRACING_ENABLED",
-                 "CREWAI_DISABLE_TRACKING", "LITELLM_LOCAL_MODEL_COST_MAP"):
+    for flag in (
+        "CREWAI_DISABLE_TELEMETRY",
+        "OTEL_SDK_DISABLED",
+        "CREWAI_TRACING_ENABLED",
+        "CREWAI_DISABLE_TRACKING",
+        "LITELLM_LOCAL_MODEL_COST_MAP",
+    ):
         full_env.pop(flag, None)  # the app must turn these off itself
-    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "main.py", *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def test_research_crew_runs_end_to_end_on_the_local_model(tmp_path: Path) -> None:
@@ -55,8 +67,9 @@ def test_bad_crew_file_exits_2_with_file_and_line(tmp_path: Path) -> None:
     crews = tmp_path / "crews" / "broken"
     crews.mkdir(parents=True)
     (crews / "crew.yaml").write_text("name: broken\nproces: sequential\n")
-    done = run_main(["--crew", "broken", "--dry-run"], tmp_path,
-                    CREWYARD_CREWS_DIR=str(tmp_path / "crews"))
+    done = run_main(
+        ["--crew", "broken", "--dry-run"], tmp_path, CREWYARD_CREWS_DIR=str(tmp_path / "crews")
+    )
     assert done.returncode == 2
     assert f"{crews / 'crew.yaml'}:2: proces: unknown key 'proces'" in done.stderr
     assert "did you mean 'process'?" in done.stderr

@@ -60,10 +60,17 @@ def test_bad_input_exits_2_with_a_clear_message(
     assert message in capsys.readouterr().err
 
 
-def test_run_then_runs_list_and_show(env: Settings, capsys: pytest.CaptureFixture[str],
-                                     monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    models = {"aliases": {"standard": {"model": "scripted/main",
-                                       "script": ["Final Answer: facts", "# Report"]}}}
+def test_run_then_runs_list_and_show(
+    env: Settings,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    models = {
+        "aliases": {
+            "standard": {"model": "scripted/main", "script": ["Final Answer: facts", "# Report"]}
+        }
+    }
     env.models_file.write_text(json.dumps(models))
     out_file = tmp_path / "final.md"
     assert main(["--crew", "demo", "--input", "topic=tides", "--output", str(out_file)]) == 0
@@ -115,6 +122,7 @@ def test_quick_commands_import_no_engine_or_model_library() -> None:
         " if m in sys.modules]\n"
         "print(codes, heavy)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert done.stdout.strip().splitlines()[-1] == "[0, 0, 0] []"

@@ -181,3 +181,11 @@ def test_library_reference_that_does_not_exist(make_crew: MakeCrew, crews_dir: P
     err = error_of(crews_dir)
     assert "no agent named 'nobody'" in err.message
     assert err.key == "agents.1"
+
+
+def test_unknown_tool_is_an_error_not_a_silent_no_op(make_crew: MakeCrew, crews_dir: Path) -> None:
+    agents = {**TWO_AGENTS, "writer": {**TWO_AGENTS["writer"], "tools": ["web_search"]}}
+    make_crew(agents=agents, tasks=TWO_TASKS)
+    err = error_of(crews_dir)
+    assert "unknown tool 'web_search'" in err.message
+    assert err.key == "writer.tools.0"
