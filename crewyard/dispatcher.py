@@ -130,7 +130,7 @@ class Dispatcher:
         log_file: Path,
     ) -> RunResult:
         self.store.start(run_id, spec.name, inputs, the_plan.engine, output_dir, log_file)
-        events = EventSink(run_id, self.store, self.listeners)
+        events = EventSink(run_id, spec.name, self.store, self.listeners)
         ctx = RunContext(
             run_id=run_id,
             spec=spec,

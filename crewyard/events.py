@@ -37,11 +37,13 @@ RUN_FINISHED = "run_finished"
 class EventSink:
     """Fans each event out; a failing listener is logged, never breaks the run."""
 
-    def __init__(self, run_id: str, store: RunStore, listeners: list[Listener] | None = None):
+    def __init__(
+        self, run_id: str, crew: str, store: RunStore, listeners: list[Listener] | None = None
+    ) -> None:
         self.run_id = run_id
         self.store = store
         self.listeners = list(listeners or [])
-        self.log = logger.bind(run_id=run_id)
+        self.log = logger.bind(run_id=run_id, crew=crew)
         self._lock = threading.Lock()
 
     def emit(self, kind: str, **data: Any) -> Event:
@@ -58,7 +60,7 @@ class EventSink:
 
 
 def _log_fields(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: data[k] for k in ("task", "agent", "crew") if k in data}
+    return {k: data[k] for k in ("task", "agent") if k in data}
 
 
 def _describe(event: Event) -> str:

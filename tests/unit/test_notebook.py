@@ -76,6 +76,7 @@ def test_run_log_is_json_lines_bound_to_the_run_without_secrets(
     text = Path(result.log_file or "").read_text()
     records = [json.loads(line) for line in text.splitlines()]
     assert records and all(r["record"]["extra"]["run_id"] == result.run_id for r in records)
+    assert all(r["record"]["extra"]["crew"] == "demo" for r in records)
     events = [r["record"]["extra"].get("event") for r in records]
     assert "task_started" in events and "model_call" in events
     assert {r["record"]["extra"].get("task") for r in records} >= {"research", "write"}
