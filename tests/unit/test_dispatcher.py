@@ -106,28 +106,37 @@ def test_output_file_cannot_escape_the_run_folder(settings: Settings, make_crew:
     assert not (settings.data_dir.parent / "evil.md").exists()
 
 
-def test_hierarchical_crew_runs_under_a_manager_model(
-    settings: Settings, make_crew: Any
-) -> None:
+def test_hierarchical_crew_runs_under_a_manager_model(settings: Settings, make_crew: Any) -> None:
     from tests.conftest import TOPIC_INPUT, TWO_AGENTS, TWO_TASKS
 
     make_crew(
         "managed",
-        crew={"process": "hierarchical", "inputs": TOPIC_INPUT,
-              "models": {"default": "standard", "manager": "smart"}},
+        crew={
+            "process": "hierarchical",
+            "inputs": TOPIC_INPUT,
+            "models": {"default": "standard", "manager": "smart"},
+        },
         agents=TWO_AGENTS,
         tasks=TWO_TASKS,
     )
-    settings.models_file.write_text(json.dumps({"aliases": {
-        "standard": {"model": "scripted/worker"},
-        "smart": {"model": "scripted/manager"},
-    }}))
+    settings.models_file.write_text(
+        json.dumps(
+            {
+                "aliases": {
+                    "standard": {"model": "scripted/worker"},
+                    "smart": {"model": "scripted/manager"},
+                }
+            }
+        )
+    )
     gateway = Gateway(ModelTable.load(settings.models_file))
     manager = gateway.register_script("manager", ["Final Answer: plan done", "Final Answer: ok"])
     dispatcher = Dispatcher(settings, gateway=gateway)
     spec = load_crew("managed", settings.crews_dir)
-    assert dispatcher.plan(spec).models == {"smart": "scripted/manager",
-                                            "standard": "scripted/worker"}
+    assert dispatcher.plan(spec).models == {
+        "smart": "scripted/manager",
+        "standard": "scripted/worker",
+    }
 
     result = dispatcher.run(spec, {"topic": "tides"})
 
