@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,27 +33,6 @@ class RunContext:
     def record_call(self, call: CallRecord) -> None:
         """Called by the gateway after every model call, failed ones included."""
         self.usage.add(call.model, call.prompt_tokens, call.completion_tokens, call.cost_usd)
-        self.store.model_call(
-            self.run_id,
-            alias=call.alias,
-            model=call.model,
-            agent=call.agent,
-            task=call.task,
-            prompt_tokens=call.prompt_tokens,
-            completion_tokens=call.completion_tokens,
-            cost_usd=call.cost_usd,
-            latency_ms=call.latency_ms,
-            error=call.error,
-        )
-        self.events.emit(
-            MODEL_CALL,
-            alias=call.alias,
-            model=call.model,
-            agent=call.agent,
-            task=call.task,
-            prompt_tokens=call.prompt_tokens,
-            completion_tokens=call.completion_tokens,
-            cost_usd=call.cost_usd,
-            latency_ms=call.latency_ms,
-            error=call.error,
-        )
+        fields = asdict(call)
+        self.store.model_call(self.run_id, **fields)
+        self.events.emit(MODEL_CALL, **fields)

@@ -30,6 +30,7 @@ from crewyard.scripted import ReplyFn, Script, ScriptExhausted, approx_tokens
 litellm.telemetry = False
 litellm.suppress_debug_info = True
 FREE_PROVIDERS = ("local", "scripted")
+CALL_OPTIONS = {"stop", "tools", "temperature", "max_tokens", "response_format"}
 # Gateways alive in this process, so the custom providers can find their owner's settings.
 _gateways: weakref.WeakValueDictionary[str, Gateway] = weakref.WeakValueDictionary()
 
@@ -244,163 +245,143 @@ class Gateway:
                 )
             return self._router
 
-    def _request(
+    def _start(
         self,
         ref: str,
         messages: list[dict[str, Any]],
-        stop: list[str] | None,
-        tools: list[dict[str, Any]] | None,
-        temperature: float | None,
-        max_tokens: int | None,
-        response_format: dict[str, Any] | None,
-    ) -> tuple[str, AliasConfig, dict[str, Any]]:
+        agent: str | None,
+        task: str | None,
+        on_call: Callable[[CallRecord], None] | None,
+        options: dict[str, Any],
+    ) -> tuple[Router, _Call]:
+        unknown = set(options) - CALL_OPTIONS
+        if unknown:
+            raise TypeError(f"unknown model call options: {', '.join(sorted(unknown))}")
         name, cfg = self.table.resolve(ref)
         kwargs: dict[str, Any] = {
             "model": name,
             "messages": messages,
             "num_retries": cfg.num_retries,
         }
-        temp = temperature if temperature is not None else cfg.temperature
-        if temp is not None:
-            kwargs["temperature"] = temp
-        if max_tokens or cfg.max_tokens:
-            kwargs["max_tokens"] = max_tokens or cfg.max_tokens
-        if stop:
-            kwargs["stop"] = stop
-        if tools:
-            kwargs["tools"] = tools
-        if response_format:
-            kwargs["response_format"] = response_format
-        return name, cfg, kwargs
-
-    def _completion(self, name: str, cfg: AliasConfig, response: Any, started: float) -> Completion:
-        latency = (time.perf_counter() - started) * 1000
-        choice = response.choices[0]
-        message = choice.message
-        usage = getattr(response, "usage", None)
-        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion = int(getattr(usage, "completion_tokens", 0) or 0)
-        model = str(response.model or cfg.model)
-        tool_calls = [tc.model_dump() for tc in (getattr(message, "tool_calls", None) or [])]
-        return Completion(
-            text=message.content or "",
-            model=model,
-            alias=name,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            cost_usd=self._cost(cfg, response, prompt, completion),
-            latency_ms=latency,
-            finish_reason=choice.finish_reason,
-            tool_calls=tool_calls,
-        )
-
-    @staticmethod
-    def _cost(cfg: AliasConfig, response: Any, prompt: int, completion: int) -> float:
-        if cfg.model.split("/", 1)[0] in FREE_PROVIDERS:
-            return 0.0
-        if cfg.input_cost_per_token is not None or cfg.output_cost_per_token is not None:
-            return prompt * (cfg.input_cost_per_token or 0) + completion * (
-                cfg.output_cost_per_token or 0
-            )
-        try:
-            return float(litellm.completion_cost(completion_response=response) or 0.0)
-        except Exception:  # LiteLLM knows no price for this model: count it as free
-            return 0.0
+        defaults = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
+        for key in CALL_OPTIONS:
+            value = options.get(key) if options.get(key) is not None else defaults.get(key)
+            if value is not None and value != []:
+                kwargs[key] = value
+        return self._router_for(name, cfg), _Call(self, name, cfg, kwargs, agent, task, on_call)
 
     def complete(
         self,
         ref: str,
         messages: list[dict[str, Any]],
         *,
-        stop: list[str] | None = None,
-        tools: list[dict[str, Any]] | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        response_format: dict[str, Any] | None = None,
         agent: str | None = None,
         task: str | None = None,
         on_call: Callable[[CallRecord], None] | None = None,
+        **options: Any,
     ) -> Completion:
-        """One chat completion through the Router; the call is reported to on_call."""
-        name, cfg, kwargs = self._request(
-            ref, messages, stop, tools, temperature, max_tokens, response_format
-        )
-        router = self._router_for(name, cfg)
-        started = time.perf_counter()
-        try:
-            response = router.completion(**kwargs)
-        except Exception as exc:
-            self._report_failure(name, cfg, agent, task, started, exc, on_call)
-            raise ModelError(name, cfg.model, redact(_describe(exc))) from exc
-        result = self._completion(name, cfg, response, started)
-        if on_call:
-            on_call(
-                CallRecord(
-                    name,
-                    result.model,
-                    agent,
-                    task,
-                    result.prompt_tokens,
-                    result.completion_tokens,
-                    result.cost_usd,
-                    result.latency_ms,
-                )
-            )
-        return result
+        """One chat completion through the Router, reported to on_call (failed ones too).
 
-    async def acomplete(self, ref: str, messages: list[dict[str, Any]], **kw: Any) -> Completion:
-        """complete() for async engines (runs the Router's async path)."""
-        on_call = kw.pop("on_call", None)
-        agent, task = kw.pop("agent", None), kw.pop("task", None)
-        name, cfg, kwargs = self._request(
-            ref,
-            messages,
-            kw.get("stop"),
-            kw.get("tools"),
-            kw.get("temperature"),
-            kw.get("max_tokens"),
-            kw.get("response_format"),
-        )
-        router = self._router_for(name, cfg)
-        started = time.perf_counter()
+        options: stop, tools, temperature, max_tokens, response_format; unset ones come
+        from the alias in models.yaml."""
+        router, call = self._start(ref, messages, agent, task, on_call, options)
         try:
-            response = await router.acompletion(**kwargs)
+            response = router.completion(**call.kwargs)
         except Exception as exc:
-            self._report_failure(name, cfg, agent, task, started, exc, on_call)
-            raise ModelError(name, cfg.model, redact(_describe(exc))) from exc
-        result = self._completion(name, cfg, response, started)
-        if on_call:
-            on_call(
-                CallRecord(
-                    name,
-                    result.model,
-                    agent,
-                    task,
-                    result.prompt_tokens,
-                    result.completion_tokens,
-                    result.cost_usd,
-                    result.latency_ms,
-                )
-            )
-        return result
+            raise call.failed(exc) from exc
+        return call.done(response)
 
-    @staticmethod
-    def _report_failure(
-        name: str,
-        cfg: AliasConfig,
-        agent: str | None,
-        task: str | None,
-        started: float,
-        exc: BaseException,
-        on_call: Callable[[CallRecord], None] | None,
-    ) -> None:
-        if on_call:
-            latency = (time.perf_counter() - started) * 1000
-            on_call(
+    async def acomplete(
+        self,
+        ref: str,
+        messages: list[dict[str, Any]],
+        *,
+        agent: str | None = None,
+        task: str | None = None,
+        on_call: Callable[[CallRecord], None] | None = None,
+        **options: Any,
+    ) -> Completion:
+        """complete() for async engines (the Router's async path)."""
+        router, call = self._start(ref, messages, agent, task, on_call, options)
+        try:
+            response = await router.acompletion(**call.kwargs)
+        except Exception as exc:
+            raise call.failed(exc) from exc
+        return call.done(response)
+
+
+@dataclass
+class _Call:
+    """One model call under way: turns its response or error into a result and a record."""
+
+    gateway: Gateway
+    alias: str
+    cfg: AliasConfig
+    kwargs: dict[str, Any]
+    agent: str | None
+    task: str | None
+    on_call: Callable[[CallRecord], None] | None
+    started: float = field(default_factory=time.perf_counter)
+
+    def _report(
+        self, model: str, prompt: int, completion: int, cost: float, error: str | None = None
+    ) -> float:
+        latency = (time.perf_counter() - self.started) * 1000
+        if self.on_call:
+            self.on_call(
                 CallRecord(
-                    name, cfg.model, agent, task, 0, 0, 0.0, latency, error=redact(_describe(exc))
+                    self.alias,
+                    model,
+                    self.agent,
+                    self.task,
+                    prompt,
+                    completion,
+                    cost,
+                    latency,
+                    error,
                 )
             )
+        return latency
+
+    def failed(self, exc: BaseException) -> ModelError:
+        detail = redact(_describe(exc))
+        self._report(self.cfg.model, 0, 0, 0.0, detail)
+        return ModelError(self.alias, self.cfg.model, detail)
+
+    def done(self, response: Any) -> Completion:
+        choice = response.choices[0]
+        message = choice.message
+        usage = getattr(response, "usage", None)
+        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion = int(getattr(usage, "completion_tokens", 0) or 0)
+        model = str(response.model or self.cfg.model)
+        cost = _cost(self.cfg, response, prompt, completion)
+        latency = self._report(model, prompt, completion, cost)
+        tool_calls = [tc.model_dump() for tc in (getattr(message, "tool_calls", None) or [])]
+        return Completion(
+            text=message.content or "",
+            model=model,
+            alias=self.alias,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost_usd=cost,
+            latency_ms=latency,
+            finish_reason=choice.finish_reason,
+            tool_calls=tool_calls,
+        )
+
+
+def _cost(cfg: AliasConfig, response: Any, prompt: int, completion: int) -> float:
+    if cfg.model.split("/", 1)[0] in FREE_PROVIDERS:
+        return 0.0
+    if cfg.input_cost_per_token is not None or cfg.output_cost_per_token is not None:
+        return prompt * (cfg.input_cost_per_token or 0) + completion * (
+            cfg.output_cost_per_token or 0
+        )
+    try:
+        return float(litellm.completion_cost(completion_response=response) or 0.0)
+    except Exception:  # LiteLLM knows no price for this model: count it as free
+        return 0.0
 
 
 def _describe(exc: BaseException) -> str:
