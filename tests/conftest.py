@@ -24,7 +24,7 @@ import yaml  # noqa: E402
 from crewyard.settings import Settings  # noqa: E402
 from tests.netguard import sitecustomize as netguard  # noqa: E402
 
-# pytest_plugins = ["tests.fakellm.plugin"]
+pytest_plugins = ["tests.fakellm.plugin"]
 netguard.install()
 
 SCRIPTED_MODELS = {
