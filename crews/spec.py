@@ -66,6 +66,11 @@ class CrewFile(BaseModel):
         "Default: every task in tasks.yaml, in file order.",
     )
     verbose: bool = Field(default=False, description="Engine-level verbose output.")
+    engine_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Options of the engine that runs the process (rounds, tests, delegation "
+        "budget, …); unknown ones are rejected. See `python main.py schema`.",
+    )
 
 
 class CrewSpec(BaseModel):
@@ -75,12 +80,16 @@ class CrewSpec(BaseModel):
 
     name: str = Field(description="Crew name.")
     description: str = Field(default="", description="One line shown by --list.")
-    process: Process = Field(description="Which engine runs the crew.")
+    process: Process = Field(description="The process that runs (auto already decided).")
+    process_reason: str = Field(default="", description="Why this process (for auto: the rule).")
     inputs: dict[str, InputSpec] = Field(description="Declared (or inferred) inputs.")
     models: ModelChoice = Field(description="Model aliases to use.")
     agents: dict[str, AgentSpec] = Field(description="Agents by name.")
     tasks: dict[str, TaskSpec] = Field(description="Tasks by name, in run order.")
     verbose: bool = Field(default=False, description="Engine-level verbose output.")
+    engine_options: dict[str, Any] = Field(
+        default_factory=dict, description="Validated options of the process's engine."
+    )
     directory: Path = Field(description="The crew's folder.")
 
     def agent_model(self, agent_name: str) -> str:

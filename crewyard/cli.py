@@ -209,6 +209,7 @@ def _print_plan(the_plan: Any, inputs: dict[str, Any]) -> int:
 
 def _schema() -> int:
     from agents.spec import AgentSpec
+    from crews.options import ENGINE_OPTIONS
     from crews.spec import CrewFile
     from tasks.spec import TaskSpec
 
@@ -221,6 +222,10 @@ def _schema() -> int:
             "CrewFile": CrewFile.model_json_schema(),
             "AgentsFile": {"type": "object", "additionalProperties": AgentSpec.model_json_schema()},
             "TasksFile": {"type": "object", "additionalProperties": TaskSpec.model_json_schema()},
+            **{
+                f"EngineOptions_{process}": model.model_json_schema()
+                for process, model in ENGINE_OPTIONS.items()
+            },
         },
     }
     print(json.dumps(schema, indent=2))

@@ -22,7 +22,12 @@ from crewyard.settings import Settings
 if TYPE_CHECKING:
     from crewyard.gateway import Gateway
 
-ENGINES = {"sequential": "crewai", "hierarchical": "crewai"}
+ENGINES = {
+    "sequential": "crewai",
+    "hierarchical": "crewai",
+    "debate": "autogen",
+    "coding": "autogen",
+}
 
 
 class RunFailed(CrewyardError):
@@ -58,7 +63,7 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
         )
     agents = {name: spec.agent_model(name) for name in spec.agents}
     refs = set(agents.values())
-    if spec.process == "hierarchical":
+    if spec.process == "hierarchical" and "manager_agent" not in spec.engine_options:
         refs.add(spec.models.manager or "smart")
     models = {}
     for ref in sorted(refs):
@@ -68,7 +73,7 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
         crew=spec.name,
         engine=engine,
         process=spec.process,
-        reason=f"process: {spec.process} in crew.yaml",
+        reason=spec.process_reason or f"process: {spec.process}",
         agents=agents,
         tasks=[(n, t.agent or next(iter(spec.agents))) for n, t in spec.tasks.items()],
         models=models,

@@ -12,8 +12,10 @@ from pydantic import BaseModel, ValidationError
 
 from agents import LIBRARY_DIR as AGENT_LIBRARY
 from agents.spec import AgentSpec
+from crews.options import ENGINE_OPTIONS
 from crews.spec import CrewFile, CrewSpec, InputSpec
 from crewyard.errors import ConfigError, did_you_mean
+from crewyard.routing import choose_process
 from crewyard.yamlfile import KeyPath, YamlDoc, read_yaml
 from tasks import LIBRARY_DIR as TASK_LIBRARY
 from tasks.spec import TaskSpec
@@ -202,10 +204,15 @@ def load_crew(name: str, crews_dir: Path) -> CrewSpec:
     _check_task_agents(tasks, task_docs, agents)
     _check_context(tasks, task_docs)
     inputs = _check_placeholders(crew, crew_doc, agents, agents_doc, tasks, task_docs)
+    process, reason = choose_process(crew.process, agents, crew.models, crew.engine_options)
+    options = validate(ENGINE_OPTIONS[process], crew.engine_options, crew_doc, ("engine_options",))
+    _check_option_agents(options, agents, crew_doc)
     return CrewSpec(
         name=crew.name or name,
         description=crew.description,
-        process=crew.process,
+        process=process,
+        process_reason=reason,
+        engine_options=options.model_dump(exclude_unset=True),
         inputs=inputs,
         models=crew.models,
         agents=agents,
@@ -213,6 +220,20 @@ def load_crew(name: str, crews_dir: Path) -> CrewSpec:
         verbose=crew.verbose,
         directory=crew_dir,
     )
+
+
+def _check_option_agents(options: BaseModel, agents: dict[str, AgentSpec], doc: YamlDoc) -> None:
+    """Agents named in engine_options must be agents of the crew."""
+    for key in ("manager_agent", "judge", "coder", "debaters"):
+        value = getattr(options, key, None)
+        for i, name in enumerate([value] if isinstance(value, str) else value or ()):
+            if name not in agents:
+                at = ("engine_options", key) + ((i,) if key == "debaters" else ())
+                raise doc.error(
+                    f"{name!r} is not an agent of this crew",
+                    at,
+                    did_you_mean(name, agents) or f"crew agents: {', '.join(agents)}",
+                )
 
 
 def _check_tools(

@@ -1,0 +1,75 @@
+"""Per-engine options: the `engine_options:` mapping of crew.yaml, one model per process."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Options(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SequentialOptions(_Options):
+    """CrewAI sequential process."""
+
+    max_rpm: int | None = Field(default=None, ge=1, description="Crew-wide model calls/minute.")
+
+
+class HierarchicalOptions(_Options):
+    """CrewAI hierarchical process: a manager delegates to the workers."""
+
+    manager_agent: str | None = Field(
+        default=None,
+        description="Agent (from agents.yaml) to act as manager; default: a "
+        "manager built by CrewAI on the `manager` model alias.",
+    )
+    max_delegations: int = Field(
+        default=8, ge=1, description="Delegation budget for the whole run."
+    )
+    max_repeats: int = Field(
+        default=2,
+        ge=1,
+        description="The same delegation (worker + request) this many times "
+        "in a row ends the run as a loop.",
+    )
+    max_rpm: int | None = Field(default=None, ge=1, description="Crew-wide model calls/minute.")
+
+
+class DebateOptions(_Options):
+    """AutoGen debate: debaters take turns for a number of rounds, then a judge decides."""
+
+    rounds: int = Field(default=2, ge=1, le=20, description="Turns each debater takes.")
+    debaters: tuple[str, ...] | None = Field(
+        default=None,
+        description="Agents who argue, in speaking order; default: every agent except the judge.",
+    )
+    judge: str | None = Field(
+        default=None,
+        description="Agent who gives the verdict; default: the agent named "
+        "judge, else the last agent.",
+    )
+    timeout_s: float = Field(default=900, gt=0, description="Wall-clock limit of the debate.")
+
+
+class CodingOptions(_Options):
+    """AutoGen coding: a coder writes Python, a sandboxed executor runs it and reports back."""
+
+    coder: str | None = Field(default=None, description="The coding agent; default: the first.")
+    max_rounds: int = Field(default=4, ge=1, le=20, description="Most write-and-run rounds.")
+    tests: str | None = Field(
+        default=None,
+        description="Python appended to every program (asserts); the run ends "
+        "when program and tests exit 0.",
+    )
+    timeout_s: float = Field(default=20, gt=0, description="Wall clock per execution.")
+    cpu_s: int = Field(default=20, ge=1, description="CPU seconds per execution.")
+    memory_mb: int = Field(default=512, ge=64, description="Address-space limit per execution.")
+    network: bool = Field(default=False, description="Let executed code use the network.")
+
+
+ENGINE_OPTIONS: dict[str, type[_Options]] = {
+    "sequential": SequentialOptions,
+    "hierarchical": HierarchicalOptions,
+    "debate": DebateOptions,
+    "coding": CodingOptions,
+}
