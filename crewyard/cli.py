@@ -197,6 +197,8 @@ def _print_plan(the_plan: Any, inputs: dict[str, Any]) -> int:
     print(f"crew: {the_plan.crew}")
     print(f"engine: {the_plan.engine} ({the_plan.process}) — {the_plan.reason}")
     print(f"inputs: {json.dumps(inputs, ensure_ascii=False)}")
+    if the_plan.options:
+        print(f"engine options: {json.dumps(the_plan.options, ensure_ascii=False)}")
     print("agents:")
     for agent, alias in the_plan.agents.items():
         print(f"  {agent}: model {alias} → {the_plan.models.get(alias, alias)}")

@@ -49,6 +49,16 @@ class Plan:
     agents: dict[str, str]  # agent → model alias
     tasks: list[tuple[str, str | None]]  # (task, agent)
     models: dict[str, str]  # alias → LiteLLM model string
+    options: dict[str, Any]  # engine_options as set in crew.yaml
+
+
+def _assignee(spec: CrewSpec) -> str:
+    """Who does a task that names no agent."""
+    if spec.process == "hierarchical":
+        return "the manager assigns it"
+    if spec.process in ("debate", "coding"):
+        return f"the {spec.process} team"
+    return next(iter(spec.agents))
 
 
 def plan(spec: CrewSpec, table: ModelTable) -> Plan:
@@ -75,7 +85,8 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
         process=spec.process,
         reason=spec.process_reason or f"process: {spec.process}",
         agents=agents,
-        tasks=[(n, t.agent or next(iter(spec.agents))) for n, t in spec.tasks.items()],
+        tasks=[(n, t.agent or _assignee(spec)) for n, t in spec.tasks.items()],
+        options=dict(spec.engine_options),
         models=models,
     )
 
@@ -205,6 +216,10 @@ class Dispatcher:
             from crewyard.engines.crewai_engine import run_crewai
 
             return run_crewai(ctx)
+        if engine == "autogen":
+            from crewyard.engines.autogen_engine import run_autogen
+
+            return run_autogen(ctx)
         raise ConfigError(f"unknown engine {engine!r}")
 
 

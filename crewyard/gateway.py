@@ -84,6 +84,15 @@ def _model_response(
     )
 
 
+def _llama_format(fmt: dict[str, Any] | None) -> dict[str, Any] | None:
+    """OpenAI's response_format in llama.cpp's shape (grammar-constrained JSON)."""
+    if not fmt or fmt.get("type") == "text":
+        return None
+    if fmt.get("type") == "json_schema":
+        return {"type": "json_object", "schema": fmt.get("json_schema", {}).get("schema", {})}
+    return {"type": "json_object", **({"schema": fmt["schema"]} if "schema" in fmt else {})}
+
+
 class _LocalProvider(CustomLLM):
     """`local/<name>`: the embedded llama.cpp model."""
 
@@ -100,7 +109,7 @@ class _LocalProvider(CustomLLM):
             max_tokens=int(params.get("max_tokens") or cfg.max_tokens),
             temperature=float(params.get("temperature", 0.2)),
             stop=[stop] if isinstance(stop, str) else stop,
-            response_format=params.get("response_format"),
+            response_format=_llama_format(params.get("response_format")),
         )
         choice = result["choices"][0]
         return _model_response(
@@ -217,6 +226,37 @@ class Gateway:
             return int(info.get("max_input_tokens") or info.get("max_tokens") or 8192)
         except Exception:  # a model LiteLLM does not know
             return 8192
+
+    def model_info(self, ref: str) -> dict[str, Any]:
+        """What the model behind ref can do, truthfully, in AutoGen's ModelInfo keys."""
+        _, cfg = self.table.resolve(ref)
+        provider = cfg.model.split("/", 1)[0]
+        if provider in FREE_PROVIDERS:
+            # the local model decodes JSON (and JSON schemas) by grammar; it has no native tools
+            json_ok = provider == "local"
+            return {
+                "vision": False,
+                "function_calling": False,
+                "json_output": json_ok,
+                "structured_output": json_ok,
+                "family": "unknown",
+                "multiple_system_messages": True,
+            }
+
+        def supports(check: Callable[..., bool]) -> bool:
+            try:
+                return bool(check(model=cfg.model))
+            except Exception:  # unknown to LiteLLM
+                return False
+
+        return {
+            "vision": supports(litellm.supports_vision),
+            "function_calling": supports(litellm.supports_function_calling),
+            "json_output": supports(litellm.supports_response_schema),
+            "structured_output": supports(litellm.supports_response_schema),
+            "family": "unknown",
+            "multiple_system_messages": True,
+        }
 
     def count_tokens(self, ref: str, messages: list[dict[str, Any]]) -> int:
         """Prompt tokens as the model behind ref counts them."""

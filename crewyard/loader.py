@@ -201,10 +201,10 @@ def load_crew(name: str, crews_dir: Path) -> CrewSpec:
         )
 
     _check_tools(agents, agents_doc or crew_doc, tasks, task_docs)
-    _check_task_agents(tasks, task_docs, agents)
+    process, reason = choose_process(crew.process, agents, crew.models, crew.engine_options)
+    _check_task_agents(tasks, task_docs, agents, needed=process == "sequential")
     _check_context(tasks, task_docs)
     inputs = _check_placeholders(crew, crew_doc, agents, agents_doc, tasks, task_docs)
-    process, reason = choose_process(crew.process, agents, crew.models, crew.engine_options)
     options = validate(ENGINE_OPTIONS[process], crew.engine_options, crew_doc, ("engine_options",))
     _check_option_agents(options, agents, crew_doc)
     return CrewSpec(
@@ -265,11 +265,13 @@ def _check_task_agents(
     tasks: dict[str, TaskSpec],
     task_docs: dict[str, tuple[YamlDoc, KeyPath]],
     agents: dict[str, AgentSpec],
+    needed: bool,
 ) -> None:
+    """Sequential tasks need their agent; managers and teams assign work themselves."""
     for task_name, task in tasks.items():
         doc, at = task_docs[task_name]
         if task.agent is None:
-            if len(agents) > 1:
+            if needed and len(agents) > 1:
                 raise doc.error("task has no agent", at, f"add agent: one of {', '.join(agents)}")
             continue
         if task.agent not in agents:

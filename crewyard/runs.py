@@ -37,6 +37,10 @@ CREATE TABLE IF NOT EXISTS model_calls (
   agent TEXT, task TEXT, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
   cost_usd REAL NOT NULL, latency_ms REAL NOT NULL, error TEXT
 );
+CREATE TABLE IF NOT EXISTS turns (
+  run_id TEXT NOT NULL, seq INTEGER NOT NULL, task TEXT NOT NULL, agent TEXT NOT NULL,
+  content TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (run_id, seq)
+);
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
 CREATE INDEX IF NOT EXISTS calls_run ON model_calls(run_id);
 """
@@ -174,6 +178,25 @@ class RunStore:
                 "INSERT OR REPLACE INTO checkpoints VALUES (?,?,?,?,?,?,?)",
                 (run_id, seq, task, agent, redact(output), output_file, time.time()),
             )
+
+    def turn(self, run_id: str, task: str, agent: str, content: str) -> None:
+        """One message of a group chat (AutoGen), committed as it is said."""
+        with self._tx() as db:
+            seq = db.execute(
+                "SELECT COALESCE(MAX(seq), -1) + 1 FROM turns WHERE run_id = ?", (run_id,)
+            ).fetchone()[0]
+            db.execute(
+                "INSERT INTO turns VALUES (?,?,?,?,?,?)",
+                (run_id, seq, task, agent, redact(content), time.time()),
+            )
+
+    def turns(self, run_id: str) -> list[tuple[str, str, str]]:
+        """(task, agent, content) of every group-chat message, in order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT task, agent, content FROM turns WHERE run_id = ? ORDER BY seq", (run_id,)
+            ).fetchall()
+        return [(r["task"], r["agent"], r["content"]) for r in rows]
 
     def event(self, run_id: str, kind: str, data: dict[str, Any]) -> None:
         with self._tx() as db:
