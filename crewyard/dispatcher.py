@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from crews.spec import CrewSpec
 from crewyard.context import RunContext
-from crewyard.errors import ConfigError, CrewyardError, ModelError
+from crewyard.errors import ConfigError, CrewyardError
 from crewyard.events import ERROR, RUN_FINISHED, RUN_STARTED, EventSink, Listener
 from crewyard.inputs import resolve_inputs
 from crewyard.logs import ensure_configured, run_log
@@ -227,7 +227,7 @@ def _explain(exc: BaseException) -> str:
     """The most telling error in the chain: a ModelError or ConfigError beats its wrappers."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, ModelError | ConfigError):
+        if isinstance(seen, CrewyardError):
             return redact(str(seen))
         seen = seen.__cause__ or seen.__context__
     return redact(f"{type(exc).__name__}: {exc}")

@@ -31,6 +31,8 @@ AGENT_TURN = "agent_turn"
 MODEL_CALL = "model_call"
 TOOL_CALL = "tool_call"
 ERROR = "error"
+DELEGATION = "delegation"
+DELEGATION_STOPPED = "delegation_stopped"
 RUN_FINISHED = "run_finished"
 
 

@@ -23,8 +23,16 @@ from crewai import Agent, BaseLLM, Crew, Process, Task  # noqa: E402
 from crewai.tasks.task_output import TaskOutput as CrewAITaskOutput  # noqa: E402
 from pydantic import PrivateAttr  # noqa: E402
 
+from crews.options import HierarchicalOptions  # noqa: E402
 from crewyard.context import RunContext  # noqa: E402
-from crewyard.events import AGENT_TURN, TASK_FINISHED, TASK_STARTED  # noqa: E402
+from crewyard.engines.delegation import DelegationGuard, DelegationStopped  # noqa: E402
+from crewyard.events import (  # noqa: E402
+    AGENT_TURN,
+    DELEGATION,
+    DELEGATION_STOPPED,
+    TASK_FINISHED,
+    TASK_STARTED,
+)
 from crewyard.files import confined, write_atomic  # noqa: E402
 from crewyard.inputs import fill  # noqa: E402
 from crewyard.result import TaskOutput  # noqa: E402
@@ -65,10 +73,14 @@ class GatewayLLM(BaseLLM):
     llm_type: str = "crewyard"
     _ctx: RunContext = PrivateAttr()
     _run: _CrewRun = PrivateAttr()
+    _guard: DelegationGuard | None = PrivateAttr(default=None)
 
-    def bind(self, ctx: RunContext, run: _CrewRun) -> GatewayLLM:
+    def bind(
+        self, ctx: RunContext, run: _CrewRun, guard: DelegationGuard | None = None
+    ) -> GatewayLLM:
         self._ctx = ctx
         self._run = run
+        self._guard = guard
         return self
 
     def call(
@@ -86,6 +98,8 @@ class GatewayLLM(BaseLLM):
         task = self._run.task_name(from_task)
         agent = self._run.agent_name(from_agent)
         self._run.turn(task, agent)
+        if self._guard is not None:
+            self._guard.refuse_if_stopped()
         completion = self._ctx.gateway.complete(
             self.model,
             [{"role": m["role"], "content": m.get("content") or ""} for m in messages],
@@ -95,6 +109,16 @@ class GatewayLLM(BaseLLM):
             task=task,
             on_call=self._ctx.record_call,
         )
+        if self._guard is not None:
+            try:
+                delegated = self._guard.check(completion.text)
+            except DelegationStopped as stop:
+                self._ctx.events.emit(DELEGATION_STOPPED, agent=agent, task=task, reason=str(stop))
+                raise
+            if delegated:
+                self._ctx.events.emit(
+                    DELEGATION, agent=agent, task=task, coworker=delegated[0], request=delegated[1]
+                )
         return completion.text
 
     def supports_function_calling(self) -> bool:
@@ -155,36 +179,45 @@ def run_crewai(ctx: RunContext) -> list[TaskOutput]:
     """Run a sequential or hierarchical crew; returns the task outputs in order."""
     spec = ctx.spec
     run = _CrewRun(ctx)
+    hierarchical = spec.process == "hierarchical"
+    options = HierarchicalOptions.model_validate(spec.engine_options) if hierarchical else None
+    guard = DelegationGuard(options.max_delegations, options.max_repeats) if options else None
     agents: dict[str, Agent] = {}
     for name, agent_spec in spec.agents.items():
         fields = {
             k: getattr(agent_spec, k) for k in AGENT_KEYS if getattr(agent_spec, k) is not None
         }
-        llm = GatewayLLM(model=spec.agent_model(name)).bind(ctx, run)
+        is_manager = options is not None and options.manager_agent == name
+        llm = GatewayLLM(model=spec.agent_model(name)).bind(ctx, run, guard if is_manager else None)
         agents[name] = Agent(**fields, llm=llm, memory=False)
         run.agent_names[id(agents[name])] = name
+    manager: dict[str, Any] = {}
+    if options is not None and options.manager_agent:
+        manager["manager_agent"] = agents.pop(options.manager_agent)
+    elif options is not None:
+        llm = GatewayLLM(model=spec.models.manager or "smart").bind(ctx, run, guard)
+        manager["manager_llm"] = llm
     tasks: dict[str, Task] = {}
     for name, task_spec in spec.tasks.items():
-        agent_name = task_spec.agent or next(iter(spec.agents))
+        agent_name = task_spec.agent or (None if hierarchical else next(iter(spec.agents)))
         extra: dict[str, Any] = {}
         if task_spec.context is not None:  # unset: CrewAI passes every earlier output
             extra["context"] = [tasks[c] for c in task_spec.context]
         tasks[name] = Task(
             name=name,
-            agent=agents[agent_name],
+            agent=agents[agent_name] if agent_name else None,
             callback=run.task_done,
             **{k: getattr(task_spec, k) for k in TASK_KEYS},
             **extra,
         )
-    hierarchical = spec.process == "hierarchical"
+    max_rpm = spec.engine_options.get("max_rpm")
     crew = Crew(
         name=spec.name,
         agents=list(agents.values()),
         tasks=list(tasks.values()),
         process=Process.hierarchical if hierarchical else Process.sequential,
-        manager_llm=GatewayLLM(model=spec.models.manager or "smart").bind(ctx, run)
-        if hierarchical
-        else None,
+        **manager,
+        **({"max_rpm": max_rpm} if max_rpm else {}),
         verbose=spec.verbose,
         memory=False,
         tracing=False,
