@@ -1,0 +1,126 @@
+"""The real AutoGen engine with scripted models: debate turns and verdict, coding rounds in
+the sandbox, checkpoints and usage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crewyard.dispatcher import Dispatcher, RunFailed
+from crewyard.gateway import Gateway
+from crewyard.loader import load_crew
+from crewyard.models_config import ModelTable
+from crewyard.runs import RunStore
+from crewyard.settings import Settings
+
+DEBATERS = {
+    "proposer": {"role": "Proposer", "goal": "Argue yes", "backstory": "Bold."},
+    "critic": {"role": "Critic", "goal": "Argue no", "backstory": "Careful."},
+    "judge": {"role": "Judge", "goal": "Decide", "backstory": "Fair."},
+}
+
+
+def speaker_script(messages: list[dict[str, Any]]) -> str:
+    role = messages[0]["content"].split(".")[0].removeprefix("You are ")
+    return f"{role} speaks after {len(messages) - 1} messages"
+
+
+def dispatcher_for(settings: Settings, script: Any) -> tuple[Dispatcher, Any]:
+    gateway = Gateway(ModelTable.load(settings.models_file))
+    handle = gateway.register_script("main", script)
+    return Dispatcher(settings, gateway=gateway), handle
+
+
+def test_debate_runs_exactly_the_rounds_then_the_judge(settings: Settings, make_crew: Any) -> None:
+    make_crew(
+        "debate",
+        crew={"process": "debate", "inputs": {"question": {}}, "engine_options": {"rounds": 2}},
+        agents=DEBATERS,
+        tasks={
+            "decide": {
+                "description": "Debate: {question}",
+                "expected_output": "A verdict",
+                "output_file": "verdict.md",
+            }
+        },
+    )
+    dispatcher, script = dispatcher_for(settings, speaker_script)
+    result = dispatcher.run(load_crew("debate", settings.crews_dir), {"question": "Tea?"})
+
+    speakers = [json.dumps(c[0]).split(".")[0].split("You are ")[1] for c in script.calls]
+    assert speakers == ["Proposer", "Critic", "Proposer", "Critic", "Judge"]
+    assert "Debate: Tea?" in json.dumps(script.calls[0])
+    judge_prompt = json.dumps(script.calls[-1])
+    assert "Critic speaks after" in judge_prompt and "verdict" in judge_prompt
+    assert result.engine == "autogen" and result.output.startswith("Judge speaks")
+    assert (Path(result.output_dir or "") / "verdict.md").read_text() == result.output
+    store = RunStore(settings.runs_db)
+    turns = store.turns(result.run_id)
+    assert [agent for _, agent, _ in turns] == ["proposer", "critic", "proposer", "critic", "judge"]
+    assert [c.task for c in store.checkpoints(result.run_id)] == ["decide"]
+    assert result.usage["calls"] == 5
+    assert {c["agent"] for c in store.model_calls(result.run_id)} == set(DEBATERS)
+
+
+CODING = {
+    "crew": {
+        "process": "coding",
+        "inputs": {"spec": {}},
+        "engine_options": {"max_rounds": 3, "timeout_s": 2, "tests": "assert solve(2) == 4"},
+    },
+    "agents": {"coder": {"role": "Coder", "goal": "Write code", "backstory": "Python."}},
+    "tasks": {
+        "program": {
+            "description": "Write: {spec}",
+            "expected_output": "Code",
+            "output_file": "solution.py",
+        }
+    },
+}
+
+
+def test_coding_retries_until_the_tests_pass(settings: Settings, make_crew: Any) -> None:
+    make_crew("coding", **CODING)
+    replies = [
+        "```python\ndef solve(x):\n    return x + 1\n```",
+        "```python\ndef solve(x):\n    return x * 2\n```",
+    ]
+    dispatcher, script = dispatcher_for(settings, replies)
+    result = dispatcher.run(load_crew("coding", settings.crews_dir), {"spec": "double"})
+
+    assert script.unused == 0
+    second_prompt = json.dumps(script.calls[1])
+    assert "AssertionError" in second_prompt  # the failure was fed back to the coder
+    solution = Path(result.output_dir or "") / "solution.py"
+    assert solution.read_text().strip() == "def solve(x):\n    return x * 2"
+    assert result.output == solution.read_text()
+    events = [k for k, _ in RunStore(settings.runs_db).events(result.run_id)]
+    assert "code_saved" in events
+
+
+def test_coding_endless_loop_is_stopped_and_reported(settings: Settings, make_crew: Any) -> None:
+    make_crew(
+        "coding",
+        **{
+            **CODING,
+            "crew": {
+                **CODING["crew"],
+                "engine_options": {
+                    "max_rounds": 1,
+                    "timeout_s": 1,
+                    "tests": "assert solve(2) == 4",
+                },
+            },
+        },
+    )
+    dispatcher, script = dispatcher_for(settings, ["```python\nwhile True:\n    pass\n```"])
+
+    with pytest.raises(RunFailed, match="still fails after 1 execution") as info:
+        dispatcher.run(load_crew("coding", settings.crews_dir), {"spec": "x"})
+
+    turns = RunStore(settings.runs_db).turns(info.value.result.run_id)
+    assert "[stopped: timeout]" in turns[-1][2]
+    assert (Path(info.value.result.output_dir or "") / "solution.py").exists()
