@@ -116,7 +116,7 @@ def test_coding_endless_loop_is_stopped_and_reported(settings: Settings, make_cr
             },
         },
     )
-    dispatcher, script = dispatcher_for(settings, ["```python\nwhile True:\n    pass\n```"])
+    dispatcher, _script = dispatcher_for(settings, ["```python\nwhile True:\n    pass\n```"])
 
     with pytest.raises(RunFailed, match="still fails after 1 execution") as info:
         dispatcher.run(load_crew("coding", settings.crews_dir), {"spec": "x"})
