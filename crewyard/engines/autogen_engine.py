@@ -88,7 +88,15 @@ def _safe_name(name: str) -> str:
 class GatewayChatClient(ChatCompletionClient):
     """AutoGen's model client over crewyard's gateway: usage and cost go to the run."""
 
-    def __init__(self, ctx: RunContext, alias: str, agent: str, task: Callable[[], str | None]):
+    def __init__(
+        self,
+        ctx: RunContext,
+        alias: str,
+        agent: str,
+        task: Callable[[], str | None],
+        close_fences: bool = False,
+    ) -> None:
+        self._close_fences = close_fences
         self._ctx = ctx
         self._alias = alias
         self._agent = agent
@@ -139,9 +147,10 @@ class GatewayChatClient(ChatCompletionClient):
         finish: Literal["stop", "length"] = (
             "stop" if reply.finish_reason in (None, "stop") else "length"
         )
-        return CreateResult(
-            finish_reason=finish, content=reply.text, usage=self._last, cached=False
-        )
+        text = reply.text
+        if self._close_fences and text.count("```") % 2:  # small models forget the last fence
+            text += "\n```"
+        return CreateResult(finish_reason=finish, content=text, usage=self._last, cached=False)
 
     async def create_stream(  # type: ignore[override]
         self, messages: Sequence[LLMMessage], **kwargs: Any
@@ -243,16 +252,14 @@ class _AutoGenRun:
         self.task: str | None = None
         self.outputs: list[TaskOutput] = []
 
-    def client(self, agent: str) -> GatewayChatClient:
-        return GatewayChatClient(
-            self.ctx, self.ctx.spec.agent_model(agent), agent, lambda: self.task
-        )
-
-    def assistant(self, agent: str, extra: str = "") -> AssistantAgent:
+    def assistant(self, agent: str, extra: str = "", coder: bool = False) -> AssistantAgent:
         spec = self.ctx.spec.agents[agent]
+        client = GatewayChatClient(
+            self.ctx, self.ctx.spec.agent_model(agent), agent, lambda: self.task, coder
+        )
         return AssistantAgent(
             agent,
-            self.client(agent),
+            client,
             description=spec.role,
             system_message=agent_system_message(spec, self.ctx.inputs) + extra,
         )
@@ -324,7 +331,7 @@ async def _coding(ctx: RunContext) -> list[TaskOutput]:
         )
         team = RoundRobinGroupChat(
             [
-                run.assistant(coder, rules),
+                run.assistant(coder, rules, coder=True),
                 CodeExecutorAgent(
                     "executor", executor, sources=[coder], approval_func=_sandbox_approves
                 ),
@@ -357,7 +364,7 @@ async def _coding(ctx: RunContext) -> list[TaskOutput]:
                 if executor.last_code
                 else f"task {name!r}: the coder sent no runnable ```python block"
             )
-        run.finish_task(name, coder, executor.last_code, None)
+        run.finish_task(name, coder, executor.last_code, file_name)
         ctx.store.event(ctx.run_id, "code_saved", {"file": file_name, "rounds": executor.rounds})
     return run.outputs
 

@@ -74,3 +74,24 @@ def test_bad_crew_file_exits_2_with_file_and_line(tmp_path: Path) -> None:
     assert f"{crews / 'crew.yaml'}:2: proces: unknown key 'proces'" in done.stderr
     assert "did you mean 'process'?" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("crew", "inputs", "saved"),
+    [
+        ("debate", ["question=Should a town build a community solar farm?"], "verdict.md"),
+        ("coding", ["spec=return the sum of a list of numbers"], "solution.py"),
+    ],
+)
+def test_autogen_example_crews_run_on_the_local_model(
+    tmp_path: Path, crew: str, inputs: list[str], saved: str
+) -> None:
+    args = ["--crew", crew] + [a for i in inputs for a in ("--input", i)]
+    done = run_main(args, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert next((tmp_path / "data" / "outputs").glob(f"*/{saved}")).read_text().strip()
+    db = sqlite3.connect(tmp_path / "data" / "runs.sqlite3")
+    assert db.execute("SELECT status, engine FROM runs").fetchone() == ("done", "autogen")
+    assert db.execute("SELECT COUNT(*) FROM turns").fetchone()[0] >= 2
+    net_log = tmp_path / "netguard.log"
+    assert not net_log.exists() or net_log.read_text() == ""
