@@ -32,6 +32,7 @@ lint: install
 bench: install
 	$(PY) bench/cold_start.py
 	$(PY) bench/local_model.py
+	$(PY) bench/orchestration.py
 
 clean:
 	rm -rf $(VENV) .crewyard .pytest_cache .mypy_cache .ruff_cache
