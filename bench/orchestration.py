@@ -32,7 +32,7 @@ from crewai import LLM, Agent, Crew, Process, Task
 from crewyard.dispatcher import Dispatcher
 from crewyard.loader import load_crew
 from crewyard.settings import Settings
-from tests.fakellm import FakeLLM, Reply
+from tests.fakellm import FakeLLM
 
 LATENCY = 0.05
 TOPIC = "home solar batteries"
