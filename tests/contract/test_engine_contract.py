@@ -18,8 +18,12 @@ from tests.fakellm import FakeLLM, Reply
 
 REPLY = "Final Answer: ```python\nprint('contract ok')\n```"
 AGENTS = {
-    "proposer": {"role": "Proposer", "goal": "Answer {question}", "backstory": "Bold.",
-                 "max_retry_limit": 0},
+    "proposer": {
+        "role": "Proposer",
+        "goal": "Answer {question}",
+        "backstory": "Bold.",
+        "max_retry_limit": 0,
+    },
     "critic": {"role": "Critic", "goal": "Doubt", "backstory": "Careful.", "max_retry_limit": 0},
     "judge": {"role": "Judge", "goal": "Decide", "backstory": "Fair.", "max_retry_limit": 0},
 }
@@ -34,7 +38,10 @@ ENGINES: dict[str, tuple[str, dict[str, Any], int]] = {
 
 @pytest.mark.parametrize("process", list(ENGINES))
 def test_every_engine_honours_the_run_contract(
-    process: str, settings: Settings, make_crew: Any, fakellm: FakeLLM,
+    process: str,
+    settings: Settings,
+    make_crew: Any,
+    fakellm: FakeLLM,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     engine, extra, calls = ENGINES[process]
@@ -42,14 +49,30 @@ def test_every_engine_honours_the_run_contract(
         "contract",
         crew={"process": process, "inputs": {"question": {}}, **extra},
         agents=AGENTS,
-        tasks={"answer": {"description": "Answer: {question}", "expected_output": "An answer",
-                          "agent": "proposer"}},
+        tasks={
+            "answer": {
+                "description": "Answer: {question}",
+                "expected_output": "An answer",
+                "agent": "proposer",
+            }
+        },
     )
     fakellm.add(*[Reply(REPLY, prompt_tokens=10, completion_tokens=5) for _ in range(calls)])
     monkeypatch.setenv("FAKE_KEY", "contract-key-0000")
-    settings.models_file.write_text(json.dumps({"aliases": {"standard": {
-        "model": "openai/fake-model", "api_base": fakellm.url, "api_key_env": "FAKE_KEY",
-        "num_retries": 0}}}))
+    settings.models_file.write_text(
+        json.dumps(
+            {
+                "aliases": {
+                    "standard": {
+                        "model": "openai/fake-model",
+                        "api_base": fakellm.url,
+                        "api_key_env": "FAKE_KEY",
+                        "num_retries": 0,
+                    }
+                }
+            }
+        )
+    )
     seen: list[str] = []
     dispatcher = Dispatcher(settings, listeners=[lambda e: seen.append(e.kind)])
 
@@ -63,7 +86,9 @@ def test_every_engine_honours_the_run_contract(
     assert len(fakellm.requests) == calls
     assert result.usage["calls"] == calls
     assert (result.usage["prompt_tokens"], result.usage["completion_tokens"]) == (
-        10 * calls, 5 * calls)
+        10 * calls,
+        5 * calls,
+    )
     assert "why?" in fakellm.prompts()[0]
     # the same events, in the same order, and the same checkpoint
     assert seen[0] == "run_started" and seen[-1] == "run_finished"
