@@ -202,6 +202,8 @@ def _print_plan(the_plan: Any, inputs: dict[str, Any]) -> int:
     print("agents:")
     for agent, alias in the_plan.agents.items():
         print(f"  {agent}: model {alias} → {the_plan.models.get(alias, alias)}")
+    if the_plan.manager:
+        print(f"manager: {the_plan.manager}")
     print("tasks, in order:")
     for i, (task, agent) in enumerate(the_plan.tasks, 1):
         print(f"  {i}. {task} ({agent})")

@@ -50,6 +50,7 @@ class Plan:
     tasks: list[tuple[str, str | None]]  # (task, agent)
     models: dict[str, str]  # alias → LiteLLM model string
     options: dict[str, Any]  # engine_options as set in crew.yaml
+    manager: str | None = None  # hierarchical: the manager agent, or the manager's model alias
 
 
 def _assignee(spec: CrewSpec) -> str:
@@ -73,8 +74,12 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
         )
     agents = {name: spec.agent_model(name) for name in spec.agents}
     refs = set(agents.values())
-    if spec.process == "hierarchical" and "manager_agent" not in spec.engine_options:
-        refs.add(spec.models.manager or "smart")
+    manager = None
+    if spec.process == "hierarchical":
+        manager = spec.engine_options.get("manager_agent")
+        if manager is None:
+            manager = f"built by CrewAI on model {spec.models.manager or 'smart'}"
+            refs.add(spec.models.manager or "smart")
     models = {}
     for ref in sorted(refs):
         name, cfg = table.resolve(ref)
@@ -87,6 +92,7 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
         agents=agents,
         tasks=[(n, t.agent or _assignee(spec)) for n, t in spec.tasks.items()],
         options=dict(spec.engine_options),
+        manager=manager,
         models=models,
     )
 

@@ -189,3 +189,57 @@ def test_unknown_tool_is_an_error_not_a_silent_no_op(make_crew: MakeCrew, crews_
     err = error_of(crews_dir)
     assert "unknown tool 'web_search'" in err.message
     assert err.key == "writer.tools.0"
+
+
+@pytest.mark.parametrize(
+    ("agents_extra", "options", "process", "why"),
+    [
+        ({}, {}, "sequential", "no manager"),
+        (
+            {"writer": {**TWO_AGENTS["writer"], "allow_delegation": True}},
+            {},
+            "hierarchical",
+            "'writer' may delegate",
+        ),
+        (
+            {
+                "judge": {"role": "Judge", "goal": "g", "backstory": "b"},
+                "critic": {"role": "Critic", "goal": "g", "backstory": "b"},
+            },
+            {},
+            "debate",
+            "debate",
+        ),
+        ({}, {"tests": "assert True"}, "coding", "code execution declared"),
+    ],
+)
+def test_auto_chooses_the_process_from_the_shape(
+    make_crew: MakeCrew,
+    crews_dir: Path,
+    agents_extra: dict,
+    options: dict,
+    process: str,
+    why: str,
+) -> None:
+    make_crew(
+        crew={"process": "auto", "engine_options": options},
+        agents={**TWO_AGENTS, **agents_extra},
+        tasks=TWO_TASKS,
+    )
+    spec = load_crew("demo", crews_dir)
+    assert spec.process == process
+    assert spec.process_reason.startswith("auto: ") and why in spec.process_reason
+
+
+def test_unknown_engine_option_is_rejected_for_that_process(
+    make_crew: MakeCrew, crews_dir: Path
+) -> None:
+    make_crew(
+        crew={"process": "debate", "engine_options": {"round": 3}},
+        agents=TWO_AGENTS,
+        tasks=TWO_TASKS,
+    )
+    err = error_of(crews_dir)
+    assert err.key == "engine_options.round"
+    assert err.hint == "did you mean 'rounds'?"
+    assert err.line == 3
