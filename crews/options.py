@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -49,6 +51,12 @@ class DebateOptions(_Options):
         "judge, else the last agent.",
     )
     timeout_s: float = Field(default=900, gt=0, description="Wall-clock limit of the debate.")
+    turn_order: Literal["round_robin", "selector"] = Field(
+        default="round_robin",
+        description="round_robin: strict turns in the declared order; "
+        "selector: a model picks the next speaker (constrained to the debaters' names, falling "
+        "back to the declared order when its answer is unusable).",
+    )
 
 
 class CodingOptions(_Options):

@@ -33,6 +33,7 @@ TOOL_CALL = "tool_call"
 ERROR = "error"
 DELEGATION = "delegation"
 DELEGATION_STOPPED = "delegation_stopped"
+SPEAKER_SELECTED = "speaker_selected"
 RUN_FINISHED = "run_finished"
 
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
-from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from autogen_agentchat.agents import (
@@ -17,14 +16,14 @@ from autogen_agentchat.agents import (
     AssistantAgent,
     CodeExecutorAgent,
 )
-from autogen_agentchat.base import TaskResult, TerminationCondition
+from autogen_agentchat.base import ChatAgent, TaskResult, Team, TerminationCondition
 from autogen_agentchat.conditions import (
     MaxMessageTermination,
     TextMentionTermination,
     TimeoutTermination,
 )
 from autogen_agentchat.messages import BaseChatMessage
-from autogen_agentchat.teams import RoundRobinGroupChat
+from autogen_agentchat.teams import BaseGroupChat, RoundRobinGroupChat, SelectorGroupChat
 from autogen_core import CancellationToken
 from autogen_core.code_executor import CodeBlock, CodeExecutor, CodeResult
 from autogen_core.models import (
@@ -43,7 +42,9 @@ from pydantic import BaseModel
 
 from crews.options import CodingOptions, DebateOptions
 from crewyard.context import RunContext
+from crewyard.engines.asyncrun import run_coroutine
 from crewyard.engines.prompts import agent_system_message, task_message
+from crewyard.engines.speakers import SpeakerPicker
 from crewyard.errors import EngineError
 from crewyard.events import AGENT_TURN, TASK_FINISHED, TASK_STARTED
 from crewyard.files import write_atomic
@@ -264,7 +265,7 @@ class _AutoGenRun:
             system_message=agent_system_message(spec, self.ctx.inputs) + extra,
         )
 
-    async def team(self, team: RoundRobinGroupChat, message: str) -> list[BaseChatMessage]:
+    async def team(self, team: BaseGroupChat, message: str) -> list[BaseChatMessage]:
         said: list[BaseChatMessage] = []
         async for item in team.run_stream(task=message, output_task_messages=False):
             if isinstance(item, BaseChatMessage):
@@ -301,7 +302,16 @@ async def _debate(ctx: RunContext) -> list[TaskOutput]:
         ctx.events.emit(TASK_STARTED, task=name, agent=", ".join(debaters))
         stop: TerminationCondition = MaxMessageTermination(1 + opts.rounds * len(debaters))
         stop = stop | TimeoutTermination(opts.timeout_s)
-        team = RoundRobinGroupChat([run.assistant(d) for d in debaters], termination_condition=stop)
+        speakers: list[ChatAgent | Team] = [run.assistant(d) for d in debaters]
+        team: BaseGroupChat
+        if opts.turn_order == "selector":
+            picker = SpeakerPicker(ctx, debaters, lambda: run.task)
+            chooser = GatewayChatClient(ctx, picker.alias, "speaker_selector", lambda: run.task)
+            team = SelectorGroupChat(
+                speakers, chooser, selector_func=picker.pick, termination_condition=stop
+            )
+        else:
+            team = RoundRobinGroupChat(speakers, termination_condition=stop)
         question = run.message_for(name)
         said = await run.team(team, question)
         transcript = "\n\n".join(f"{m.source}: {m.to_text()}" for m in said)
@@ -374,31 +384,9 @@ def _sandbox_approves(request: ApprovalRequest) -> ApprovalResponse:
     return ApprovalResponse(approved=True, reason="runs in crewyard's sandbox")
 
 
-def _run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """asyncio.run, also from inside a running loop (Jupyter): then in a worker thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make())
-    box: dict[str, Any] = {}
-
-    def worker() -> None:
-        try:
-            box["value"] = asyncio.run(make())
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
-
-
 def run_autogen(ctx: RunContext) -> list[TaskOutput]:
     """Run a debate or coding crew; returns the task outputs in order."""
     runner = {"debate": _debate, "coding": _coding}.get(ctx.spec.process)
     if runner is None:
         raise EngineError(f"AutoGen runs debate and coding crews, not {ctx.spec.process!r}")
-    return _run_sync(lambda: runner(ctx))
+    return run_coroutine(lambda: runner(ctx))

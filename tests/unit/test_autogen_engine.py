@@ -124,3 +124,46 @@ def test_coding_endless_loop_is_stopped_and_reported(settings: Settings, make_cr
     turns = RunStore(settings.runs_db).turns(info.value.result.run_id)
     assert "[stopped: timeout]" in turns[-1][2]
     assert (Path(info.value.result.output_dir or "") / "solution.py").exists()
+
+
+def test_selector_turn_order_constrains_the_model_and_falls_back(
+    settings: Settings, make_crew: Any
+) -> None:
+    agents = {**DEBATERS, "analyst": {"role": "Analyst", "goal": "Weigh", "backstory": "Calm."}}
+    make_crew(
+        "debate",
+        crew={
+            "process": "debate",
+            "inputs": {"question": {}},
+            "engine_options": {
+                "rounds": 1,
+                "turn_order": "selector",
+                "debaters": ["proposer", "critic", "analyst"],
+            },
+        },
+        agents=agents,
+        tasks={"decide": {"description": "Debate: {question}", "expected_output": "A verdict"}},
+    )
+    choices = iter(['{"speaker": "analyst"}', "no idea", '{"speaker": "critic"}'])
+    formats: list[Any] = []
+
+    def script(messages: list[dict[str, Any]]) -> str:
+        if "Who should speak next?" in messages[-1]["content"]:
+            formats.append(messages[-1]["content"])
+            return next(choices)
+        return speaker_script(messages)
+
+    dispatcher, handle = dispatcher_for(settings, script)
+    result = dispatcher.run(load_crew("debate", settings.crews_dir), {"question": "Tea?"})
+
+    store = RunStore(settings.runs_db)
+    spoke = [agent for _, agent, _ in store.turns(result.run_id)]
+    assert spoke == ["analyst", "proposer", "critic", "judge"]  # "no idea" → declared order
+    picks = [d for k, d in store.events(result.run_id) if k == "speaker_selected"]
+    assert [(p["speaker"], p["method"]) for p in picks] == [
+        ("analyst", "model"),
+        ("proposer", "declared order"),
+        ("critic", "model"),
+    ]
+    # the last speaker is not offered again
+    assert formats[1].startswith("Debaters: proposer, critic.")
