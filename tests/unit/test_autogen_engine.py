@@ -153,7 +153,7 @@ def test_selector_turn_order_constrains_the_model_and_falls_back(
             return next(choices)
         return speaker_script(messages)
 
-    dispatcher, handle = dispatcher_for(settings, script)
+    dispatcher, _handle = dispatcher_for(settings, script)
     result = dispatcher.run(load_crew("debate", settings.crews_dir), {"question": "Tea?"})
 
     store = RunStore(settings.runs_db)
