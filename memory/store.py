@@ -1,0 +1,391 @@
+"""Shared memory in Qdrant (the only qdrant_client importer): one collection per scope.
+
+Embedded local mode on disk by default; a Qdrant server when QDRANT_URL is set, same code.
+Ids are deterministic (uuid5 of scope and content key), so replaying a task never duplicates
+a point."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qdrant_client import QdrantClient
+from qdrant_client import models as qm
+
+from crewyard.errors import ConfigError
+from crewyard.redact import redact, redact_data
+from memory.embedders import Embedder
+
+SCOPES = ("short_term", "facts", "entities", "episodes")
+SCHEMA_VERSION = 1
+NAMESPACE = uuid.UUID("6f0c3a52-2d1e-4b7a-9a51-0d7c1f3e8b10")
+INDEXED = ("crew", "run_id", "entity", "created_at")
+FACT_DUPLICATE = 0.92  # cosine above which a new fact updates the old one
+_local_clients: dict[str, QdrantClient] = {}
+_local_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class MemoryItem:
+    id: str
+    scope: str
+    text: str
+    payload: dict[str, Any]
+    score: float | None = None
+
+
+def point_id(scope: str, key: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{scope}:{key}"))
+
+
+def _local_client(path: Path) -> QdrantClient:
+    """One client per folder per process: local mode allows one process per folder."""
+    key = str(path.resolve())
+    with _local_lock:
+        if key not in _local_clients:
+            path.mkdir(parents=True, exist_ok=True)
+            try:
+                _local_clients[key] = QdrantClient(path=key)
+            except RuntimeError as exc:
+                if "already accessed" not in str(exc):
+                    raise ConfigError(
+                        f"memory store at {path} cannot be opened: {exc}",
+                        hint=f"move or delete {path} to start afresh",
+                    ) from exc
+                raise ConfigError(
+                    f"the memory store at {path} is in use by another crewyard process",
+                    hint="run the crews one after another, use the batch runner, or set "
+                    "QDRANT_URL to a Qdrant server that many processes can share",
+                ) from exc
+        return _local_clients[key]
+
+
+def _server_client(url: str, api_key: str | None) -> QdrantClient:
+    client = QdrantClient(url=url, api_key=api_key, timeout=5)
+    try:
+        client.get_collections()
+    except Exception as exc:
+        raise ConfigError(
+            f"Qdrant server at {url} is not reachable: {redact(str(exc))[:300]}",
+            key="QDRANT_URL",
+            hint="start the server, fix QDRANT_URL, or unset it to use the embedded store",
+        ) from exc
+    return client
+
+
+class MemoryStore:
+    """Facts, entities, episodes and short-term notes shared by every crew and engine."""
+
+    def __init__(
+        self,
+        client: QdrantClient,
+        embedder: Embedder,
+        where: str,
+        prefix: str = "crewyard",
+        short_term_days: float = 7.0,
+        server: bool = False,
+    ) -> None:
+        self.server = server
+        self.client = client
+        self.embedder = embedder
+        self.where = where
+        self.prefix = prefix
+        self.short_term_s = short_term_days * 86400
+        self._ready: set[str] = set()
+        self._check_schema()
+
+    @classmethod
+    def open(
+        cls,
+        embedder: Embedder,
+        *,
+        path: Path | None = None,
+        url: str | None = None,
+        api_key: str | None = None,
+    ) -> MemoryStore:
+        """The server at url when given, else the embedded store in path (':memory:' ok)."""
+        if url:
+            return cls(_server_client(url, api_key), embedder, url, server=True)
+        if path is None or str(path) == ":memory:":
+            return cls(QdrantClient(":memory:"), embedder, ":memory:")
+        return cls(_local_client(path), embedder, str(path))
+
+    def _name(self, scope: str) -> str:
+        if scope not in SCOPES:
+            raise ConfigError(f"unknown memory scope {scope!r}", hint=f"one of {', '.join(SCOPES)}")
+        return f"{self.prefix}_{scope}"
+
+    def _check_schema(self) -> None:
+        meta = f"{self.prefix}_meta"
+        want = {
+            "schema_version": SCHEMA_VERSION,
+            "embedder": self.embedder.name,
+            "dim": self.embedder.dim,
+        }
+        if not self.client.collection_exists(meta):
+            self.client.create_collection(meta, vectors_config={})
+            self.client.upsert(
+                meta, [qm.PointStruct(id=point_id("meta", "schema"), vector={}, payload=want)]
+            )
+            return
+        found = self.client.retrieve(meta, [point_id("meta", "schema")])
+        have = (found[0].payload or {}) if found else {}
+        if have != want:
+            raise ConfigError(
+                f"the memory at {self.where} was written with {have.get('embedder')} "
+                f"({have.get('dim')} dimensions, schema {have.get('schema_version')}); this "
+                f"crewyard uses {self.embedder.name} ({self.embedder.dim}, schema "
+                f"{SCHEMA_VERSION}), so recall would be wrong",
+                hint="python main.py memory reset --all --yes (forgets everything), or point "
+                "CREWYARD_DATA_DIR elsewhere",
+            )
+
+    def _collection(self, scope: str) -> str:
+        name = self._name(scope)
+        if name not in self._ready:
+            if not self.client.collection_exists(name):
+                self.client.create_collection(
+                    name,
+                    vectors_config=qm.VectorParams(
+                        size=self.embedder.dim, distance=qm.Distance.COSINE
+                    ),
+                )
+                if self.server:
+                    for key in INDEXED:  # the embedded mode filters without indexes
+                        self.client.create_payload_index(
+                            name,
+                            key,
+                            qm.PayloadSchemaType.KEYWORD
+                            if key != "created_at"
+                            else qm.PayloadSchemaType.FLOAT,
+                        )
+            self._ready.add(name)
+        return name
+
+    def _put(self, scope: str, items: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
+        """Upsert (id, text, payload) triples, embedding all texts in one batch."""
+        if not items:
+            return []
+        texts = [redact(text) for _, text, _ in items]
+        vectors = self.embedder.embed(texts)
+        now = time.time()
+        points = [
+            qm.PointStruct(
+                id=pid,
+                vector=vec,
+                payload={"created_at": now, **redact_data(payload), "text": text, "scope": scope},
+            )
+            for (pid, _, payload), text, vec in zip(items, texts, vectors, strict=True)
+        ]
+        self.client.upsert(self._collection(scope), points)
+        return [p for p, _, _ in items]
+
+    def add_fact(self, text: str, *, crew: str, run_id: str) -> str:
+        """A long-term fact; a near-identical one already stored is updated instead."""
+        text = " ".join(text.split())
+        near = self.search(text, scopes=("facts",), k=1)
+        if near and (near[0].score or 0) >= FACT_DUPLICATE:
+            old = near[0]
+            seen = int(old.payload.get("times_seen", 1)) + 1
+            return self._put(
+                "facts",
+                [
+                    (
+                        old.id,
+                        text,
+                        {
+                            **old.payload,
+                            "crew": crew,
+                            "run_id": run_id,
+                            "times_seen": seen,
+                            "created_at": old.payload.get("created_at", time.time()),
+                        },
+                    )
+                ],
+            )[0]
+        return self._put(
+            "facts",
+            [
+                (
+                    point_id("facts", text.lower()),
+                    text,
+                    {"crew": crew, "run_id": run_id, "times_seen": 1},
+                )
+            ],
+        )[0]
+
+    def upsert_entity(
+        self, name: str, attributes: dict[str, Any], *, crew: str, run_id: str
+    ) -> str:
+        """An entity's attributes, merged into what is stored under the same name."""
+        pid = point_id("entities", name.strip().lower())
+        found = self.client.retrieve(self._collection("entities"), [pid], with_payload=True)
+        merged = (
+            {**(found[0].payload or {}).get("attributes", {}), **attributes}
+            if found
+            else (dict(attributes))
+        )
+        text = f"{name}: " + "; ".join(f"{k}: {v}" for k, v in merged.items())
+        return self._put(
+            "entities",
+            [(pid, text, {"entity": name, "attributes": merged, "crew": crew, "run_id": run_id})],
+        )[0]
+
+    def add_episode(
+        self,
+        *,
+        run_id: str,
+        crew: str,
+        engine: str,
+        objective: str,
+        steps: list[str],
+        outcome: str,
+        success: bool,
+    ) -> str:
+        text = f"{objective}\nOutcome: {outcome[:1500]}"
+        return self._put(
+            "episodes",
+            [
+                (
+                    point_id("episodes", run_id),
+                    text,
+                    {
+                        "run_id": run_id,
+                        "crew": crew,
+                        "engine": engine,
+                        "objective": objective,
+                        "steps": steps,
+                        "outcome": outcome[:4000],
+                        "success": success,
+                    },
+                )
+            ],
+        )[0]
+
+    def add_short_term(self, text: str, *, crew: str, run_id: str, task: str) -> str:
+        return self._put(
+            "short_term",
+            [
+                (
+                    point_id("short_term", f"{run_id}:{task}"),
+                    text,
+                    {
+                        "crew": crew,
+                        "run_id": run_id,
+                        "task": task,
+                        "expires_at": time.time() + self.short_term_s,
+                    },
+                )
+            ],
+        )[0]
+
+    @staticmethod
+    def _filter(crew: str | None, run_id: str | None) -> qm.Filter | None:
+        must = [
+            qm.FieldCondition(key=k, match=qm.MatchValue(value=v))
+            for k, v in (("crew", crew), ("run_id", run_id))
+            if v
+        ]
+        return qm.Filter(must=must) if must else None  # type: ignore[arg-type]
+
+    def search(
+        self,
+        query: str,
+        *,
+        scopes: tuple[str, ...] = SCOPES,
+        k: int = 5,
+        crew: str | None = None,
+        run_id: str | None = None,
+    ) -> list[MemoryItem]:
+        """The k closest items over the given scopes, best first."""
+        vector = self.embedder.embed([query])[0]
+        found: list[MemoryItem] = []
+        for scope in scopes:
+            name = self._collection(scope)
+            hits = self.client.query_points(
+                name,
+                query=vector,
+                limit=k,
+                with_payload=True,
+                query_filter=self._filter(crew, run_id),
+            ).points
+            found += [
+                MemoryItem(
+                    str(h.id),
+                    scope,
+                    str((h.payload or {}).get("text", "")),
+                    dict(h.payload or {}),
+                    h.score,
+                )
+                for h in hits
+            ]
+        return sorted(found, key=lambda m: -(m.score or 0))[:k]
+
+    def items(
+        self, scope: str, *, limit: int = 50, crew: str | None = None, run_id: str | None = None
+    ) -> list[MemoryItem]:
+        points, _ = self.client.scroll(
+            self._collection(scope),
+            limit=limit,
+            with_payload=True,
+            scroll_filter=self._filter(crew, run_id),
+        )
+        return [
+            MemoryItem(
+                str(p.id), scope, str((p.payload or {}).get("text", "")), dict(p.payload or {})
+            )
+            for p in points
+        ]
+
+    def get(self, item_id: str) -> MemoryItem | None:
+        for scope in SCOPES:
+            found = self.client.retrieve(self._collection(scope), [item_id], with_payload=True)
+            if found:
+                payload = dict(found[0].payload or {})
+                return MemoryItem(item_id, scope, str(payload.get("text", "")), payload)
+        return None
+
+    def forget(self, item_id: str) -> bool:
+        item = self.get(item_id)
+        if item is not None:
+            self.client.delete(self._collection(item.scope), qm.PointIdsList(points=[item_id]))
+        return item is not None
+
+    def forget_where(
+        self, scope: str, *, crew: str | None = None, run_id: str | None = None
+    ) -> int:
+        flt = self._filter(crew, run_id)
+        if flt is None:
+            raise ConfigError(
+                "forgetting by filter needs --crew or --run",
+                hint="use `memory reset SCOPE` to empty a whole scope",
+            )
+        name = self._collection(scope)
+        count = self.client.count(name, count_filter=flt).count
+        self.client.delete(name, qm.FilterSelector(filter=flt))
+        return count
+
+    def reset(self, scope: str) -> int:
+        name = self._collection(scope)
+        count = self.client.count(name).count
+        self.client.delete_collection(name)
+        self._ready.discard(name)
+        return count
+
+    def expire(self, now: float | None = None) -> int:
+        """Drop short-term notes past their retention."""
+        name = self._collection("short_term")
+        flt = qm.Filter(
+            must=[qm.FieldCondition(key="expires_at", range=qm.Range(lt=now or time.time()))]
+        )
+        count = self.client.count(name, count_filter=flt).count
+        if count:
+            self.client.delete(name, qm.FilterSelector(filter=flt))
+        return count
+
+    def stats(self) -> dict[str, int]:
+        return {scope: self.client.count(self._collection(scope)).count for scope in SCOPES}

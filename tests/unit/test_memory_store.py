@@ -1,0 +1,135 @@
+"""The Qdrant memory on :memory: and on disk: every scope, dedup, merge, filters, retention,
+schema versions, and the one-process lock of the embedded store."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crewyard.errors import ConfigError
+from memory.embedders import WordLlamaEmbedder
+from memory.store import MemoryStore, point_id
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore.open(WordLlamaEmbedder())
+
+
+def test_near_identical_facts_update_one_point(store: MemoryStore) -> None:
+    first = store.add_fact("Sodium-ion cells use sodium instead of lithium.", crew="a", run_id="1")
+    again = store.add_fact("Sodium-ion cells use sodium instead of lithium", crew="b", run_id="2")
+    other = store.add_fact("Tidal power depends on the moon.", crew="a", run_id="1")
+    assert first == again != other
+    assert store.stats()["facts"] == 2
+    fact = store.get(first)
+    assert fact is not None and fact.payload["times_seen"] == 2 and fact.payload["crew"] == "b"
+
+
+def test_entities_merge_attributes_in_place(store: MemoryStore) -> None:
+    store.upsert_entity("Sodium-ion battery", {"cost": "low"}, crew="a", run_id="1")
+    store.upsert_entity("sodium-ion battery", {"density": "lower"}, crew="b", run_id="2")
+    [entity] = store.items("entities")
+    assert entity.payload["attributes"] == {"cost": "low", "density": "lower"}
+    assert entity.payload["run_id"] == "2"  # the run that last changed it
+
+
+def test_episodes_are_recalled_for_similar_objectives(store: MemoryStore) -> None:
+    store.add_episode(
+        run_id="r1",
+        crew="research",
+        engine="crewai",
+        objective="Research sodium-ion batteries",
+        steps=["research", "write"],
+        outcome="A report on sodium-ion cells",
+        success=True,
+    )
+    store.add_episode(
+        run_id="r2",
+        crew="cook",
+        engine="crewai",
+        objective="Bake bread",
+        steps=["knead"],
+        outcome="Bread",
+        success=True,
+    )
+    best = store.search("sodium-ion storage for a utility", scopes=("episodes",), k=1)[0]
+    assert best.payload["run_id"] == "r1" and best.payload["success"] is True
+
+
+def test_replaying_a_task_never_duplicates(store: MemoryStore) -> None:
+    for _ in range(3):
+        store.add_short_term("draft one", crew="a", run_id="r1", task="t1")
+        store.add_episode(
+            run_id="r1",
+            crew="a",
+            engine="crewai",
+            objective="o",
+            steps=[],
+            outcome="x",
+            success=True,
+        )
+    assert store.stats()["short_term"] == 1 and store.stats()["episodes"] == 1
+    assert store.get(point_id("short_term", "r1:t1")) is not None
+
+
+def test_filters_forget_and_reset(store: MemoryStore) -> None:
+    store.add_fact("Fact from crew a", crew="a", run_id="1")
+    store.add_fact("Completely different note from crew b", crew="b", run_id="2")
+    assert [i.payload["crew"] for i in store.search("fact", scopes=("facts",), crew="b")] == ["b"]
+    assert store.forget_where("facts", crew="a") == 1
+    assert [i.payload["crew"] for i in store.items("facts")] == ["b"]
+    with pytest.raises(ConfigError, match="needs --crew or --run"):
+        store.forget_where("facts")
+    assert store.reset("facts") == 1 and store.stats()["facts"] == 0
+
+
+def test_short_term_notes_expire(store: MemoryStore) -> None:
+    store.add_short_term("old note", crew="a", run_id="r", task="t")
+    assert store.expire(now=1e12) == 1 and store.stats()["short_term"] == 0
+
+
+def test_secrets_are_redacted_before_storage(store: MemoryStore) -> None:
+    fid = store.add_fact("the key is sk-abcdefghijklmnopqrstuvwx1234", crew="a", run_id="1")
+    item = store.get(fid)
+    assert item is not None and "sk-abc" not in item.text and "[REDACTED]" in item.text
+
+
+class OtherEmbedder(WordLlamaEmbedder):
+    name = "wordllama/l2_supercat-128"
+    dim = 128
+
+
+def test_a_different_embedder_is_explained_not_mixed(tmp_path: Path) -> None:
+    path = tmp_path / "q1"
+    MemoryStore.open(WordLlamaEmbedder(), path=path).add_fact("x", crew="a", run_id="1")
+    from memory import store as store_module
+
+    store_module._local_clients.clear()  # a new process, as far as the store can tell
+    with pytest.raises(ConfigError, match="written with wordllama/l2_supercat-256") as info:
+        MemoryStore.open(OtherEmbedder(), path=path)
+    assert "memory reset --all" in (info.value.hint or "")
+
+
+def test_second_process_gets_a_clear_message(tmp_path: Path) -> None:
+    path = tmp_path / "q2"
+    MemoryStore.open(WordLlamaEmbedder(), path=path).add_fact("x", crew="a", run_id="1")
+    code = (
+        "from pathlib import Path; from memory.store import MemoryStore;"
+        "from memory.embedders import WordLlamaEmbedder; from crewyard.errors import "
+        "ConfigError\ntry:\n"
+        f"    MemoryStore.open(WordLlamaEmbedder(), path=Path({str(path)!r}))\n"
+        "except ConfigError as e:\n    print(e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "in use by another crewyard process" in out and "QDRANT_URL" in out
+
+
+def test_unreachable_server_names_the_url() -> None:
+    with pytest.raises(ConfigError, match=r"Qdrant server at http://127.0.0.1:9 is not reachable"):
+        MemoryStore.open(WordLlamaEmbedder(), url="http://127.0.0.1:9")
