@@ -42,6 +42,18 @@ class ModelChoice(BaseModel):
     )
 
 
+class MemoryChoice(BaseModel):
+    """How the crew uses the shared memory."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = Field(default=True, description="Recall before the run, store after it.")
+    recall: int = Field(default=5, ge=0, le=50, description="Items recalled per scope.")
+    budget_chars: int = Field(
+        default=1500, ge=0, description="Most characters of recalled memory given to agents."
+    )
+
+
 class CrewFile(BaseModel):
     """The keys of crews/<name>/crew.yaml; agents.yaml and tasks.yaml sit beside it."""
 
@@ -55,6 +67,7 @@ class CrewFile(BaseModel):
         description="Declared inputs. Without this key every {placeholder} is a required string.",
     )
     models: ModelChoice = Field(default_factory=ModelChoice, description="Model aliases to use.")
+    memory: MemoryChoice = Field(default_factory=MemoryChoice, description="Shared memory use.")
     agents: tuple[str, ...] | None = Field(
         default=None,
         description="Agents in the crew, by name: from agents.yaml or agents/library/. "
@@ -84,6 +97,7 @@ class CrewSpec(BaseModel):
     process_reason: str = Field(default="", description="Why this process (for auto: the rule).")
     inputs: dict[str, InputSpec] = Field(description="Declared (or inferred) inputs.")
     models: ModelChoice = Field(description="Model aliases to use.")
+    memory: MemoryChoice = Field(default_factory=MemoryChoice, description="Shared memory use.")
     agents: dict[str, AgentSpec] = Field(description="Agents by name.")
     tasks: dict[str, TaskSpec] = Field(description="Tasks by name, in run order.")
     verbose: bool = Field(default=False, description="Engine-level verbose output.")

@@ -10,10 +10,19 @@ from typing import TYPE_CHECKING, Any
 from crews.spec import CrewSpec
 from crewyard.context import RunContext
 from crewyard.errors import ConfigError, CrewyardError
-from crewyard.events import ERROR, RUN_FINISHED, RUN_STARTED, EventSink, Listener
+from crewyard.events import (
+    ERROR,
+    MEMORY_RECALLED,
+    MEMORY_STORED,
+    RUN_FINISHED,
+    RUN_STARTED,
+    EventSink,
+    Listener,
+)
 from crewyard.inputs import resolve_inputs
 from crewyard.logs import ensure_configured, run_log
 from crewyard.models_config import ModelTable
+from crewyard.recall import recall, remember, render, with_memory
 from crewyard.redact import redact
 from crewyard.result import RunResult, TaskOutput
 from crewyard.runs import RunStore, new_run_id
@@ -21,6 +30,7 @@ from crewyard.settings import Settings
 
 if TYPE_CHECKING:
     from crewyard.gateway import Gateway
+    from memory.store import MemoryItem, MemoryStore
 
 ENGINES = {
     "sequential": "crewai",
@@ -107,6 +117,7 @@ class Dispatcher:
         model_overrides: dict[str, str] | None = None,
         listeners: list[Listener] | None = None,
         gateway: Gateway | None = None,
+        memory: MemoryStore | None = None,
     ) -> None:
         ensure_configured()
         self.settings = settings or Settings()
@@ -116,6 +127,7 @@ class Dispatcher:
             else ModelTable.load(self.settings.models_file, model_overrides or {})
         )
         self._gateway = gateway
+        self._memory: MemoryStore | None = memory
         self.listeners = list(listeners or [])
         self.store = RunStore(self.settings.runs_db)
 
@@ -127,6 +139,15 @@ class Dispatcher:
             self._gateway = Gateway(self.table)
         return self._gateway
 
+    @property
+    def memory(self) -> MemoryStore:
+        """The shared memory, opened on first use (QDRANT_URL or the embedded store)."""
+        if self._memory is None:
+            from crewyard.recall import open_memory
+
+            self._memory = open_memory(self.settings)
+        return self._memory
+
     def plan(self, spec: CrewSpec) -> Plan:
         return plan(spec, self.table)
 
@@ -135,12 +156,13 @@ class Dispatcher:
         resolved = resolve_inputs(spec, inputs or {})
         the_plan = self.plan(spec)
         self.gateway.check(list(the_plan.agents.values()) + list(the_plan.models))
+        recalled = recall(self.memory, spec, resolved) if spec.memory.enabled else []
         run_id = new_run_id()
         output_dir = self.settings.outputs_dir / run_id
         output_dir.mkdir(parents=True, exist_ok=True)
         log_file = self.settings.logs_dir / f"{run_id}.jsonl"
         with run_log(log_file, run_id):
-            return self._run(spec, resolved, the_plan, run_id, output_dir, log_file)
+            return self._run(spec, resolved, the_plan, run_id, output_dir, log_file, recalled)
 
     def _run(
         self,
@@ -150,6 +172,7 @@ class Dispatcher:
         run_id: str,
         output_dir: Path,
         log_file: Path,
+        recalled: list[MemoryItem],
     ) -> RunResult:
         self.store.start(run_id, spec.name, inputs, the_plan.engine, output_dir, log_file)
         events = EventSink(run_id, spec.name, self.store, self.listeners)
@@ -164,6 +187,8 @@ class Dispatcher:
             output_dir=output_dir,
         )
         started = time.perf_counter()
+        block = render(recalled, spec.memory.budget_chars)
+        ctx.spec = with_memory(spec, block)
         events.emit(
             RUN_STARTED,
             crew=spec.name,
@@ -172,6 +197,8 @@ class Dispatcher:
             reason=the_plan.reason,
             inputs=inputs,
         )
+        if recalled:
+            events.emit(MEMORY_RECALLED, items=len(recalled), text=block)
         status, error, outputs = "done", None, []
         try:
             outputs = self._engine(ctx, the_plan.engine)
@@ -186,6 +213,11 @@ class Dispatcher:
                 for c in self.store.checkpoints(run_id)
             ]
         final = outputs[-1].output if outputs else ""
+        if spec.memory.enabled and outputs:
+            stored = remember(
+                self.memory, spec, inputs, run_id, the_plan.engine, outputs, status == "done"
+            )
+            events.emit(MEMORY_STORED, **stored)
         usage = ctx.usage.summary()
         self.store.finish(
             run_id, status, output=final, usage=usage, cost_usd=ctx.usage.cost_usd, error=error

@@ -34,6 +34,8 @@ ERROR = "error"
 DELEGATION = "delegation"
 DELEGATION_STOPPED = "delegation_stopped"
 SPEAKER_SELECTED = "speaker_selected"
+MEMORY_RECALLED = "memory_recalled"
+MEMORY_STORED = "memory_stored"
 RUN_FINISHED = "run_finished"
 
 

@@ -215,6 +215,7 @@ def load_crew(name: str, crews_dir: Path) -> CrewSpec:
         engine_options=options.model_dump(exclude_unset=True),
         inputs=inputs,
         models=crew.models,
+        memory=crew.memory,
         agents=agents,
         tasks=tasks,
         verbose=crew.verbose,

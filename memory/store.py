@@ -65,7 +65,7 @@ def _local_client(path: Path) -> QdrantClient:
 
 
 def _server_client(url: str, api_key: str | None) -> QdrantClient:
-    client = QdrantClient(url=url, api_key=api_key, timeout=5)
+    client = QdrantClient(url=url, api_key=api_key, timeout=5, check_compatibility=False)
     try:
         client.get_collections()
     except Exception as exc:

@@ -1,0 +1,122 @@
+"""The dispatcher's use of shared memory: what agents are told before a run, and what the
+run leaves behind (its episode, facts, entities and short-term notes)."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+
+from crews.spec import CrewSpec
+from crewyard.inputs import fill
+from crewyard.result import TaskOutput
+from crewyard.settings import Settings
+
+if TYPE_CHECKING:
+    from memory.store import MemoryItem, MemoryStore
+
+_FACT_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(.{20,300}?)\s*$", re.MULTILINE)
+
+
+def open_memory(settings: Settings) -> MemoryStore:
+    """The configured store: a Qdrant server when QDRANT_URL is set, else the embedded one."""
+    from memory.embedders import WordLlamaEmbedder
+    from memory.store import MemoryStore
+
+    return MemoryStore.open(
+        WordLlamaEmbedder(),
+        path=settings.data_dir / "qdrant",
+        url=os.environ.get("QDRANT_URL") or None,
+        api_key=os.environ.get("QDRANT_API_KEY"),
+    )
+
+
+def objective(spec: CrewSpec, inputs: dict[str, Any]) -> str:
+    first = next(iter(spec.tasks.values()))
+    return fill(f"{spec.description}. {first.description}".strip(" ."), inputs)
+
+
+def recall(memory: MemoryStore, spec: CrewSpec, inputs: dict[str, Any]) -> list[MemoryItem]:
+    if not spec.memory.enabled or spec.memory.recall == 0:
+        return []
+    query = objective(spec, inputs)
+    found: list[MemoryItem] = []
+    for scope in ("facts", "entities", "episodes"):
+        found += memory.search(query, scopes=(scope,), k=spec.memory.recall)
+    return [m for m in found if (m.score or 0) > 0.2]
+
+
+def render(items: list[MemoryItem], budget: int) -> str:
+    """Recalled memory as a short block for system messages, within budget characters."""
+    lines: list[str] = []
+    for item in items:
+        if item.scope == "episodes":
+            p = item.payload
+            text = (
+                f"an earlier {p.get('crew')} run ({'succeeded' if p.get('success') else 'failed'}):"
+                f" {p.get('objective', '')[:150]} → {p.get('outcome', '')[:300]}"
+            )
+        else:
+            text = item.text
+        line = "- " + " ".join(text.split())
+        if sum(len(x) + 1 for x in lines) + len(line) > budget:
+            break
+        lines.append(line)
+    return ("What earlier runs learned (shared memory):\n" + "\n".join(lines)) if lines else ""
+
+
+def with_memory(spec: CrewSpec, block: str) -> CrewSpec:
+    """The spec for this run: every agent's backstory carries the recalled memory."""
+    if not block:
+        return spec
+    agents = {
+        n: a.model_copy(update={"backstory": f"{a.backstory.strip()}\n\n{block}"})
+        for n, a in spec.agents.items()
+    }
+    return spec.model_copy(update={"agents": agents})
+
+
+def remember(
+    memory: MemoryStore,
+    spec: CrewSpec,
+    inputs: dict[str, Any],
+    run_id: str,
+    engine: str,
+    outputs: list[TaskOutput],
+    success: bool,
+) -> dict[str, int]:
+    """Store the run's episode, its facts (bullet points of task outputs), the entities named
+    by its inputs, and each task output as a short-term note. Never fails the run."""
+    counts = {"facts": 0, "entities": 0, "episodes": 0, "short_term": 0}
+    try:
+        final = outputs[-1].output if outputs else ""
+        memory.add_episode(
+            run_id=run_id,
+            crew=spec.name,
+            engine=engine,
+            objective=objective(spec, inputs),
+            steps=[o.task for o in outputs],
+            outcome=final,
+            success=success,
+        )
+        counts["episodes"] = 1
+        for out in outputs:
+            memory.add_short_term(out.output, crew=spec.name, run_id=run_id, task=out.task)
+            counts["short_term"] += 1
+            for match in list(_FACT_LINE.finditer(out.output.replace("\r", "")))[:10]:
+                memory.add_fact(match.group(1), crew=spec.name, run_id=run_id)
+                counts["facts"] += 1
+        for value in inputs.values():
+            if isinstance(value, str) and 2 < len(value) <= 80:
+                memory.upsert_entity(
+                    value,
+                    {f"{spec.name} run": run_id, f"{spec.name} said": final[:200]},
+                    crew=spec.name,
+                    run_id=run_id,
+                )
+                counts["entities"] += 1
+    except Exception as exc:  # memory is a help, never the reason a finished run is lost
+        logger.bind(run_id=run_id).warning("memory was not updated: {}", exc)
+    return counts
