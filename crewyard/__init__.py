@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from crews.spec import CrewSpec
     from crewyard.result import RunResult
     from crewyard.settings import Settings
+    from memory.store import MemoryStore
 
 __version__ = "0.1.0"
 
@@ -53,6 +54,14 @@ def run(
     return Dispatcher(settings, model_overrides=models).run(spec, inputs)
 
 
+def memory(settings: Settings | None = None) -> MemoryStore:
+    """The shared memory (search, items, stats, forget, reset) for notebooks."""
+    from crewyard.recall import open_memory
+    from crewyard.settings import Settings
+
+    return open_memory(settings or Settings())
+
+
 async def arun(
     crew: str | CrewSpec,
     *,
@@ -73,5 +82,6 @@ __all__ = [
     "arun",
     "list_crews",
     "load_crew",
+    "memory",
     "run",
 ]

@@ -18,7 +18,8 @@ def _run_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python main.py",
         description="Run a crew declared under crews/. Other commands: "
-        "`schema` (JSON Schema of crew files), `runs` (list runs), `runs show ID`.",
+        "`schema` (JSON Schema of crew files), `runs` (list runs), `runs show ID`, "
+        "`memory` (stats, list, search, show, forget, reset).",
     )
     p.add_argument("--crew", help="name of the crew folder under crews/")
     p.add_argument(
@@ -69,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args[:1] == ["schema"]:
             return _schema()
+        if args[:1] == ["memory"]:
+            from crewyard import memory_cli
+
+            return memory_cli.run(args[1:])
         if args[:1] == ["runs"]:
             return _runs(_runs_parser().parse_args(args[1:]))
         return _run(_run_parser().parse_args(args))

@@ -1,0 +1,109 @@
+"""`python main.py memory …`: look into the shared memory, and forget from it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from crewyard.errors import ConfigError
+
+SCOPES = ("short_term", "facts", "entities", "episodes")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python main.py memory", description="The memory every crew shares (Qdrant)."
+    )
+    sub = p.add_subparsers(dest="action")
+    ls = sub.add_parser("list", help="items of one scope")
+    ls.add_argument("--scope", choices=SCOPES, default="facts")
+    ls.add_argument("--crew")
+    ls.add_argument("--run")
+    ls.add_argument("--limit", type=int, default=20)
+    find = sub.add_parser("search", help="closest items to a text, over all scopes")
+    find.add_argument("query")
+    find.add_argument("--scope", choices=SCOPES, action="append")
+    find.add_argument("--crew")
+    find.add_argument("-k", type=int, default=8)
+    sub.add_parser("stats", help="how many items each scope holds")
+    show = sub.add_parser("show", help="one item with its payload")
+    show.add_argument("id")
+    forget = sub.add_parser("forget", help="forget one item by id, or all matching a filter")
+    forget.add_argument("id", nargs="?")
+    forget.add_argument("--scope", choices=SCOPES)
+    forget.add_argument("--crew")
+    forget.add_argument("--run")
+    forget.add_argument("--yes", action="store_true", help="do not ask")
+    reset = sub.add_parser("reset", help="empty a scope (or --all)")
+    reset.add_argument("scope", nargs="?", choices=SCOPES)
+    reset.add_argument("--all", action="store_true")
+    reset.add_argument("--yes", action="store_true", help="do not ask")
+    for action in sub.choices.values():
+        action.add_argument("--json", action="store_true", help="machine-readable output")
+    return p
+
+
+def _confirm(question: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise ConfigError(f"{question} needs confirmation", hint="add --yes")
+    if input(f"{question} [y/N] ").strip().lower() not in ("y", "yes"):
+        raise ConfigError("nothing was forgotten", hint="answer y to go ahead")
+
+
+def _print(items: list[Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([vars(i) for i in items], indent=2, default=str))
+        return
+    if not items:
+        print("nothing found")
+    for i in items:
+        score = f"{i.score:.2f} " if i.score is not None else ""
+        crew = i.payload.get("crew", "")
+        print(f"{score}{i.scope:<10} {i.id}  [{crew}]  {' '.join(i.text.split())[:110]}")
+
+
+def run(args: list[str]) -> int:
+    from crewyard.recall import open_memory
+    from crewyard.settings import Settings
+
+    ns = parser().parse_args(args or ["stats"])
+    store = open_memory(Settings())
+    action = ns.action or "stats"
+    if action == "stats":
+        stats = store.stats()
+        print(
+            json.dumps(stats)
+            if ns.json
+            else "\n".join(f"{k:<10} {v}" for k, v in stats.items()) + f"\n(store: {store.where})"
+        )
+    elif action == "list":
+        _print(store.items(ns.scope, limit=ns.limit, crew=ns.crew, run_id=ns.run), ns.json)
+    elif action == "search":
+        scopes = tuple(ns.scope or SCOPES)
+        _print(store.search(ns.query, scopes=scopes, k=ns.k, crew=ns.crew), ns.json)
+    elif action == "show":
+        item = store.get(ns.id)
+        if item is None:
+            raise ConfigError(f"no memory item {ns.id!r}", hint="find ids with `memory search`")
+        print(json.dumps(vars(item), indent=2, default=str))
+    elif action == "forget":
+        if ns.id:
+            if not store.forget(ns.id):
+                raise ConfigError(f"no memory item {ns.id!r}", hint="find ids with `memory search`")
+            print(f"forgot {ns.id}")
+        else:
+            if not ns.scope:
+                raise ConfigError("forget needs an id, or --scope with --crew/--run")
+            _confirm(f"forget every {ns.scope} item of crew={ns.crew} run={ns.run}?", ns.yes)
+            print(f"forgot {store.forget_where(ns.scope, crew=ns.crew, run_id=ns.run)} item(s)")
+    elif action == "reset":
+        scopes = SCOPES if ns.all else (ns.scope,) if ns.scope else ()
+        if not scopes:
+            raise ConfigError("reset needs a scope or --all", hint="memory reset facts --yes")
+        _confirm(f"empty {', '.join(scopes)} in {store.where}?", ns.yes)
+        print(f"forgot {sum(store.reset(s) for s in scopes)} item(s)")
+    return 0
