@@ -33,6 +33,8 @@ bench: install
 	$(PY) bench/cold_start.py
 	$(PY) bench/local_model.py
 	$(PY) bench/orchestration.py
+	$(PY) bench/memory_quality.py
+	$(PY) bench/memory_recall.py
 
 clean:
 	rm -rf $(VENV) .crewyard .pytest_cache .mypy_cache .ruff_cache
