@@ -6,6 +6,7 @@ a point."""
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 import uuid
@@ -389,3 +390,11 @@ class MemoryStore:
 
     def stats(self) -> dict[str, int]:
         return {scope: self.client.count(self._collection(scope)).count for scope in SCOPES}
+
+
+@atexit.register
+def _close_local_clients() -> None:
+    # Close while the interpreter still works: the client's __del__ fails at shutdown.
+    for client in _local_clients.values():
+        client.close()
+    _local_clients.clear()
