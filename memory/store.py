@@ -6,28 +6,26 @@ a point."""
 
 from __future__ import annotations
 
-import atexit
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from crewyard.errors import ConfigError
 from crewyard.redact import redact, redact_data
+from memory.clients import local_client, server_client
 from memory.embedders import Embedder
+from memory.index import ExactIndex
 
 SCOPES = ("short_term", "facts", "entities", "episodes")
 SCHEMA_VERSION = 1
 NAMESPACE = uuid.UUID("6f0c3a52-2d1e-4b7a-9a51-0d7c1f3e8b10")
 INDEXED = ("crew", "run_id", "entity", "created_at")
 FACT_DUPLICATE = 0.92  # cosine above which a new fact updates the old one
-_local_clients: dict[str, QdrantClient] = {}
-_local_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -41,41 +39,6 @@ class MemoryItem:
 
 def point_id(scope: str, key: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{scope}:{key}"))
-
-
-def _local_client(path: Path) -> QdrantClient:
-    """One client per folder per process: local mode allows one process per folder."""
-    key = str(path.resolve())
-    with _local_lock:
-        if key not in _local_clients:
-            path.mkdir(parents=True, exist_ok=True)
-            try:
-                _local_clients[key] = QdrantClient(path=key)
-            except RuntimeError as exc:
-                if "already accessed" not in str(exc):
-                    raise ConfigError(
-                        f"memory store at {path} cannot be opened: {exc}",
-                        hint=f"move or delete {path} to start afresh",
-                    ) from exc
-                raise ConfigError(
-                    f"the memory store at {path} is in use by another crewyard process",
-                    hint="run the crews one after another, use the batch runner, or set "
-                    "QDRANT_URL to a Qdrant server that many processes can share",
-                ) from exc
-        return _local_clients[key]
-
-
-def _server_client(url: str, api_key: str | None) -> QdrantClient:
-    client = QdrantClient(url=url, api_key=api_key, timeout=5, check_compatibility=False)
-    try:
-        client.get_collections()
-    except Exception as exc:
-        raise ConfigError(
-            f"Qdrant server at {url} is not reachable: {redact(str(exc))[:300]}",
-            key="QDRANT_URL",
-            hint="start the server, fix QDRANT_URL, or unset it to use the embedded store",
-        ) from exc
-    return client
 
 
 class MemoryStore:
@@ -97,6 +60,8 @@ class MemoryStore:
         self.prefix = prefix
         self.short_term_s = short_term_days * 86400
         self._ready: set[str] = set()
+        # Embedded mode: searches are answered by exact numpy indexes over the stored points.
+        self._indexes: dict[str, ExactIndex] = {}
         self._check_schema()
 
     @classmethod
@@ -110,10 +75,10 @@ class MemoryStore:
     ) -> MemoryStore:
         """The server at url when given, else the embedded store in path (':memory:' ok)."""
         if url:
-            return cls(_server_client(url, api_key), embedder, url, server=True)
+            return cls(server_client(url, api_key), embedder, url, server=True)
         if path is None or str(path) == ":memory:":
             return cls(QdrantClient(":memory:"), embedder, ":memory:")
-        return cls(_local_client(path), embedder, str(path))
+        return cls(local_client(path), embedder, str(path))
 
     def _name(self, scope: str) -> str:
         if scope not in SCOPES:
@@ -182,7 +147,12 @@ class MemoryStore:
             )
             for (pid, _, payload), text, vec in zip(items, texts, vectors, strict=True)
         ]
-        self.client.upsert(self._collection(scope), points)
+        name = self._collection(scope)
+        self.client.upsert(name, points)
+        if name in self._indexes:
+            self._indexes[name].upsert(
+                [str(p.id) for p in points], vectors, [dict(p.payload or {}) for p in points]
+            )
         return [p for p, _, _ in items]
 
     def add_fact(self, text: str, *, crew: str, run_id: str) -> str:
@@ -303,26 +273,57 @@ class MemoryStore:
         run_id: str | None = None,
     ) -> list[MemoryItem]:
         """The k closest items over the given scopes, best first."""
-        vector = self.embedder.embed([query])[0]
+        return self.search_vector(
+            self.embedder.embed([query])[0], scopes=scopes, k=k, crew=crew, run_id=run_id
+        )
+
+    def _index(self, name: str) -> ExactIndex:
+        """The collection's exact index, loaded from Qdrant on first use."""
+        if name not in self._indexes:
+            index = ExactIndex(self.embedder.dim)
+            offset: Any = None
+            while True:
+                points, offset = self.client.scroll(
+                    name, limit=2048, offset=offset, with_payload=True, with_vectors=True
+                )
+                if points:
+                    index.upsert(
+                        [str(p.id) for p in points],
+                        [cast(list[float], p.vector) for p in points],
+                        [dict(p.payload or {}) for p in points],
+                    )
+                if offset is None:
+                    break
+            self._indexes[name] = index
+        return self._indexes[name]
+
+    def search_vector(
+        self,
+        vector: list[float],
+        *,
+        scopes: tuple[str, ...] = SCOPES,
+        k: int = 5,
+        crew: str | None = None,
+        run_id: str | None = None,
+    ) -> list[MemoryItem]:
+        """search() for a vector already embedded."""
         found: list[MemoryItem] = []
         for scope in scopes:
             name = self._collection(scope)
-            hits = self.client.query_points(
-                name,
-                query=vector,
-                limit=k,
-                with_payload=True,
-                query_filter=self._filter(crew, run_id),
-            ).points
+            if self.server:
+                hits = self.client.query_points(
+                    name,
+                    query=vector,
+                    limit=k,
+                    with_payload=True,
+                    query_filter=self._filter(crew, run_id),
+                ).points
+                rows = [(str(h.id), h.score, dict(h.payload or {})) for h in hits]
+            else:
+                where = {key: v for key, v in (("crew", crew), ("run_id", run_id)) if v}
+                rows = self._index(name).search(vector, k, where)
             found += [
-                MemoryItem(
-                    str(h.id),
-                    scope,
-                    str((h.payload or {}).get("text", "")),
-                    dict(h.payload or {}),
-                    h.score,
-                )
-                for h in hits
+                MemoryItem(pid, scope, str(p.get("text", "")), p, score) for pid, score, p in rows
             ]
         return sorted(found, key=lambda m: -(m.score or 0))[:k]
 
@@ -353,7 +354,9 @@ class MemoryStore:
     def forget(self, item_id: str) -> bool:
         item = self.get(item_id)
         if item is not None:
-            self.client.delete(self._collection(item.scope), qm.PointIdsList(points=[item_id]))
+            name = self._collection(item.scope)
+            self.client.delete(name, qm.PointIdsList(points=[item_id]))
+            self._indexes.pop(name, None)
         return item is not None
 
     def forget_where(
@@ -368,6 +371,7 @@ class MemoryStore:
         name = self._collection(scope)
         count = self.client.count(name, count_filter=flt).count
         self.client.delete(name, qm.FilterSelector(filter=flt))
+        self._indexes.pop(name, None)
         return count
 
     def reset(self, scope: str) -> int:
@@ -375,6 +379,7 @@ class MemoryStore:
         count = self.client.count(name).count
         self.client.delete_collection(name)
         self._ready.discard(name)
+        self._indexes.pop(name, None)
         return count
 
     def expire(self, now: float | None = None) -> int:
@@ -386,15 +391,8 @@ class MemoryStore:
         count = self.client.count(name, count_filter=flt).count
         if count:
             self.client.delete(name, qm.FilterSelector(filter=flt))
+            self._indexes.pop(name, None)
         return count
 
     def stats(self) -> dict[str, int]:
         return {scope: self.client.count(self._collection(scope)).count for scope in SCOPES}
-
-
-@atexit.register
-def _close_local_clients() -> None:
-    # Close while the interpreter still works: the client's __del__ fails at shutdown.
-    for client in _local_clients.values():
-        client.close()
-    _local_clients.clear()
