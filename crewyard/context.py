@@ -11,6 +11,7 @@ from crewyard.events import MODEL_CALL, EventSink
 from crewyard.runs import RunStore
 from crewyard.settings import Settings
 from crewyard.usage import UsageMeter
+from tools import ToolSpec
 
 if TYPE_CHECKING:
     from crewyard.gateway import CallRecord, Gateway
@@ -29,6 +30,16 @@ class RunContext:
     events: EventSink
     output_dir: Path
     usage: UsageMeter = field(default_factory=UsageMeter)
+    # tools by name: registered ones the crew names, plus memory_search/memory_save
+    tools: dict[str, ToolSpec] = field(default_factory=dict)
+
+    def tools_for(self, agent: str, task: str | None = None) -> list[ToolSpec]:
+        """The agent's tools (and the task's), with the memory tools every agent gets."""
+        names = list(self.spec.agents[agent].tools)
+        if task is not None:
+            names += [n for n in self.spec.tasks[task].tools if n not in names]
+        names += [n for n in ("memory_search", "memory_save") if n in self.tools]
+        return [self.tools[n] for n in dict.fromkeys(names)]
 
     def record_call(self, call: CallRecord) -> None:
         """Called by the gateway after every model call, failed ones included."""

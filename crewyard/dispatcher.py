@@ -22,11 +22,12 @@ from crewyard.events import (
 from crewyard.inputs import resolve_inputs
 from crewyard.logs import ensure_configured, run_log
 from crewyard.models_config import ModelTable
-from crewyard.recall import recall, remember, render, with_memory
+from crewyard.recall import memory_tools, recall, remember, render, with_memory
 from crewyard.redact import redact
 from crewyard.result import RunResult, TaskOutput
 from crewyard.runs import RunStore, new_run_id
 from crewyard.settings import Settings
+from tools import REGISTERED
 
 if TYPE_CHECKING:
     from crewyard.gateway import Gateway
@@ -189,6 +190,9 @@ class Dispatcher:
         started = time.perf_counter()
         block = render(recalled, spec.memory.budget_chars)
         ctx.spec = with_memory(spec, block)
+        ctx.tools = {n: REGISTERED[n] for n in REGISTERED}
+        if spec.memory.enabled:
+            ctx.tools.update({t.name: t for t in memory_tools(self.memory, spec.name, run_id)})
         events.emit(
             RUN_STARTED,
             crew=spec.name,

@@ -13,6 +13,7 @@ from crews.spec import CrewSpec
 from crewyard.inputs import fill
 from crewyard.result import TaskOutput
 from crewyard.settings import Settings
+from tools import ToolSpec, tool
 
 if TYPE_CHECKING:
     from memory.store import MemoryItem, MemoryStore
@@ -120,3 +121,23 @@ def remember(
     except Exception as exc:  # memory is a help, never the reason a finished run is lost
         logger.bind(run_id=run_id).warning("memory was not updated: {}", exc)
     return counts
+
+
+def memory_tools(memory: MemoryStore, crew: str, run_id: str) -> list[ToolSpec]:
+    """memory_search and memory_save, bound to this run, for agents of either engine."""
+
+    @tool(name="memory_search")
+    def memory_search(query: str) -> str:
+        """Search the shared memory (facts, entities, earlier runs) for what is known about
+        the query. Input: a short query text."""
+        items = memory.search(query, scopes=("facts", "entities", "episodes"), k=5)
+        return "\n".join(f"- [{i.scope}] {' '.join(i.text.split())[:300]}" for i in items) or (
+            "nothing found"
+        )
+
+    @tool(name="memory_save")
+    def memory_save(fact: str) -> str:
+        """Save one plain fact to the shared memory, for later runs and other crews."""
+        return f"saved fact {memory.add_fact(fact, crew=crew, run_id=run_id)}"
+
+    return [memory_search, memory_save]

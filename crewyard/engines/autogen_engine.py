@@ -6,6 +6,7 @@ task outputs go to the RunContext, code runs in crewyard.sandbox."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
@@ -24,7 +25,7 @@ from autogen_agentchat.conditions import (
 )
 from autogen_agentchat.messages import BaseChatMessage
 from autogen_agentchat.teams import BaseGroupChat, RoundRobinGroupChat, SelectorGroupChat
-from autogen_core import CancellationToken
+from autogen_core import CancellationToken, FunctionCall
 from autogen_core.code_executor import CodeBlock, CodeExecutor, CodeResult
 from autogen_core.models import (
     AssistantMessage,
@@ -37,7 +38,7 @@ from autogen_core.models import (
     SystemMessage,
     UserMessage,
 )
-from autogen_core.tools import Tool, ToolSchema
+from autogen_core.tools import FunctionTool, Tool, ToolSchema
 from pydantic import BaseModel
 
 from crews.options import CodingOptions, DebateOptions
@@ -46,10 +47,11 @@ from crewyard.engines.asyncrun import run_coroutine
 from crewyard.engines.prompts import agent_system_message, task_message
 from crewyard.engines.speakers import SpeakerPicker
 from crewyard.errors import EngineError
-from crewyard.events import AGENT_TURN, TASK_FINISHED, TASK_STARTED
+from crewyard.events import AGENT_TURN, TASK_FINISHED, TASK_STARTED, TOOL_CALL
 from crewyard.files import write_atomic
 from crewyard.result import TaskOutput
 from crewyard.sandbox import SandboxLimits, run_python
+from tools import ToolSpec
 
 TESTS_PASSED = "ALL TESTS PASSED"
 T = TypeVar("T")
@@ -98,6 +100,7 @@ class GatewayChatClient(ChatCompletionClient):
         close_fences: bool = False,
     ) -> None:
         self._close_fences = close_fences
+        self.alias = alias
         self._ctx = ctx
         self._alias = alias
         self._agent = agent
@@ -116,8 +119,8 @@ class GatewayChatClient(ChatCompletionClient):
         extra_create_args: Mapping[str, Any] = {},
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
-        if tools:
-            raise EngineError(f"agent {self._agent!r}: tools are not supported by this crew yet")
+        schemas = [t.schema if isinstance(t, Tool) else t for t in tools]
+        openai_tools = [{"type": "function", "function": dict(s)} for s in schemas] or None
         fmt: dict[str, Any] | None = None
         if json_output is True:
             fmt = {"type": "json_object"}
@@ -138,6 +141,7 @@ class GatewayChatClient(ChatCompletionClient):
             task=task,
             on_call=self._ctx.record_call,
             response_format=fmt,
+            tools=openai_tools,
             **{k: v for k, v in extra_create_args.items() if k in ("temperature", "max_tokens")},
         )
         self._last = RequestUsage(reply.prompt_tokens, reply.completion_tokens)
@@ -145,6 +149,20 @@ class GatewayChatClient(ChatCompletionClient):
             self._total.prompt_tokens + reply.prompt_tokens,
             self._total.completion_tokens + reply.completion_tokens,
         )
+        if reply.tool_calls:
+            calls = [
+                FunctionCall(
+                    id=c["id"], name=c["function"]["name"], arguments=c["function"]["arguments"]
+                )
+                for c in reply.tool_calls
+            ]
+            return CreateResult(
+                finish_reason="function_calls",
+                content=calls,
+                usage=self._last,
+                cached=False,
+                thought=reply.text or None,
+            )
         finish: Literal["stop", "length"] = (
             "stop" if reply.finish_reason in (None, "stop") else "length"
         )
@@ -258,12 +276,34 @@ class _AutoGenRun:
         client = GatewayChatClient(
             self.ctx, self.ctx.spec.agent_model(agent), agent, lambda: self.task, coder
         )
+        specs = self.ctx.tools_for(agent)
+        tools: list[Any] = []
+        if specs and client.model_info["function_calling"]:
+            tools = [FunctionTool(self._traced(t), t.description, name=t.name) for t in specs]
+        elif specs:  # AutoGen needs native tool calls; memory still reaches the system message
+            self.ctx.events.emit(
+                "tools_unavailable",
+                agent=agent,
+                tools=[t.name for t in specs],
+                reason=f"model {client.alias} has no native tool calls",
+            )
         return AssistantAgent(
             agent,
             client,
+            tools=tools or None,
+            reflect_on_tool_use=bool(tools),
             description=spec.role,
             system_message=agent_system_message(spec, self.ctx.inputs) + extra,
         )
+
+    def _traced(self, spec: ToolSpec) -> Callable[..., str]:
+        @functools.wraps(spec.fn)
+        def run(**kwargs: Any) -> str:
+            result = spec.call(**kwargs)
+            self.ctx.events.emit(TOOL_CALL, tool=spec.name, args=kwargs, result=result[:500])
+            return result
+
+        return run
 
     async def team(self, team: BaseGroupChat, message: str) -> list[BaseChatMessage]:
         said: list[BaseChatMessage] = []

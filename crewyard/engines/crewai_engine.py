@@ -21,6 +21,7 @@ from typing import Any  # noqa: E402
 
 from crewai import Agent, BaseLLM, Crew, Process, Task  # noqa: E402
 from crewai.tasks.task_output import TaskOutput as CrewAITaskOutput  # noqa: E402
+from crewai.tools import BaseTool  # noqa: E402
 from pydantic import PrivateAttr  # noqa: E402
 
 from crews.options import HierarchicalOptions  # noqa: E402
@@ -32,10 +33,12 @@ from crewyard.events import (  # noqa: E402
     DELEGATION_STOPPED,
     TASK_FINISHED,
     TASK_STARTED,
+    TOOL_CALL,
 )
 from crewyard.files import confined, write_atomic  # noqa: E402
 from crewyard.inputs import fill  # noqa: E402
 from crewyard.result import TaskOutput  # noqa: E402
+from tools import ToolSpec  # noqa: E402
 
 AGENT_KEYS = (
     "role",
@@ -136,6 +139,28 @@ class GatewayLLM(BaseLLM):
         return self._ctx.gateway.context_window(self.model)
 
 
+class GatewayTool(BaseTool):
+    """A crewyard ToolSpec as a CrewAI tool; each call is an event of the run."""
+
+    _spec: ToolSpec = PrivateAttr()
+    _ctx: RunContext = PrivateAttr()
+
+    @classmethod
+    def of(cls, spec: ToolSpec, ctx: RunContext) -> GatewayTool:
+        made = cls(name=spec.name, description=spec.description, args_schema=spec.args)
+        made._spec = spec
+        made._ctx = ctx
+        return made
+
+    def _run(self, **kwargs: Any) -> str:
+        try:
+            result = self._spec.call(**kwargs)
+        except Exception as exc:  # the agent reads the error and carries on
+            result = f"error: {self.name} failed: {exc}"
+        self._ctx.events.emit(TOOL_CALL, tool=self.name, args=kwargs, result=result[:500])
+        return result
+
+
 class _CrewRun:
     """Names, events and checkpoints of one CrewAI run."""
 
@@ -189,7 +214,9 @@ def run_crewai(ctx: RunContext) -> list[TaskOutput]:
         }
         is_manager = options is not None and options.manager_agent == name
         llm = GatewayLLM(model=spec.agent_model(name)).bind(ctx, run, guard if is_manager else None)
-        agents[name] = Agent(**fields, llm=llm, memory=False)
+        # CrewAI gives a manager its delegation tools and refuses any other
+        tools = [] if is_manager else [GatewayTool.of(t, ctx) for t in ctx.tools_for(name)]
+        agents[name] = Agent(**fields, llm=llm, tools=tools, memory=False)
         run.agent_names[id(agents[name])] = name
     manager: dict[str, Any] = {}
     if options is not None and options.manager_agent:
@@ -207,6 +234,7 @@ def run_crewai(ctx: RunContext) -> list[TaskOutput]:
             name=name,
             agent=agents[agent_name] if agent_name else None,
             callback=run.task_done,
+            tools=[GatewayTool.of(ctx.tools[t], ctx) for t in task_spec.tools] or None,
             **{k: getattr(task_spec, k) for k in TASK_KEYS},
             **extra,
         )

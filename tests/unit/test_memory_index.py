@@ -16,8 +16,11 @@ def test_top_k_filters_updates_and_removals() -> None:
     rng = np.random.default_rng(1)
     vectors = rng.standard_normal((300, 8)).astype(np.float32)
     index = ExactIndex(8)
-    index.upsert([f"p{i}" for i in range(300)], vectors,
-                 [{"crew": "a" if i % 3 else "b"} for i in range(300)])
+    index.upsert(
+        [f"p{i}" for i in range(300)],
+        vectors,
+        [{"crew": "a" if i % 3 else "b"} for i in range(300)],
+    )
     query = rng.standard_normal(8).astype(np.float32)
     normed = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     expected = [f"p{i}" for i in np.argsort(-(normed @ query))[:5]]
@@ -42,5 +45,6 @@ def test_reopened_store_searches_what_is_on_disk(tmp_path: Path) -> None:
     found = reopened.search_vector(vector, scopes=("facts",), k=2)
     assert [f.id for f in found] == [str(p.id) for p in from_qdrant]
     assert abs((found[0].score or 0) - from_qdrant[0].score) < 1e-4
-    assert [f.payload["crew"] for f in reopened.search_vector(vector, scopes=("facts",),
-                                                             crew="b")] == ["b"]
+    assert [
+        f.payload["crew"] for f in reopened.search_vector(vector, scopes=("facts",), crew="b")
+    ] == ["b"]
