@@ -15,6 +15,7 @@ from tools import ToolSpec
 
 if TYPE_CHECKING:
     from crewyard.gateway import CallRecord, Gateway
+    from memory.store import MemoryStore
 
 
 @dataclass
@@ -32,6 +33,7 @@ class RunContext:
     usage: UsageMeter = field(default_factory=UsageMeter)
     # tools by name: registered ones the crew names, plus memory_search/memory_save
     tools: dict[str, ToolSpec] = field(default_factory=dict)
+    memory: MemoryStore | None = None  # the shared memory, when the crew uses it
 
     def tools_for(self, agent: str, task: str | None = None) -> list[ToolSpec]:
         """The agent's tools (and the task's), with the memory tools every agent gets."""

@@ -192,6 +192,7 @@ class Dispatcher:
         ctx.spec = with_memory(spec, block)
         ctx.tools = {n: REGISTERED[n] for n in REGISTERED}
         if spec.memory.enabled:
+            ctx.memory = self.memory
             ctx.tools.update({t.name: t for t in memory_tools(self.memory, spec.name, run_id)})
         events.emit(
             RUN_STARTED,

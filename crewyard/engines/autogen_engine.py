@@ -5,11 +5,9 @@ task outputs go to the RunContext, code runs in crewyard.sandbox."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import re
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
-from typing import Any, Literal, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from autogen_agentchat.agents import (
     ApprovalRequest,
@@ -25,242 +23,26 @@ from autogen_agentchat.conditions import (
 )
 from autogen_agentchat.messages import BaseChatMessage
 from autogen_agentchat.teams import BaseGroupChat, RoundRobinGroupChat, SelectorGroupChat
-from autogen_core import CancellationToken, FunctionCall
-from autogen_core.code_executor import CodeBlock, CodeExecutor, CodeResult
-from autogen_core.models import (
-    AssistantMessage,
-    ChatCompletionClient,
-    CreateResult,
-    FunctionExecutionResultMessage,
-    LLMMessage,
-    ModelInfo,
-    RequestUsage,
-    SystemMessage,
-    UserMessage,
-)
-from autogen_core.tools import FunctionTool, Tool, ToolSchema
-from pydantic import BaseModel
+from autogen_core.tools import FunctionTool
 
 from crews.options import CodingOptions, DebateOptions
 from crewyard.context import RunContext
 from crewyard.engines.asyncrun import run_coroutine
+from crewyard.engines.autogen_adapters import (
+    TESTS_PASSED,
+    GatewayChatClient,
+    SandboxExecutor,
+    SharedMemory,
+)
 from crewyard.engines.prompts import agent_system_message, task_message
 from crewyard.engines.speakers import SpeakerPicker
 from crewyard.errors import EngineError
-from crewyard.events import AGENT_TURN, TASK_FINISHED, TASK_STARTED, TOOL_CALL
+from crewyard.events import TASK_FINISHED, TASK_STARTED, TOOL_CALL
 from crewyard.files import write_atomic
 from crewyard.result import TaskOutput
-from crewyard.sandbox import SandboxLimits, run_python
 from tools import ToolSpec
 
-TESTS_PASSED = "ALL TESTS PASSED"
 T = TypeVar("T")
-
-
-def _to_openai(message: LLMMessage) -> list[dict[str, Any]]:
-    if isinstance(message, SystemMessage):
-        return [{"role": "system", "content": message.content}]
-    if isinstance(message, UserMessage):
-        content = message.content
-        text = (
-            content
-            if isinstance(content, str)
-            else "\n".join(c for c in content if isinstance(c, str))
-        )
-        return [{"role": "user", "content": text, "name": _safe_name(message.source)}]
-    if isinstance(message, AssistantMessage):
-        if isinstance(message.content, str):
-            return [{"role": "assistant", "content": message.content}]
-        calls = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-            for c in message.content
-        ]
-        return [{"role": "assistant", "content": None, "tool_calls": calls}]
-    if isinstance(message, FunctionExecutionResultMessage):
-        return [
-            {"role": "tool", "tool_call_id": r.call_id, "content": r.content}
-            for r in message.content
-        ]
-    raise EngineError(f"AutoGen message type {type(message).__name__} is not supported")
-
-
-def _safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64] or "user"
-
-
-class GatewayChatClient(ChatCompletionClient):
-    """AutoGen's model client over crewyard's gateway: usage and cost go to the run."""
-
-    def __init__(
-        self,
-        ctx: RunContext,
-        alias: str,
-        agent: str,
-        task: Callable[[], str | None],
-        close_fences: bool = False,
-    ) -> None:
-        self._close_fences = close_fences
-        self.alias = alias
-        self._ctx = ctx
-        self._alias = alias
-        self._agent = agent
-        self._task = task
-        self._info = ctx.gateway.model_info(alias)
-        self._total = RequestUsage(prompt_tokens=0, completion_tokens=0)
-        self._last = RequestUsage(prompt_tokens=0, completion_tokens=0)
-
-    async def create(
-        self,
-        messages: Sequence[LLMMessage],
-        *,
-        tools: Sequence[Tool | ToolSchema] = [],
-        tool_choice: Any = "auto",
-        json_output: bool | type[BaseModel] | None = None,
-        extra_create_args: Mapping[str, Any] = {},
-        cancellation_token: CancellationToken | None = None,
-    ) -> CreateResult:
-        schemas = [t.schema if isinstance(t, Tool) else t for t in tools]
-        openai_tools = [{"type": "function", "function": dict(s)} for s in schemas] or None
-        fmt: dict[str, Any] | None = None
-        if json_output is True:
-            fmt = {"type": "json_object"}
-        elif isinstance(json_output, type) and issubclass(json_output, BaseModel):
-            fmt = {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": json_output.__name__,
-                    "schema": json_output.model_json_schema(),
-                },
-            }
-        task = self._task()
-        self._ctx.events.emit(AGENT_TURN, agent=self._agent, task=task)
-        reply = await self._ctx.gateway.acomplete(
-            self._alias,
-            [m for msg in messages for m in _to_openai(msg)],
-            agent=self._agent,
-            task=task,
-            on_call=self._ctx.record_call,
-            response_format=fmt,
-            tools=openai_tools,
-            **{k: v for k, v in extra_create_args.items() if k in ("temperature", "max_tokens")},
-        )
-        self._last = RequestUsage(reply.prompt_tokens, reply.completion_tokens)
-        self._total = RequestUsage(
-            self._total.prompt_tokens + reply.prompt_tokens,
-            self._total.completion_tokens + reply.completion_tokens,
-        )
-        if reply.tool_calls:
-            calls = [
-                FunctionCall(
-                    id=c["id"], name=c["function"]["name"], arguments=c["function"]["arguments"]
-                )
-                for c in reply.tool_calls
-            ]
-            return CreateResult(
-                finish_reason="function_calls",
-                content=calls,
-                usage=self._last,
-                cached=False,
-                thought=reply.text or None,
-            )
-        finish: Literal["stop", "length"] = (
-            "stop" if reply.finish_reason in (None, "stop") else "length"
-        )
-        text = reply.text
-        if self._close_fences and text.count("```") % 2:  # small models forget the last fence
-            text += "\n```"
-        return CreateResult(finish_reason=finish, content=text, usage=self._last, cached=False)
-
-    async def create_stream(  # type: ignore[override]
-        self, messages: Sequence[LLMMessage], **kwargs: Any
-    ) -> AsyncGenerator[str | CreateResult, None]:
-        # The gateway answers whole replies: one chunk, then the result.
-        result = await self.create(messages, **kwargs)
-        yield str(result.content)
-        yield result
-
-    async def close(self) -> None:
-        return None
-
-    def actual_usage(self) -> RequestUsage:
-        return self._last
-
-    def total_usage(self) -> RequestUsage:
-        return self._total
-
-    def count_tokens(
-        self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []
-    ) -> int:
-        return self._ctx.gateway.count_tokens(
-            self._alias, [m for msg in messages for m in _to_openai(msg)]
-        )
-
-    def remaining_tokens(
-        self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []
-    ) -> int:
-        return self._ctx.gateway.context_window(self._alias) - self.count_tokens(messages)
-
-    @property
-    def capabilities(self) -> Any:
-        return self.model_info
-
-    @property
-    def model_info(self) -> ModelInfo:
-        info: ModelInfo = ModelInfo(**self._info)  # type: ignore[typeddict-item]
-        return info
-
-
-class SandboxExecutor(CodeExecutor):
-    """Runs the coder's Python blocks (plus the crew's tests) in crewyard.sandbox."""
-
-    def __init__(self, ctx: RunContext, options: CodingOptions) -> None:
-        self._ctx = ctx
-        self._options = options
-        self.rounds = 0
-        self.last_code = ""
-        self.passed = False
-
-    async def execute_code_blocks(
-        self, code_blocks: list[CodeBlock], cancellation_token: CancellationToken
-    ) -> CodeResult:
-        code = "\n\n".join(b.code for b in code_blocks if b.language.lower() in ("python", "py"))
-        if not code:
-            return CodeResult(
-                exit_code=1,
-                output="no ```python block found: send the whole program in one ```python block",
-            )
-        self.rounds += 1
-        self.last_code = code
-        program = code + (
-            f"\n\n# --- tests ---\n{self._options.tests}\n" if self._options.tests else ""
-        )
-        limits = SandboxLimits(
-            timeout_s=self._options.timeout_s,
-            cpu_s=self._options.cpu_s,
-            memory_mb=self._options.memory_mb,
-            network=self._options.network,
-        )
-        work = self._ctx.output_dir / "sandbox" / f"round-{self.rounds}"
-        result = await asyncio.to_thread(run_python, program, work, limits)
-        self.passed = result.ok
-        output = (result.stdout + result.stderr).strip()
-        if result.killed_by:
-            output += f"\n[stopped: {result.killed_by}]"
-        if result.ok:
-            output += f"\n{TESTS_PASSED}" if self._options.tests else "\nprogram exited 0"
-        return CodeResult(
-            exit_code=result.exit_code if result.exit_code is not None else -1,
-            output=output or f"(no output, exit code {result.exit_code})",
-        )
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
-
-    async def restart(self) -> None:
-        return None
 
 
 class _AutoGenRun:
@@ -291,6 +73,7 @@ class _AutoGenRun:
             agent,
             client,
             tools=tools or None,
+            memory=[SharedMemory(self.ctx)] if self.ctx.memory is not None else None,
             reflect_on_tool_use=bool(tools),
             description=spec.role,
             system_message=agent_system_message(spec, self.ctx.inputs) + extra,

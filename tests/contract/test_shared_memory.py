@@ -57,3 +57,40 @@ def test_crewai_run_stores_and_autogen_run_recalls(settings: Settings, make_crew
     assert FACT in events["memory_recalled"]["text"]
     assert events["memory_stored"]["episodes"] == 1
     assert first.engine == "crewai" and second.engine == "autogen"
+
+
+def test_autogen_memory_protocol_adds_what_matches_the_latest_message(
+    settings: Settings, make_crew: Any
+) -> None:
+    make_crew(
+        "debate",
+        crew={
+            "process": "debate",
+            "engine_options": {"rounds": 1, "debaters": ["pro"]},
+            "memory": {"recall": 0},
+        },  # no recall up front: only the protocol can tell them
+        agents={n: {"role": n.title(), "goal": "g", "backstory": "b"} for n in ("pro", "judge")},
+        tasks={
+            "d": {
+                "description": "Are sodium-ion cells free of lithium?",
+                "expected_output": "Verdict",
+            }
+        },
+    )
+    gateway = Gateway(ModelTable.load(settings.models_file))
+    script = gateway.register_script("main", ["They are.", "Verdict: yes."])
+    dispatcher = Dispatcher(settings, gateway=gateway)
+    dispatcher.memory.add_fact(FACT, crew="research", run_id="earlier")
+    dispatcher.memory.add_fact("Bread needs flour, water and yeast", crew="cook", run_id="e2")
+
+    dispatcher.run(load_crew("debate", settings.crews_dir), {})
+
+    first = script.calls[0]
+    injected = [
+        m["content"]
+        for m in first
+        if m["role"] == "system" and m["content"].startswith("Relevant memory:")
+    ]
+    assert injected and FACT in injected[0]
+    assert "Bread" not in json.dumps(first)
+    assert dispatcher.memory.stats()["facts"] == 2  # the protocol never wrote back
