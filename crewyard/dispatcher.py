@@ -146,7 +146,8 @@ class Dispatcher:
         if self._memory is None:
             from crewyard.recall import open_memory
 
-            self._memory = open_memory(self.settings)
+            gateway = self.gateway if self.settings.embedder == "litellm" else None
+            self._memory = open_memory(self.settings, gateway)
         return self._memory
 
     def plan(self, spec: CrewSpec) -> Plan:

@@ -258,6 +258,16 @@ class Gateway:
             "multiple_system_messages": True,
         }
 
+    def embed(self, ref: str, texts: list[str]) -> list[list[float]]:
+        """Embeddings through the Router (the alias's model, retries and fallbacks)."""
+        name, cfg = self.table.resolve(ref)
+        try:
+            response = self._router_for(name, cfg).embedding(model=name, input=texts)
+        except Exception as exc:
+            raise ModelError(name, cfg.model, redact(_describe(exc))) from exc
+        rows = sorted(response.data, key=lambda d: d["index"] if isinstance(d, dict) else d.index)
+        return [list(r["embedding"] if isinstance(r, dict) else r.embedding) for r in rows]
+
     def count_tokens(self, ref: str, messages: list[dict[str, Any]]) -> int:
         """Prompt tokens as the model behind ref counts them."""
         _, cfg = self.table.resolve(ref)

@@ -16,22 +16,37 @@ from crewyard.settings import Settings
 from tools import ToolSpec, tool
 
 if TYPE_CHECKING:
+    from crewyard.gateway import Gateway
     from memory.store import MemoryItem, MemoryStore
 
 _FACT_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(.{20,300}?)\s*$", re.MULTILINE)
 
 
-def open_memory(settings: Settings) -> MemoryStore:
+def open_memory(settings: Settings, gateway: Gateway | None = None) -> MemoryStore:
     """The configured store: a Qdrant server when QDRANT_URL is set, else the embedded one."""
-    from memory.embedders import WordLlamaEmbedder
+    from memory.embedders import Embedder, FastEmbedEmbedder, GatewayEmbedder, WordLlamaEmbedder
     from memory.store import MemoryStore
 
-    return MemoryStore.open(
-        WordLlamaEmbedder(),
+    embedder: Embedder
+    if settings.embedder == "litellm":
+        if gateway is None:
+            from crewyard.gateway import Gateway
+            from crewyard.models_config import ModelTable
+
+            gateway = Gateway(ModelTable.load(settings.models_file))
+        embedder = GatewayEmbedder(gateway)
+    elif settings.embedder == "fastembed":
+        embedder = FastEmbedEmbedder(settings.fastembed_model)
+    else:
+        embedder = WordLlamaEmbedder()
+    store = MemoryStore.open(
+        embedder,
         path=settings.data_dir / "qdrant",
         url=os.environ.get("QDRANT_URL") or None,
         api_key=os.environ.get("QDRANT_API_KEY"),
     )
+    store.expire()  # short-term notes past their retention
+    return store
 
 
 def objective(spec: CrewSpec, inputs: dict[str, Any]) -> str:

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         default="INFO", description="Console log level (-v: DEBUG, -q: WARNING)."
     )
     progress: bool = Field(default=True, description="Show live progress on a terminal.")
+    embedder: Literal["wordllama", "litellm", "fastembed"] = Field(
+        default="wordllama",
+        description="Memory embedder: WordLlama (offline), the `embed` alias of models.yaml "
+        "through LiteLLM, or fastembed (if installed).",
+    )
+    fastembed_model: str = Field(default="BAAI/bge-small-en-v1.5", description="fastembed model.")
 
     @property
     def runs_db(self) -> Path:

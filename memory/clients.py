@@ -23,16 +23,17 @@ def local_client(path: Path) -> QdrantClient:
             path.mkdir(parents=True, exist_ok=True)
             try:
                 _local_clients[key] = QdrantClient(path=key)
-            except RuntimeError as exc:
-                if "already accessed" not in str(exc):
+            except Exception as exc:
+                if "already accessed" in str(exc):
                     raise ConfigError(
-                        f"memory store at {path} cannot be opened: {exc}",
-                        hint=f"move or delete {path} to start afresh",
+                        f"the memory store at {path} is in use by another crewyard process",
+                        hint="run the crews one after another, use the batch runner, or set "
+                        "QDRANT_URL to a Qdrant server that many processes can share",
                     ) from exc
-                raise ConfigError(
-                    f"the memory store at {path} is in use by another crewyard process",
-                    hint="run the crews one after another, use the batch runner, or set "
-                    "QDRANT_URL to a Qdrant server that many processes can share",
+                raise ConfigError(  # a damaged store: say where it is and how to start over
+                    f"the memory store at {path} cannot be opened "
+                    f"({type(exc).__name__}: {str(exc)[:200]})",
+                    hint=f"move {path} aside (or delete it) to start with an empty memory",
                 ) from exc
         return _local_clients[key]
 

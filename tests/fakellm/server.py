@@ -72,6 +72,7 @@ class FakeLLM:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.violations: list[str] = []
+        self.embedding_requests: list[dict[str, Any]] = []
         self._script: list[Reply] = []
         self._lock = threading.Lock()
         self._allow_unused = False
@@ -214,6 +215,14 @@ def _chunks(body: dict[str, Any], reply: Reply) -> list[dict[str, Any]]:
     return chunks
 
 
+def _word_vector(text: str, dim: int = 32) -> list[float]:
+    vector = [0.0] * dim
+    for word in text.lower().split():
+        vector[sum(map(ord, word.strip(".,!?"))) % dim] += 1.0
+    norm = sum(v * v for v in vector) ** 0.5 or 1.0
+    return [v / norm for v in vector]
+
+
 def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -245,6 +254,9 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.rstrip("/") in ("/v1/embeddings", "/embeddings"):
+                self._embeddings(json.loads(raw or b"null"))
+                return
             if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
                 fake._record_violation(f"POST to unknown path {self.path}")
                 self._send_json(404, _error_body(404, f"no route {self.path}"))
@@ -270,6 +282,29 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 self._stream(body, reply)
             else:
                 self._send_json(200, _completion(fake, body, reply), reply.headers)
+
+        def _embeddings(self, body: Any) -> None:
+            """Deterministic vectors from words: texts sharing words get similar vectors."""
+            if not isinstance(body, dict) or not body.get("input"):
+                fake._record_violation("invalid embeddings request")
+                self._send_json(400, _error_body(400, "'input' is required"))
+                return
+            fake.embedding_requests.append(body)
+            texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+            data = [
+                {"object": "embedding", "index": i, "embedding": _word_vector(str(t))}
+                for i, t in enumerate(texts)
+            ]
+            tokens = sum(len(str(t).split()) for t in texts)
+            self._send_json(
+                200,
+                {
+                    "object": "list",
+                    "data": data,
+                    "model": body.get("model"),
+                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                },
+            )
 
         def _stream(self, body: dict[str, Any], reply: Reply) -> None:
             events = [f"data: {json.dumps(c)}\n\n" for c in _chunks(body, reply)]

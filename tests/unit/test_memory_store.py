@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,33 @@ def test_second_process_gets_a_clear_message(tmp_path: Path) -> None:
 def test_unreachable_server_names_the_url() -> None:
     with pytest.raises(ConfigError, match=r"Qdrant server at http://127.0.0.1:9 is not reachable"):
         MemoryStore.open(WordLlamaEmbedder(), url="http://127.0.0.1:9")
+
+
+def test_damaged_store_is_explained_with_its_path(tmp_path: Path) -> None:
+    path = tmp_path / "q3"
+    path.mkdir()
+    (path / "meta.json").write_text("{ not json")
+    with pytest.raises(ConfigError, match="cannot be opened") as info:
+        MemoryStore.open(WordLlamaEmbedder(), path=path)
+    assert str(path) in info.value.message and "move" in (info.value.hint or "")
+
+
+def test_unreachable_qdrant_url_stops_the_run_before_it_starts(
+    settings: Any,
+    two_step_crew: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from crewyard.cli import main
+    from crewyard.runs import RunStore
+
+    monkeypatch.setenv("QDRANT_URL", "http://127.0.0.1:9")
+    for key, value in {
+        "CREWYARD_DATA_DIR": settings.data_dir,
+        "CREWYARD_CREWS_DIR": settings.crews_dir,
+        "CREWYARD_MODELS_FILE": settings.models_file,
+    }.items():
+        monkeypatch.setenv(key, str(value))
+    assert main(["--crew", "demo", "--input", "topic=x"]) == 2
+    assert "Qdrant server at http://127.0.0.1:9 is not reachable" in capsys.readouterr().err
+    assert RunStore(settings.runs_db).recent() == []
