@@ -54,6 +54,16 @@ class MemoryChoice(BaseModel):
     )
 
 
+class Budget(BaseModel):
+    """Limits of one run; the run ends with status budget_exceeded when the next call would
+    pass one. Every task output finished before is kept."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_tokens: int | None = Field(default=None, ge=1, description="Prompt + completion tokens.")
+    max_cost_usd: float | None = Field(default=None, gt=0, description="Dollars (priced models).")
+
+
 class CrewFile(BaseModel):
     """The keys of crews/<name>/crew.yaml; agents.yaml and tasks.yaml sit beside it."""
 
@@ -68,6 +78,7 @@ class CrewFile(BaseModel):
     )
     models: ModelChoice = Field(default_factory=ModelChoice, description="Model aliases to use.")
     memory: MemoryChoice = Field(default_factory=MemoryChoice, description="Shared memory use.")
+    budget: Budget = Field(default_factory=Budget, description="Token and dollar limits per run.")
     agents: tuple[str, ...] | None = Field(
         default=None,
         description="Agents in the crew, by name: from agents.yaml or agents/library/. "
@@ -98,6 +109,7 @@ class CrewSpec(BaseModel):
     inputs: dict[str, InputSpec] = Field(description="Declared (or inferred) inputs.")
     models: ModelChoice = Field(description="Model aliases to use.")
     memory: MemoryChoice = Field(default_factory=MemoryChoice, description="Shared memory use.")
+    budget: Budget = Field(default_factory=Budget, description="Token and dollar limits per run.")
     agents: dict[str, AgentSpec] = Field(description="Agents by name.")
     tasks: dict[str, TaskSpec] = Field(description="Tasks by name, in run order.")
     verbose: bool = Field(default=False, description="Engine-level verbose output.")

@@ -49,6 +49,18 @@ def _run_parser() -> argparse.ArgumentParser:
         help="point a models.yaml alias at another LiteLLM model string",
     )
     p.add_argument("--output", type=Path, metavar="PATH", help="also write the final output here")
+    p.add_argument(
+        "--budget-tokens",
+        type=int,
+        metavar="N",
+        help="stop the run cleanly before it spends more than N tokens",
+    )
+    p.add_argument(
+        "--budget-usd",
+        type=float,
+        metavar="X",
+        help="stop the run cleanly once it has spent X dollars",
+    )
     loud = p.add_mutually_exclusive_group()
     loud.add_argument("-v", "--verbose", action="store_true", help="debug logs")
     loud.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
@@ -112,6 +124,15 @@ def _run(args: argparse.Namespace) -> int:
     from crewyard.models_config import ModelTable, parse_model_overrides
 
     spec = crews.load_crew(args.crew, settings.crews_dir)
+    if args.budget_tokens is not None or args.budget_usd is not None:
+        budget = spec.budget.model_copy(
+            update={
+                k: v
+                for k, v in (("max_tokens", args.budget_tokens), ("max_cost_usd", args.budget_usd))
+                if v is not None
+            }
+        )
+        spec = spec.model_copy(update={"budget": budget})
     given: dict[str, Any] = read_inputs_file(args.inputs_file) if args.inputs_file else {}
     given.update(parse_pairs(args.input))
     overrides = parse_model_overrides(args.model)

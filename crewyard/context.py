@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crews.spec import CrewSpec
+from crewyard.errors import BudgetExceeded
 from crewyard.events import MODEL_CALL, EventSink
 from crewyard.runs import RunStore
 from crewyard.settings import Settings
@@ -42,6 +43,22 @@ class RunContext:
             names += [n for n in self.spec.tasks[task].tools if n not in names]
         names += [n for n in ("memory_search", "memory_save") if n in self.tools]
         return [self.tools[n] for n in dict.fromkeys(names)]
+
+    def check_budget(self, alias: str, messages: list[dict[str, Any]]) -> None:
+        """Refuse a call that would pass the run's budget (prompt estimated at 4 chars/token)."""
+        budget = self.spec.budget
+        spent = self.usage.summary()
+        if budget.max_tokens is not None:
+            prompt = sum(len(str(m.get("content") or "")) for m in messages) // 4
+            if spent["total_tokens"] + prompt > budget.max_tokens:
+                raise BudgetExceeded(
+                    f"token budget reached: {spent['total_tokens']} of {budget.max_tokens} "
+                    f"tokens spent, and the next call to {alias} needs about {prompt} more"
+                )
+        if budget.max_cost_usd is not None and spent["cost_usd"] >= budget.max_cost_usd:
+            raise BudgetExceeded(
+                f"dollar budget reached: ${spent['cost_usd']:.4f} of ${budget.max_cost_usd:.4f}"
+            )
 
     def record_call(self, call: CallRecord) -> None:
         """Called by the gateway after every model call, failed ones included."""

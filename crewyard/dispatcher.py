@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from crews.spec import CrewSpec
 from crewyard.context import RunContext
-from crewyard.errors import ConfigError, CrewyardError
+from crewyard.errors import BudgetExceeded, ConfigError, CrewyardError
 from crewyard.events import (
     ERROR,
     MEMORY_RECALLED,
@@ -211,7 +211,13 @@ class Dispatcher:
         except KeyboardInterrupt:
             status, error = "interrupted", "stopped by the user (Ctrl-C)"
         except Exception as exc:
-            status, error = "failed", _explain(exc)
+            cause = _telling(exc)
+            status = "budget_exceeded" if isinstance(cause, BudgetExceeded) else "failed"
+            error = redact(
+                str(cause)
+                if isinstance(cause, CrewyardError)
+                else f"{type(cause).__name__}: {cause}"
+            )
             events.emit(ERROR, message=error)
         if status != "done":
             outputs = [
@@ -252,7 +258,8 @@ class Dispatcher:
         if status == "interrupted":
             raise KeyboardInterrupt
         if status != "done":
-            raise RunFailed(f"run {run_id} of crew {spec.name!r} failed: {error}", result)
+            verb = "stopped" if status == "budget_exceeded" else "failed"
+            raise RunFailed(f"run {run_id} of crew {spec.name!r} {verb}: {error}", result)
         return result
 
     def _engine(self, ctx: RunContext, engine: str) -> list[TaskOutput]:
@@ -267,11 +274,11 @@ class Dispatcher:
         raise ConfigError(f"unknown engine {engine!r}")
 
 
-def _explain(exc: BaseException) -> str:
-    """The most telling error in the chain: a ModelError or ConfigError beats its wrappers."""
+def _telling(exc: BaseException) -> BaseException:
+    """The most telling error in the chain: ours (model, budget, config) beat their wrappers."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, CrewyardError):
-            return redact(str(seen))
+            return seen
         seen = seen.__cause__ or seen.__context__
-    return redact(f"{type(exc).__name__}: {exc}")
+    return exc

@@ -66,6 +66,10 @@ class ModelError(CrewyardError):
         super().__init__(f"model alias {alias!r} ({model}) failed: {detail}")
 
 
+class BudgetExceeded(CrewyardError):
+    """The run's token or dollar budget would be passed by the next model call."""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A 'did you mean …' hint for a misspelt name, or None when nothing is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)

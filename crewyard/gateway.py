@@ -328,12 +328,15 @@ class Gateway:
         agent: str | None = None,
         task: str | None = None,
         on_call: Callable[[CallRecord], None] | None = None,
+        before_call: Callable[[str, list[dict[str, Any]]], None] | None = None,
         **options: Any,
     ) -> Completion:
         """One chat completion through the Router, reported to on_call (failed ones too).
 
         options: stop, tools, temperature, max_tokens, response_format; unset ones come
         from the alias in models.yaml."""
+        if before_call is not None:  # a budget may refuse the call before anything is spent
+            before_call(ref, messages)
         router, call = self._start(ref, messages, agent, task, on_call, options)
         try:
             response = router.completion(**call.kwargs)
@@ -349,9 +352,12 @@ class Gateway:
         agent: str | None = None,
         task: str | None = None,
         on_call: Callable[[CallRecord], None] | None = None,
+        before_call: Callable[[str, list[dict[str, Any]]], None] | None = None,
         **options: Any,
     ) -> Completion:
         """complete() for async engines (the Router's async path)."""
+        if before_call is not None:  # a budget may refuse the call before anything is spent
+            before_call(ref, messages)
         router, call = self._start(ref, messages, agent, task, on_call, options)
         try:
             response = await router.acompletion(**call.kwargs)

@@ -216,6 +216,7 @@ def load_crew(name: str, crews_dir: Path) -> CrewSpec:
         inputs=inputs,
         models=crew.models,
         memory=crew.memory,
+        budget=crew.budget,
         agents=agents,
         tasks=tasks,
         verbose=crew.verbose,

@@ -124,6 +124,7 @@ class GatewayChatClient(ChatCompletionClient):
             agent=self._agent,
             task=task,
             on_call=self._ctx.record_call,
+            before_call=self._ctx.check_budget,
             response_format=fmt,
             tools=openai_tools,
             **{k: v for k, v in extra_create_args.items() if k in ("temperature", "max_tokens")},

@@ -111,6 +111,7 @@ class GatewayLLM(BaseLLM):
             agent=agent,
             task=task,
             on_call=self._ctx.record_call,
+            before_call=self._ctx.check_budget,
         )
         if self._guard is not None:
             try:

@@ -50,6 +50,7 @@ class SpeakerPicker:
                 agent="speaker_selector",
                 task=self.task(),
                 on_call=self.ctx.record_call,
+                before_call=self.ctx.check_budget,
                 response_format=fmt,
             )
             choice = json.loads(reply.text).get("speaker")
