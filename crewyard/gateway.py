@@ -262,7 +262,7 @@ class Gateway:
         """Embeddings through the Router (the alias's model, retries and fallbacks)."""
         name, cfg = self.table.resolve(ref)
         try:
-            response = self._router_for(name, cfg).embedding(model=name, input=texts)
+            response = self._router_for(name, cfg).embedding(model=name, input=list[object](texts))
         except Exception as exc:
             raise ModelError(name, cfg.model, redact(_describe(exc))) from exc
         rows = sorted(response.data, key=lambda d: d["index"] if isinstance(d, dict) else d.index)
