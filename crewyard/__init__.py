@@ -62,6 +62,16 @@ def memory(settings: Settings | None = None) -> MemoryStore:
     return open_memory(settings or Settings())
 
 
+def costs(
+    by: str = "crew", since_days: float | None = None, settings: Settings | None = None
+) -> list[dict[str, Any]]:
+    """Tokens, dollars, calls and cache savings grouped by crew, model, agent or day."""
+    from crewyard.runs import RunStore, cost_report
+    from crewyard.settings import Settings
+
+    return cost_report(RunStore((settings or Settings()).runs_db), by, since_days)
+
+
 async def arun(
     crew: str | CrewSpec,
     *,
@@ -80,6 +90,7 @@ __all__ = [
     "InputError",
     "ModelError",
     "arun",
+    "costs",
     "list_crews",
     "load_crew",
     "memory",

@@ -50,6 +50,11 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", type=Path, metavar="PATH", help="also write the final output here")
     p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="call the models even for requests answered before",
+    )
+    p.add_argument(
         "--budget-tokens",
         type=int,
         metavar="N",
@@ -69,11 +74,18 @@ def _run_parser() -> argparse.ArgumentParser:
 
 def _runs_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python main.py runs", description="Runs in the run store.")
-    p.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    p.add_argument("action", nargs="?", choices=["list", "show", "cost"], default="list")
     p.add_argument("run_id", nargs="?", help="run id (or a unique prefix) for `show`")
     p.add_argument("--crew", help="only runs of this crew")
     p.add_argument("--limit", type=int, default=20, help="how many runs to list")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--by",
+        choices=["crew", "model", "agent", "day"],
+        action="append",
+        help="for `cost`: how to group (repeat; default: all four)",
+    )
+    p.add_argument("--since-days", type=float, help="for `cost`: only the last N days")
     return p
 
 
@@ -114,6 +126,8 @@ def _run(args: argparse.Namespace) -> int:
     import crews
 
     settings = _settings_and_logs(args)
+    if args.no_cache:
+        settings = settings.model_copy(update={"cache": False})
     if args.list:
         return _list(settings.crews_dir)
     if not args.crew:
@@ -271,6 +285,10 @@ def _runs(args: argparse.Namespace) -> int:
         if not args.run_id:
             raise ConfigError("runs show needs a run id", hint="python main.py runs show RUN_ID")
         return _show_run(store, args.run_id, args.json)
+    if args.action == "cost":
+        return _costs(
+            store, args.by or ["crew", "model", "agent", "day"], args.since_days, args.json
+        )
     runs = store.recent(args.limit, args.crew)
     if args.json:
         print(json.dumps([vars(r) for r in runs], indent=2, default=str))
@@ -309,4 +327,30 @@ def _show_run(store: Any, run_id: str, as_json: bool) -> int:
     for c in checkpoints:
         saved = f" → {c.output_file}" if c.output_file else ""
         print(f"\n## {c.task} ({c.agent}){saved}\n\n{c.output}")
+    return EXIT_OK
+
+
+def _costs(store: Any, groups: list[str], since_days: float | None, as_json: bool) -> int:
+    from crewyard.runs import cost_report
+
+    report = {by: cost_report(store, by, since_days) for by in groups}
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return EXIT_OK
+    for by, rows in report.items():
+        print(f"by {by}:")
+        for r in rows or [{by: "(no model calls yet)"}]:
+            if "calls" not in r:
+                print(f"  {r[by]}")
+                continue
+            tokens = (r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0)
+            saved = (
+                f", {r['cache_hits']} cache hits saved {r['tokens_saved']} tokens"
+                if (r["cache_hits"])
+                else ""
+            )
+            print(
+                f"  {r[by]!s:<24} ${r['cost_usd'] or 0:9.4f}  {tokens:>8} tokens  "
+                f"{r['calls']:>5} calls{saved}"
+            )
     return EXIT_OK

@@ -62,7 +62,9 @@ class RunContext:
 
     def record_call(self, call: CallRecord) -> None:
         """Called by the gateway after every model call, failed ones included."""
-        self.usage.add(call.model, call.prompt_tokens, call.completion_tokens, call.cost_usd)
+        self.usage.add(
+            call.model, call.prompt_tokens, call.completion_tokens, call.cost_usd, call.cached
+        )
         fields = asdict(call)
         self.store.model_call(self.run_id, **fields)
         self.events.emit(MODEL_CALL, **fields)

@@ -135,9 +135,11 @@ class Dispatcher:
     @property
     def gateway(self) -> Gateway:
         if self._gateway is None:
+            from crewyard.cache import ResponseCache
             from crewyard.gateway import Gateway
 
-            self._gateway = Gateway(self.table)
+            cache = ResponseCache(self.settings.cache_dir) if self.settings.cache else None
+            self._gateway = Gateway(self.table, cache)
         return self._gateway
 
     @property

@@ -11,7 +11,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -22,6 +22,7 @@ from litellm.router import Router
 from litellm.types.utils import ModelResponse
 
 from crewyard import local_model
+from crewyard.cache import ResponseCache
 from crewyard.errors import ConfigError, CrewyardError, ModelError
 from crewyard.models_config import AliasConfig, ModelTable
 from crewyard.redact import redact
@@ -48,6 +49,7 @@ class CallRecord:
     cost_usd: float
     latency_ms: float
     error: str | None = None
+    cached: bool = False  # answered from the response cache: nothing was spent
 
 
 @dataclass(frozen=True)
@@ -169,9 +171,10 @@ litellm.custom_provider_map = [
 class Gateway:
     """Aliases → LiteLLM Router deployments; records tokens, cost and latency of each call."""
 
-    def __init__(self, table: ModelTable) -> None:
+    def __init__(self, table: ModelTable, cache: ResponseCache | None = None) -> None:
         self.id = f"g{uuid.uuid4().hex[:10]}"
         self.table = table
+        self.cache = cache
         self.scripts: dict[str, Script] = {}
         self._router: Router | None = None
         self._deployments: dict[str, AliasConfig] = {}
@@ -338,6 +341,8 @@ class Gateway:
         if before_call is not None:  # a budget may refuse the call before anything is spent
             before_call(ref, messages)
         router, call = self._start(ref, messages, agent, task, on_call, options)
+        if (hit := call.from_cache()) is not None:
+            return hit
         try:
             response = router.completion(**call.kwargs)
         except Exception as exc:
@@ -359,6 +364,8 @@ class Gateway:
         if before_call is not None:  # a budget may refuse the call before anything is spent
             before_call(ref, messages)
         router, call = self._start(ref, messages, agent, task, on_call, options)
+        if (hit := call.from_cache()) is not None:
+            return hit
         try:
             response = await router.acompletion(**call.kwargs)
         except Exception as exc:
@@ -379,8 +386,32 @@ class _Call:
     on_call: Callable[[CallRecord], None] | None
     started: float = field(default_factory=time.perf_counter)
 
+    def cache_key(self) -> str | None:
+        """Only deterministic requests are cached: temperature 0, no tools."""
+        cache = self.gateway.cache
+        if cache is None or self.kwargs.get("temperature") != 0 or "tools" in self.kwargs:
+            return None
+        return cache.key(self.cfg.model, self.cfg.api_base, self.kwargs)
+
+    def from_cache(self) -> Completion | None:
+        key = self.cache_key()
+        stored = self.gateway.cache.get(key) if key and self.gateway.cache else None
+        if stored is None:
+            return None
+        result = Completion(**{**stored, "cost_usd": 0.0, "latency_ms": 0.0})
+        latency = self._report(
+            result.model, result.prompt_tokens, result.completion_tokens, 0.0, cached=True
+        )
+        return Completion(**{**stored, "cost_usd": 0.0, "latency_ms": latency})
+
     def _report(
-        self, model: str, prompt: int, completion: int, cost: float, error: str | None = None
+        self,
+        model: str,
+        prompt: int,
+        completion: int,
+        cost: float,
+        error: str | None = None,
+        cached: bool = False,
     ) -> float:
         latency = (time.perf_counter() - self.started) * 1000
         if self.on_call:
@@ -395,6 +426,7 @@ class _Call:
                     cost,
                     latency,
                     error,
+                    cached,
                 )
             )
         return latency
@@ -414,7 +446,7 @@ class _Call:
         cost = _cost(self.cfg, response, prompt, completion)
         latency = self._report(model, prompt, completion, cost)
         tool_calls = [tc.model_dump() for tc in (getattr(message, "tool_calls", None) or [])]
-        return Completion(
+        result = Completion(
             text=message.content or "",
             model=model,
             alias=self.alias,
@@ -425,15 +457,19 @@ class _Call:
             finish_reason=choice.finish_reason,
             tool_calls=tool_calls,
         )
+        key = self.cache_key()
+        if key and self.gateway.cache is not None and result.finish_reason in ("stop", None):
+            self.gateway.cache.put(key, asdict(result))
+        return result
 
 
 def _cost(cfg: AliasConfig, response: Any, prompt: int, completion: int) -> float:
-    if cfg.model.split("/", 1)[0] in FREE_PROVIDERS:
-        return 0.0
     if cfg.input_cost_per_token is not None or cfg.output_cost_per_token is not None:
         return prompt * (cfg.input_cost_per_token or 0) + completion * (
             cfg.output_cost_per_token or 0
         )
+    if cfg.model.split("/", 1)[0] in FREE_PROVIDERS:
+        return 0.0
     try:
         return float(litellm.completion_cost(completion_response=response) or 0.0)
     except Exception:  # LiteLLM knows no price for this model: count it as free

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS model_calls (
   run_id TEXT NOT NULL, ts REAL NOT NULL, alias TEXT NOT NULL, model TEXT NOT NULL,
   agent TEXT, task TEXT, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
-  cost_usd REAL NOT NULL, latency_ms REAL NOT NULL, error TEXT
+  cost_usd REAL NOT NULL, latency_ms REAL NOT NULL, error TEXT, cached INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS turns (
   run_id TEXT NOT NULL, seq INTEGER NOT NULL, task TEXT NOT NULL, agent TEXT NOT NULL,
@@ -106,6 +106,9 @@ class RunStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(model_calls)")}
+        if "cached" not in columns:  # a store from before the response cache
+            self._db.execute("ALTER TABLE model_calls ADD COLUMN cached INTEGER NOT NULL DEFAULT 0")
         self.mark_interrupted()
 
     def close(self) -> None:
@@ -221,10 +224,13 @@ class RunStore:
         cost_usd: float,
         latency_ms: float,
         error: str | None,
+        cached: bool = False,
     ) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT INTO model_calls VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO model_calls (run_id, ts, alias, model, agent, task, prompt_tokens,"
+                " completion_tokens, cost_usd, latency_ms, error, cached)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     time.time(),
@@ -237,6 +243,7 @@ class RunStore:
                     cost_usd,
                     latency_ms,
                     redact(error) if error else None,
+                    int(cached),
                 ),
             )
 
@@ -332,3 +339,32 @@ class RunStore:
                 "SELECT * FROM model_calls WHERE run_id = ? ORDER BY ts", (run_id,)
             ).fetchall()
         return [dict(r) for r in rows]
+
+
+COST_GROUPS = {
+    "crew": "r.crew",
+    "model": "c.model",
+    "agent": "COALESCE(c.agent, '-')",
+    "day": "date(c.ts, 'unixepoch')",
+}
+
+
+def cost_report(store: RunStore, by: str, since_days: float | None = None) -> list[dict[str, Any]]:
+    """Tokens, dollars and calls grouped by crew, model, agent or day (failed calls counted)."""
+    if by not in COST_GROUPS:
+        raise ConfigError(f"cannot group costs by {by!r}", hint=f"one of {', '.join(COST_GROUPS)}")
+    key = COST_GROUPS[by]
+    where = "WHERE c.ts >= ?" if since_days else ""
+    args: tuple[Any, ...] = (time.time() - since_days * 86400,) if since_days else ()
+    query = (
+        f"SELECT {key} AS k, COUNT(*) AS calls, SUM(c.prompt_tokens) AS prompt_tokens,"
+        " SUM(c.completion_tokens) AS completion_tokens, SUM(c.cost_usd) AS cost_usd,"
+        " SUM(c.error IS NOT NULL) AS failed_calls, SUM(c.cached) AS cache_hits,"
+        " SUM(CASE WHEN c.cached THEN c.prompt_tokens + c.completion_tokens ELSE 0 END)"
+        " AS tokens_saved"
+        f" FROM model_calls c JOIN runs r ON r.id = c.run_id {where}"
+        " GROUP BY k ORDER BY cost_usd DESC, prompt_tokens + completion_tokens DESC"
+    )
+    with store._lock:
+        rows = store._db.execute(query, args).fetchall()
+    return [{by: r["k"], **{k: r[k] for k in r.keys() if k != "k"}} for r in rows]  # noqa: SIM118

@@ -32,6 +32,14 @@ class Settings(BaseSettings):
         default="INFO", description="Console log level (-v: DEBUG, -q: WARNING)."
     )
     progress: bool = Field(default=True, description="Show live progress on a terminal.")
+    cache: bool = Field(
+        default=True, description="Answer repeated temperature-0 requests from the disk cache."
+    )
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
     embedder: Literal["wordllama", "litellm", "fastembed"] = Field(
         default="wordllama",
         description="Memory embedder: WordLlama (offline), the `embed` alias of models.yaml "

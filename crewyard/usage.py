@@ -20,10 +20,23 @@ class UsageMeter:
     """Thread-safe totals of every model call made for a run."""
 
     by_model: dict[str, ModelUsage] = field(default_factory=dict)
+    cache_hits: int = 0
+    tokens_saved: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
+    def add(
+        self,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cost_usd: float,
+        cached: bool = False,
+    ) -> None:
         with self._lock:
+            if cached:  # answered from the cache: nothing spent
+                self.cache_hits += 1
+                self.tokens_saved += prompt_tokens + completion_tokens
+                return
             usage = self.by_model.setdefault(model, ModelUsage())
             usage.calls += 1
             usage.prompt_tokens += prompt_tokens
@@ -44,5 +57,7 @@ class UsageMeter:
                 "completion_tokens": completion,
                 "total_tokens": prompt + completion,
                 "cost_usd": self.cost_usd,
+                "cache_hits": self.cache_hits,
+                "tokens_saved": self.tokens_saved,
                 "by_model": {m: vars(u).copy() for m, u in self.by_model.items()},
             }
