@@ -5,6 +5,7 @@ custom providers for the embedded model and scripted replies."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 import time
@@ -30,6 +31,9 @@ from crewyard.scripted import ReplyFn, Script, ScriptExhausted, approx_tokens
 
 litellm.telemetry = False
 litellm.suppress_debug_info = True
+# LiteLLM logs every failed attempt at ERROR; crewyard reports them once, with what was tried.
+for _name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
 FREE_PROVIDERS = ("local", "scripted")
 CALL_OPTIONS = {"stop", "tools", "temperature", "max_tokens", "response_format"}
 # Gateways alive in this process, so the custom providers can find their owner's settings.

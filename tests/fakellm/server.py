@@ -27,6 +27,7 @@ class Reply:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     headers: dict[str, str] | None = None
+    drop: bool = False  # close the connection without answering (a connection reset)
 
 
 def _error_body(status: int, message: str) -> dict[str, Any]:
@@ -276,6 +277,10 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 self._send_json(500, _error_body(500, reply))
                 return
             time.sleep(fake.latency + reply.latency)
+            if reply.drop:
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
             if reply.status != 200:
                 self._send_json(reply.status, _error_body(reply.status, reply.error), reply.headers)
             elif body.get("stream"):
