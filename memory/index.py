@@ -7,10 +7,14 @@ brute force. Filters are column masks."""
 
 from __future__ import annotations
 
+import math
 import threading
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
+
+SMALL = 256  # rows below which a full argsort is cheaper than argpartition
 
 
 class ExactIndex:
@@ -21,8 +25,8 @@ class ExactIndex:
         self._rows: dict[str, int] = {}
         self._payloads: list[dict[str, Any]] = []
         self._matrix = np.zeros((0, dim), dtype=np.float32)
-        # filter → (rows, their vectors): a filtered search costs what numpy costs on the subset
-        self._subsets: dict[tuple[tuple[str, Any], ...], tuple[np.ndarray, np.ndarray]] = {}
+        # filter → its rows: a filtered search costs what numpy costs on the subset
+        self._subsets: dict[tuple[tuple[str, Any], ...], _Subset] = {}
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -64,33 +68,46 @@ class ExactIndex:
             self._rows = {pid: r for r, pid in enumerate(self._ids)}
             self._subsets.clear()
 
-    def _subset(self, where: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        key = tuple(sorted(where.items()))
-        if key not in self._subsets:
-            rows = np.array(
-                [r for r, p in enumerate(self._payloads) if all(p.get(k) == v for k, v in key)],
-                dtype=np.int64,
+    def _subset(self, where: dict[str, Any] | None) -> _Subset:
+        key = tuple(sorted(where.items())) if where else ()
+        subset = self._subsets.get(key)
+        if subset is None:
+            rows = [r for r, p in enumerate(self._payloads) if all(p.get(k) == v for k, v in key)]
+            subset = _Subset(
+                self._matrix[rows] if key else self._matrix,
+                [self._ids[r] for r in rows],
+                [self._payloads[r] for r in rows],
             )
-            self._subsets[key] = (rows, self._matrix[rows])
-        return self._subsets[key]
+            self._subsets[key] = subset
+        return subset
 
     def search(
-        self, vector: list[float], k: int, where: dict[str, Any] | None = None
+        self, vector: Sequence[float] | np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, float, dict[str, Any]]]:
         """(id, cosine, payload) of the k closest points matching every key=value in where."""
         query = np.asarray(vector, dtype=np.float32)
-        query = query / (np.linalg.norm(query) or 1.0)
+        norm = math.sqrt(float(query @ query)) or 1.0
         with self._lock:
-            if not self._ids:
+            subset = self._subset(where)
+            count = len(subset.ids)
+            if not count or k < 1:
                 return []
-            if where:
-                rows, matrix = self._subset(where)
+            scores = subset.matrix @ query
+            if count <= SMALL or k >= count:  # one sort beats partition + sort on few rows
+                top = np.argsort(-scores)[:k]
             else:
-                rows, matrix = np.arange(len(self._ids)), self._matrix
-            if not len(rows):
-                return []
-            scores = matrix @ query
-            k = min(k, len(scores))
-            top = np.argpartition(-scores, k - 1)[:k]
-            top = top[np.argsort(-scores[top])]
-            return [(self._ids[rows[i]], float(scores[i]), self._payloads[rows[i]]) for i in top]
+                top = np.argpartition(-scores, k - 1)[:k]
+                top = top[np.argsort(-scores[top])]
+            ids, payloads = subset.ids, subset.payloads
+            return [
+                (ids[i], s / norm, payloads[i])
+                for i, s in zip(top.tolist(), scores[top].tolist(), strict=True)
+            ]
+
+
+class _Subset(NamedTuple):
+    """The rows one filter selects, cached until the index changes."""
+
+    matrix: np.ndarray
+    ids: list[str]
+    payloads: list[dict[str, Any]]

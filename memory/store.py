@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -299,7 +300,7 @@ class MemoryStore:
 
     def search_vector(
         self,
-        vector: list[float],
+        vector: Sequence[float],
         *,
         scopes: tuple[str, ...] = SCOPES,
         k: int = 5,
@@ -313,7 +314,7 @@ class MemoryStore:
             if self.server:
                 hits = self.client.query_points(
                     name,
-                    query=vector,
+                    query=[float(x) for x in vector],
                     limit=k,
                     with_payload=True,
                     query_filter=self._filter(crew, run_id),
@@ -325,6 +326,8 @@ class MemoryStore:
             found += [
                 MemoryItem(pid, scope, str(p.get("text", "")), p, score) for pid, score, p in rows
             ]
+        if len(scopes) == 1:  # one scope comes back ordered
+            return found
         return sorted(found, key=lambda m: -(m.score or 0))[:k]
 
     def items(
