@@ -346,6 +346,7 @@ def _costs(store: Any, groups: list[str], since_days: float | None, as_json: boo
             tokens = (r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0)
             saved = (
                 f", {r['cache_hits']} cache hits saved {r['tokens_saved']} tokens"
+                f" (${r['cost_saved'] or 0:.4f})"
                 if (r["cache_hits"])
                 else ""
             )

@@ -63,7 +63,13 @@ class RunContext:
     def record_call(self, call: CallRecord) -> None:
         """Called by the gateway after every model call, failed ones included."""
         self.usage.add(
-            call.model, call.prompt_tokens, call.completion_tokens, call.cost_usd, call.cached
+            call.model,
+            call.prompt_tokens,
+            call.completion_tokens,
+            call.cost_usd,
+            call.cached,
+            call.cost_saved,
+            failed=call.error is not None,
         )
         fields = asdict(call)
         self.store.model_call(self.run_id, **fields)

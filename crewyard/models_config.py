@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,8 +30,40 @@ class AliasConfig(BaseModel):
     temperature: float | None = Field(default=None, ge=0, description="Sampling temperature.")
     max_tokens: int | None = Field(default=None, ge=1, description="Most tokens per reply.")
     timeout: float = Field(default=600.0, gt=0, description="Seconds before a call fails.")
-    num_retries: int = Field(default=2, ge=0, description="Retries on transient errors.")
-    fallbacks: tuple[str, ...] = Field(default=(), description="Aliases tried when this fails.")
+    num_retries: int = Field(
+        default=2,
+        ge=0,
+        description="Retries of this alias on transient errors (5xx, timeouts, dropped "
+        "connections, empty replies, broken tool-call JSON); never on 400/401/422.",
+    )
+    retry_backoff_s: float = Field(
+        default=0.5,
+        ge=0,
+        description="Wait before the first retry, doubled for each next one (a provider's "
+        "Retry-After wins).",
+    )
+    fallbacks: tuple[str, ...] = Field(
+        default=(),
+        description="Aliases tried, in order, when this one fails or is rate limited; their own "
+        "fallbacks follow (smart → standard → fast).",
+    )
+    cooldown_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="After allowed_fails failures in a row (or a rate limit), calls skip this "
+        "alias for this many seconds and go straight to its fallbacks.",
+    )
+    allowed_fails: int = Field(
+        default=3, ge=1, description="Failures in a row before the alias cools down."
+    )
+    rpm: int | None = Field(
+        default=None, ge=1, description="Most requests per minute; calls wait for a free slot."
+    )
+    tpm: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most tokens per minute (prompt estimate + max_tokens); calls wait.",
+    )
     input_cost_per_token: float | None = Field(default=None, ge=0, description="USD, if unknown.")
     output_cost_per_token: float | None = Field(default=None, ge=0, description="USD, if unknown.")
     script: tuple[str, ...] | None = Field(
@@ -55,12 +88,43 @@ class LocalModelConfig(BaseModel):
     )
 
 
+Tier = Literal["simple", "standard", "complex", "reasoning"]
+AUTO = "auto"  # the model name that asks the gateway to route by complexity
+
+
+def _default_tiers() -> dict[Tier, str]:
+    return {"simple": "fast", "standard": "standard", "complex": "smart", "reasoning": "smart"}
+
+
+class RoutingConfig(BaseModel):
+    """`model: auto` (or `llm: auto`): how a request is classified and where each tier goes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    classifier: Literal["heuristic", "model"] = Field(
+        default="heuristic",
+        description="heuristic: local rules, free and instant; model: ask classifier_model "
+        "(a cheap alias) and fall back to the rules if it fails.",
+    )
+    classifier_model: str = Field(default="fast", description="Alias that classifies requests.")
+    tiers: dict[Tier, str] = Field(
+        default_factory=lambda: _default_tiers(),
+        description="Tier → alias. Tiers left out use the standard tier's alias.",
+    )
+
+    def alias_for(self, tier: Tier) -> str:
+        return self.tiers.get(tier) or self.tiers.get("standard") or "standard"
+
+
 class ModelsFile(BaseModel):
     """The keys of models.yaml."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     aliases: dict[str, AliasConfig] = Field(description="Alias name → model settings.")
+    routing: RoutingConfig = Field(
+        default_factory=RoutingConfig, description="Complexity routing for `model: auto`."
+    )
     local: LocalModelConfig = Field(
         default_factory=LocalModelConfig, description="The embedded local model."
     )
@@ -91,6 +155,12 @@ class ModelTable:
                 table.override(key[len(ENV_OVERRIDE_PREFIX) :].lower(), value)
         for alias, model in dict(overrides or {}).items():
             table.override(alias, model)
+        if AUTO in table.aliases:
+            raise doc.error(
+                f"{AUTO!r} is reserved for complexity routing and cannot be an alias",
+                ("aliases", AUTO),
+                "rename the alias; map tiers to aliases under routing.tiers",
+            )
         for name, cfg in table.aliases.items():
             for fallback in cfg.fallbacks:
                 if fallback not in table.aliases:
@@ -99,7 +169,35 @@ class ModelTable:
                         ("aliases", name, "fallbacks"),
                         did_you_mean(fallback, table.aliases),
                     )
+        routing = table.spec.routing
+        given = isinstance(doc.data, dict) and "routing" in doc.data
+        for key, alias in (
+            []
+            if not given
+            else [("classifier_model", routing.classifier_model), *routing.tiers.items()]
+        ):
+            if alias not in table.aliases:
+                keys = ("routing", key) if key == "classifier_model" else ("routing", "tiers", key)
+                raise doc.error(
+                    f"{alias!r} is not an alias", keys, did_you_mean(alias, table.aliases)
+                )
         return table
+
+    def chain(self, name: str) -> list[str]:
+        """The alias, then its fallbacks and theirs, breadth first, each once."""
+        order = [name]
+        for current in order:
+            cfg = self.aliases.get(current)
+            order += [f for f in (cfg.fallbacks if cfg else ()) if f not in order]
+        return order
+
+    def candidates(self, ref: str) -> list[str]:
+        """The aliases a reference may call: for auto, every tier's alias."""
+        if ref != AUTO:
+            return [ref]
+        routing = self.spec.routing
+        tiers = [routing.alias_for(t) for t in ("simple", "standard", "complex", "reasoning")]
+        return list(dict.fromkeys(tiers))
 
     def override(self, alias: str, model: str) -> None:
         """Point an alias at another model string (keeps its other settings)."""

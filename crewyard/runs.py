@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS model_calls (
   run_id TEXT NOT NULL, ts REAL NOT NULL, alias TEXT NOT NULL, model TEXT NOT NULL,
   agent TEXT, task TEXT, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
-  cost_usd REAL NOT NULL, latency_ms REAL NOT NULL, error TEXT, cached INTEGER NOT NULL DEFAULT 0
+  cost_usd REAL NOT NULL, latency_ms REAL NOT NULL, error TEXT, cached INTEGER NOT NULL DEFAULT 0,
+  attempt INTEGER NOT NULL DEFAULT 1, cost_saved REAL NOT NULL DEFAULT 0, note TEXT
 );
 CREATE TABLE IF NOT EXISTS turns (
   run_id TEXT NOT NULL, seq INTEGER NOT NULL, task TEXT NOT NULL, agent TEXT NOT NULL,
@@ -45,6 +46,12 @@ CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
 CREATE INDEX IF NOT EXISTS calls_run ON model_calls(run_id);
 """
 
+ADDED_CALL_COLUMNS = {
+    "cached": "INTEGER NOT NULL DEFAULT 0",
+    "attempt": "INTEGER NOT NULL DEFAULT 1",
+    "cost_saved": "REAL NOT NULL DEFAULT 0",
+    "note": "TEXT",
+}
 ACTIVE = "running"
 # Runs this process is running now, whichever RunStore object started them.
 _RUNNING_HERE: set[str] = set()
@@ -107,8 +114,9 @@ class RunStore:
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(model_calls)")}
-        if "cached" not in columns:  # a store from before the response cache
-            self._db.execute("ALTER TABLE model_calls ADD COLUMN cached INTEGER NOT NULL DEFAULT 0")
+        for column, kind in ADDED_CALL_COLUMNS.items():  # a store made by an older version
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE model_calls ADD COLUMN {column} {kind}")
         self.mark_interrupted()
 
     def close(self) -> None:
@@ -225,12 +233,15 @@ class RunStore:
         latency_ms: float,
         error: str | None,
         cached: bool = False,
+        attempt: int = 1,
+        cost_saved: float = 0.0,
+        note: str | None = None,
     ) -> None:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO model_calls (run_id, ts, alias, model, agent, task, prompt_tokens,"
-                " completion_tokens, cost_usd, latency_ms, error, cached)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " completion_tokens, cost_usd, latency_ms, error, cached, attempt, cost_saved,"
+                " note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     time.time(),
@@ -244,6 +255,9 @@ class RunStore:
                     latency_ms,
                     redact(error) if error else None,
                     int(cached),
+                    attempt,
+                    cost_saved,
+                    redact(note) if note else None,
                 ),
             )
 
@@ -357,11 +371,13 @@ def cost_report(store: RunStore, by: str, since_days: float | None = None) -> li
     where = "WHERE c.ts >= ?" if since_days else ""
     args: tuple[Any, ...] = (time.time() - since_days * 86400,) if since_days else ()
     query = (
-        f"SELECT {key} AS k, COUNT(*) AS calls, SUM(c.prompt_tokens) AS prompt_tokens,"
-        " SUM(c.completion_tokens) AS completion_tokens, SUM(c.cost_usd) AS cost_usd,"
-        " SUM(c.error IS NOT NULL) AS failed_calls, SUM(c.cached) AS cache_hits,"
+        f"SELECT {key} AS k, SUM(NOT c.cached) AS calls,"
+        " SUM(CASE WHEN c.cached THEN 0 ELSE c.prompt_tokens END) AS prompt_tokens,"
+        " SUM(CASE WHEN c.cached THEN 0 ELSE c.completion_tokens END) AS completion_tokens,"
+        " SUM(c.cost_usd) AS cost_usd, SUM(c.error IS NOT NULL) AS failed_calls,"
+        " SUM(c.cached) AS cache_hits,"
         " SUM(CASE WHEN c.cached THEN c.prompt_tokens + c.completion_tokens ELSE 0 END)"
-        " AS tokens_saved"
+        " AS tokens_saved, SUM(c.cost_saved) AS cost_saved"
         f" FROM model_calls c JOIN runs r ON r.id = c.run_id {where}"
         " GROUP BY k ORDER BY cost_usd DESC, prompt_tokens + completion_tokens DESC"
     )

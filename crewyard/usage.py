@@ -22,6 +22,8 @@ class UsageMeter:
     by_model: dict[str, ModelUsage] = field(default_factory=dict)
     cache_hits: int = 0
     tokens_saved: int = 0
+    cost_saved: float = 0.0
+    failed_attempts: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(
@@ -31,12 +33,16 @@ class UsageMeter:
         completion_tokens: int,
         cost_usd: float,
         cached: bool = False,
+        cost_saved: float = 0.0,
+        failed: bool = False,
     ) -> None:
         with self._lock:
             if cached:  # answered from the cache: nothing spent
                 self.cache_hits += 1
                 self.tokens_saved += prompt_tokens + completion_tokens
+                self.cost_saved += cost_saved
                 return
+            self.failed_attempts += int(failed)
             usage = self.by_model.setdefault(model, ModelUsage())
             usage.calls += 1
             usage.prompt_tokens += prompt_tokens
@@ -59,5 +65,7 @@ class UsageMeter:
                 "cost_usd": self.cost_usd,
                 "cache_hits": self.cache_hits,
                 "tokens_saved": self.tokens_saved,
+                "cost_saved_usd": self.cost_saved,
+                "failed_attempts": self.failed_attempts,
                 "by_model": {m: vars(u).copy() for m, u in self.by_model.items()},
             }

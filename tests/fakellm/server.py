@@ -1,8 +1,9 @@
 """A strict OpenAI-compatible chat-completions server on 127.0.0.1 that replays a script.
 
-Each request takes the next scripted Reply (text, tool calls, an HTTP error, latency), in
-plain or streaming (SSE) form. Requests are recorded; a request with no reply left, or an
-invalid body, is answered with an error and recorded as a violation."""
+Each request takes the next scripted Reply (text, tool calls, an HTTP error, latency, a dropped
+connection), in plain or streaming (SSE) form; `inject()` adds faults at a set rate. Requests
+are recorded; a request with no reply left, or an invalid body, is answered with an error and
+recorded as a violation."""
 
 from __future__ import annotations
 
@@ -78,7 +79,16 @@ class FakeLLM:
         self._lock = threading.Lock()
         self._allow_unused = False
         self._server: ThreadingHTTPServer | None = None
+        self._faults: list[Reply] = []
+        self._fault_every = 0
+        self.faults_served = 0
         self.add(*(replies or []))
+
+    def inject(self, faults: list[Reply], every: int) -> None:
+        """Answer every `every`-th request with the next of `faults` (cycling) instead of the
+        script: a fault rate of 1/every that consumes no scripted reply."""
+        with self._lock:
+            self._faults, self._fault_every = list(faults), every
 
     def add(self, *replies: Reply | str) -> None:
         with self._lock:
@@ -137,6 +147,9 @@ class FakeLLM:
         with self._lock:
             self.requests.append(body)
             self.headers.append(headers)
+            if self._fault_every and self._faults and len(self.requests) % self._fault_every == 0:
+                self.faults_served += 1
+                return self._faults[(self.faults_served - 1) % len(self._faults)]
             if not self._script:
                 message = f"fakellm: no scripted reply left for request {len(self.requests)}"
                 self.violations.append(message)

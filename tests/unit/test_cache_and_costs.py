@@ -63,8 +63,11 @@ def test_second_identical_run_is_answered_from_the_cache(env: Settings) -> None:
     assert (first.usage["calls"], first.usage["cache_hits"]) == (2, 0)
     assert (second.usage["calls"], second.usage["cache_hits"]) == (0, 2)
     assert second.usage["tokens_saved"] == first.usage["total_tokens"] and second.cost == 0
+    assert first.cost > 0 and second.usage["cost_saved_usd"] == pytest.approx(first.cost)
     by_crew = crewyard.costs("crew", settings=env)[0]
-    assert by_crew["cache_hits"] == 2 and by_crew["calls"] == 4
+    assert by_crew["cache_hits"] == 2 and by_crew["calls"] == 2  # cache hits are not calls
+    assert by_crew["cost_saved"] == pytest.approx(first.cost)
+    assert by_crew["prompt_tokens"] == first.usage["prompt_tokens"]  # hits spent nothing
 
 
 def test_no_cache_calls_the_model_again(env: Settings) -> None:

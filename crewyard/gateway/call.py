@@ -1,0 +1,267 @@
+"""One model call under way: its route, its attempts (retries and fallbacks by
+crewyard.attempts), the cache, and a record of every attempt for the run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import litellm
+
+from crewyard.attempts import Attempt, AttemptPlan, BadReply, classify, retry_after
+from crewyard.errors import ModelError
+from crewyard.gateway.providers import FREE_PROVIDERS
+from crewyard.gateway.records import CallRecord, Completion
+from crewyard.models_config import AUTO, AliasConfig
+from crewyard.redact import redact
+
+if TYPE_CHECKING:
+    from crewyard.gateway.core import Gateway
+
+CALL_OPTIONS = {"stop", "tools", "temperature", "max_tokens", "response_format"}
+
+
+class Call:
+    """One model call under way: its route, attempts, cache entry and records."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        ref: str,
+        messages: list[dict[str, Any]],
+        options: dict[str, Any],
+        agent: str | None,
+        task: str | None,
+        on_call: Callable[[CallRecord], None] | None,
+    ) -> None:
+        self.gateway = gateway
+        self.messages = messages
+        self.options = options
+        self.agent = agent
+        self.task = task
+        self.on_call = on_call
+        self.route_note: str | None = None
+        if ref == AUTO:
+            ref, self.route_note = gateway.route(messages)
+        self.alias, self.cfg = gateway.table.resolve(ref)
+        chain = [(self.alias, self.cfg)] + [
+            (name, gateway.table.aliases[name]) for name in gateway.table.chain(ref)[1:]
+        ]
+        self.plan = AttemptPlan(chain, gateway.cooldowns)
+        self.router = gateway._router_for(self.alias, self.cfg)
+        self.errors: list[str] = []
+        self.started = time.perf_counter()
+
+    def next(self) -> Attempt | None:
+        self.started = time.perf_counter()
+        return self.plan.next()
+
+    def kwargs(self, attempt: Attempt) -> dict[str, Any]:
+        cfg = attempt.cfg
+        out: dict[str, Any] = {"model": attempt.alias, "messages": self.messages}
+        defaults = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
+        for key in CALL_OPTIONS:
+            value = self.options.get(key)
+            value = value if value is not None else defaults.get(key)
+            if value is not None and value != []:
+                out[key] = value
+        return out
+
+    def wait(self, attempt: Attempt) -> float:
+        """Seconds to sleep before sending: a retry's backoff, then the alias's rpm/tpm."""
+        if attempt.wait_s:
+            wait, attempt.wait_s = attempt.wait_s, 0.0
+            return wait
+        cfg = attempt.cfg
+        if cfg.rpm is None and cfg.tpm is None:
+            return 0.0
+        prompt = sum(len(str(m.get("content") or "")) for m in self.messages) // 4
+        tokens = prompt + int(self.options.get("max_tokens") or cfg.max_tokens or 0)
+        return self.gateway.throttle.reserve(attempt.alias, cfg.rpm, cfg.tpm, tokens)
+
+    def cache_key(self) -> str | None:
+        """Only deterministic requests are cached: temperature 0, no tools."""
+        cache = self.gateway.cache
+        kwargs = self.kwargs(Attempt(self.alias, self.cfg, 0, 0.0))
+        if cache is None or kwargs.get("temperature") != 0 or "tools" in kwargs:
+            return None
+        return cache.key(self.cfg.model, self.cfg.api_base, kwargs)
+
+    def from_cache(self) -> Completion | None:
+        key = self.cache_key()
+        stored = self.gateway.cache.get(key) if key and self.gateway.cache else None
+        if stored is None:
+            return None
+        saved = float(stored.get("cost_usd") or 0.0)
+        result = Completion(**{**stored, "cost_usd": 0.0, "latency_ms": 0.0})
+        latency = self._report(
+            self.alias,
+            result.model,
+            result.prompt_tokens,
+            result.completion_tokens,
+            0.0,
+            cached=True,
+            cost_saved=saved,
+            note=self.route_note,
+        )
+        return dataclasses.replace(result, latency_ms=latency)
+
+    def _report(
+        self,
+        alias: str,
+        model: str,
+        prompt: int,
+        completion: int,
+        cost: float,
+        error: str | None = None,
+        cached: bool = False,
+        attempt: int = 1,
+        cost_saved: float = 0.0,
+        note: str | None = None,
+    ) -> float:
+        latency = (time.perf_counter() - self.started) * 1000
+        if self.on_call:
+            self.on_call(
+                CallRecord(
+                    alias,
+                    model,
+                    self.agent,
+                    self.task,
+                    prompt,
+                    completion,
+                    cost,
+                    latency,
+                    error,
+                    cached,
+                    attempt,
+                    cost_saved,
+                    note,
+                )
+            )
+        return latency
+
+    def _note(self) -> str | None:
+        parts = [p for p in (self.route_note, *self.plan.notes) if p]
+        return "; ".join(parts) or None
+
+    def failed(self, attempt: Attempt, exc: BaseException, spent: Any = None) -> None:
+        """Record a failed attempt and let the plan decide what comes next."""
+        fault = classify(exc)
+        detail = redact(describe(exc))
+        self.errors.append(f"{attempt.number}. {attempt.alias} ({attempt.cfg.model}): {detail}")
+        prompt, completion, cost, model = 0, 0, 0.0, attempt.cfg.model
+        if isinstance(exc, Spent):  # the provider answered (and charged) but unusably
+            prompt, completion, cost, model = exc.prompt, exc.completion, exc.cost, exc.model
+        self._report(
+            attempt.alias,
+            model,
+            prompt,
+            completion,
+            cost,
+            detail,
+            attempt=attempt.number,
+            note=self._note(),
+        )
+        self.plan.failed(attempt, fault, retry_after(exc))
+
+    def give_up(self) -> ModelError:
+        tried = "; ".join(self.errors)
+        if len(self.errors) == 1:
+            return ModelError(self.alias, self.cfg.model, self.errors[0].split(": ", 1)[1])
+        return ModelError(
+            self.alias, self.cfg.model, f"all {len(self.errors)} attempts failed: {tried}"
+        )
+
+    def done(self, attempt: Attempt, response: Any) -> Completion:
+        choice = response.choices[0]
+        message = choice.message
+        usage = getattr(response, "usage", None)
+        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion = int(getattr(usage, "completion_tokens", 0) or 0)
+        model = str(response.model or attempt.cfg.model)
+        cost = _cost(attempt.cfg, response, prompt, completion)
+        tool_calls = [tc.model_dump() for tc in (getattr(message, "tool_calls", None) or [])]
+        text = message.content or ""
+        if problem := _unusable(text, tool_calls):
+            raise Spent(problem, model, prompt, completion, cost)
+        self.gateway.cooldowns.succeeded(attempt.alias)
+        latency = self._report(
+            attempt.alias,
+            model,
+            prompt,
+            completion,
+            cost,
+            attempt=attempt.number,
+            note=self._note(),
+        )
+        result = Completion(
+            text=text,
+            model=model,
+            alias=attempt.alias,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost_usd=cost,
+            latency_ms=latency,
+            finish_reason=choice.finish_reason,
+            tool_calls=tool_calls,
+            attempts=attempt.number,
+        )
+        key = self.cache_key()
+        fresh = attempt.alias == self.alias and result.finish_reason in ("stop", None)
+        if key and self.gateway.cache is not None and fresh:
+            self.gateway.cache.put(key, asdict(result))
+        return result
+
+
+class Spent(BadReply):
+    """An unusable reply that was still paid for: its tokens go on the attempt's record."""
+
+    def __init__(self, problem: str, model: str, prompt: int, completion: int, cost: float):
+        super().__init__(problem)
+        self.model, self.prompt, self.completion, self.cost = model, prompt, completion, cost
+
+
+def _unusable(text: str, tool_calls: list[dict[str, Any]]) -> str | None:
+    """Why a reply cannot be used (retried like a server error), or None."""
+    if not text.strip() and not tool_calls:
+        return "the model sent an empty reply"
+    for call in tool_calls:
+        fn = call.get("function") or {}
+        try:
+            args = json.loads(fn.get("arguments") or "{}")
+        except ValueError:
+            args = None
+        if not isinstance(args, dict):
+            return f"the model sent invalid JSON arguments for tool {fn.get('name')!r}"
+    return None
+
+
+def _cost(cfg: AliasConfig, response: Any, prompt: int, completion: int) -> float:
+    if cfg.input_cost_per_token is not None or cfg.output_cost_per_token is not None:
+        return prompt * (cfg.input_cost_per_token or 0) + completion * (
+            cfg.output_cost_per_token or 0
+        )
+    if cfg.model.split("/", 1)[0] in FREE_PROVIDERS:
+        return 0.0
+    try:
+        return float(litellm.completion_cost(completion_response=response) or 0.0)
+    except Exception:  # LiteLLM knows no price for this model: count it as free
+        return 0.0
+
+
+def describe(exc: BaseException) -> str:
+    """The provider's own words, without LiteLLM's wrapping noise."""
+    name = type(exc).__name__
+    text = str(getattr(exc, "message", "") or exc)
+    text = re.sub(r"\s*LiteLLM: model group .*$", "", text, flags=re.DOTALL)
+    for noise in ("litellm.", "LiteLLM ", "OpenAIException - "):
+        text = text.replace(noise, "")
+    text = text.strip()
+    while text.startswith(f"{name}: "):
+        text = text[len(name) + 2 :]
+    return f"{name}: {text}"[:2000]

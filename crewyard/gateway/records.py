@@ -1,0 +1,41 @@
+"""What a model call returns and what the run records of it (no LiteLLM here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One model call as the run records it (failed calls too)."""
+
+    alias: str
+    model: str
+    agent: str | None
+    task: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency_ms: float
+    error: str | None = None
+    cached: bool = False  # answered from the response cache: nothing was spent
+    attempt: int = 1  # 1-based over the call: retries and fallbacks are attempts 2, 3, …
+    cost_saved: float = 0.0  # a cache hit: what the answer cost when it was first bought
+    note: str | None = None  # routing choice and reason, fallbacks taken, aliases skipped
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A model's reply in one shape, whatever the provider."""
+
+    text: str
+    model: str
+    alias: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency_ms: float
+    finish_reason: str | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 1  # how many attempts the call took
