@@ -200,6 +200,8 @@ def _execute(
         f"cost ${result.cost:.4f}",
         file=err,
     )
+    for note in result.notes:
+        print(f"note: {note}", file=err)
     for path in result.output_files:
         print(f"report: {Path(result.output_dir or '') / path}", file=err)
     if args.output:
@@ -255,17 +257,19 @@ def _schema() -> int:
     from agents.spec import AgentSpec
     from crews.options import ENGINE_OPTIONS
     from crews.spec import CrewFile
+    from crewyard.models_config import ModelsFile
     from tasks.spec import TaskSpec
 
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "crewyard crew files",
         "description": "crew.yaml (CrewFile); agents.yaml maps names to AgentSpec; "
-        "tasks.yaml maps names to TaskSpec.",
+        "tasks.yaml maps names to TaskSpec; models.yaml (ModelsFile).",
         "$defs": {
             "CrewFile": CrewFile.model_json_schema(),
             "AgentsFile": {"type": "object", "additionalProperties": AgentSpec.model_json_schema()},
             "TasksFile": {"type": "object", "additionalProperties": TaskSpec.model_json_schema()},
+            "ModelsFile": ModelsFile.model_json_schema(),
             **{
                 f"EngineOptions_{process}": model.model_json_schema()
                 for process, model in ENGINE_OPTIONS.items()

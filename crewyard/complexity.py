@@ -69,7 +69,7 @@ def classify(messages: list[dict[str, Any]]) -> tuple[Tier, str]:
     if words > 600:
         score += 1.0
         signals.append(f"long request ({words} words)")
-    elif words < 60 and not code and not reasoning:
+    elif words < 12 and not code and not reasoning:
         score -= 1.0
         signals.append(f"short request ({words} words)")
     if simple := {m.group(0).lower() for m in _SIMPLE.finditer(text)}:

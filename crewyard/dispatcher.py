@@ -21,7 +21,7 @@ from crewyard.events import (
 )
 from crewyard.inputs import resolve_inputs
 from crewyard.logs import ensure_configured, run_log
-from crewyard.models_config import ModelTable
+from crewyard.models_config import AUTO, ModelTable
 from crewyard.recall import memory_tools, recall, remember, render, with_memory
 from crewyard.redact import redact
 from crewyard.result import RunResult, TaskOutput
@@ -84,7 +84,7 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
             hint=f"use one of: {', '.join(ENGINES)}",
         )
     agents = {name: spec.agent_model(name) for name in spec.agents}
-    refs = set(agents.values())
+    refs = set(agents.values()) | {t.model for t in spec.tasks.values() if t.model}
     manager = None
     if spec.process == "hierarchical":
         manager = spec.engine_options.get("manager_agent")
@@ -93,6 +93,12 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
             refs.add(spec.models.manager or "smart")
     models = {}
     for ref in sorted(refs):
+        if ref == AUTO:  # routed per call; every tier's alias must resolve
+            tiers = table.spec.routing.tiers
+            models[ref] = "by complexity: " + ", ".join(f"{t} → {a}" for t, a in tiers.items())
+            refs_of_tiers = table.candidates(AUTO)
+            models.update({n: table.resolve(n)[1].model for n in refs_of_tiers})
+            continue
         name, cfg = table.resolve(ref)
         models[name] = cfg.model
     return Plan(
@@ -256,6 +262,7 @@ class Dispatcher:
             output_dir=str(output_dir),
             log_file=str(log_file),
             error=error,
+            notes=list(ctx.notes),
         )
         if status == "interrupted":
             raise KeyboardInterrupt

@@ -30,6 +30,7 @@ TASK_FINISHED = "task_finished"
 AGENT_TURN = "agent_turn"
 MODEL_CALL = "model_call"
 TOOL_CALL = "tool_call"
+TOOL_DISABLED = "tool_disabled"  # a tool kept failing and was switched off for the run
 ERROR = "error"
 DELEGATION = "delegation"
 DELEGATION_STOPPED = "delegation_stopped"

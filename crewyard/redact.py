@@ -6,7 +6,11 @@ import os
 import re
 from typing import Any
 
-_SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"(API_?KEY|_KEY$|^KEY$|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE
+)
+# Variables named as API keys in models.yaml (api_key_env), whatever their names look like.
+_KEY_VARIABLES: set[str] = set()
 _SECRET_SHAPES = re.compile(
     r"(sk-[A-Za-z0-9_\-]{16,}|sk-ant-[A-Za-z0-9_\-]{16,}|AKIA[0-9A-Z]{16}|"
     r"gh[pousr]_[A-Za-z0-9]{20,}|xox[abpr]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{30,}|"
@@ -18,8 +22,15 @@ MASK = "[REDACTED]"
 def secret_values(env: dict[str, str] | None = None) -> list[str]:
     """Values of environment variables whose names say they are secrets, longest first."""
     env = dict(os.environ) if env is None else env
-    values = {v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= 8}
+    values = {
+        v for k, v in env.items() if (k in _KEY_VARIABLES or _SECRET_NAME.search(k)) and len(v) >= 8
+    }
     return sorted(values, key=len, reverse=True)
+
+
+def treat_as_secret(variable: str) -> None:
+    """Mask this environment variable's value wherever it shows up (an api_key_env)."""
+    _KEY_VARIABLES.add(variable)
 
 
 def redact(text: str, env: dict[str, str] | None = None) -> str:

@@ -30,6 +30,7 @@ class RunResult:
     output_dir: str | None = None
     log_file: str | None = None
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # degradations the run survived
 
     @property
     def ok(self) -> bool:

@@ -75,8 +75,17 @@ class WordLlamaEmbedder:
     def _load(self) -> Any:
         with WordLlamaEmbedder._lock:
             if WordLlamaEmbedder._model is None:
+                import logging
+
+                # wordllama calls logging.basicConfig(level=INFO) on import, which would print
+                # every library's INFO lines (CrewAI's among them) on the user's console
+                root = logging.getLogger()
+                handlers, level = list(root.handlers), root.level
                 import wordllama
                 from wordllama import WordLlama
+
+                root.handlers[:] = handlers
+                root.setLevel(level)
 
                 # load() looks for the tokenizer in the wrong folder and would download it;
                 # the package folder holds everything.

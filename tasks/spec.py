@@ -25,6 +25,11 @@ class TaskSpec(BaseModel):
         description="File to write the output to, relative to the run's output directory.",
     )
     tools: tuple[str, ...] = Field(default=(), description="Tools for this task only.")
+    model: str | None = Field(
+        default=None,
+        description="Model for this task only: an alias, a LiteLLM model string, or `auto` "
+        "(the gateway routes by the task's complexity); default: the agent's.",
+    )
     async_execution: bool = Field(default=False, description="CrewAI key: run in the background.")
     human_input: bool = Field(default=False, description="CrewAI key: ask a human to review.")
     markdown: bool = Field(default=False, description="Ask for Markdown output (CrewAI key).")

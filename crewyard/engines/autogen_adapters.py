@@ -119,7 +119,7 @@ class GatewayChatClient(ChatCompletionClient):
         task = self._task()
         self._ctx.events.emit(AGENT_TURN, agent=self._agent, task=task)
         reply = await self._ctx.gateway.acomplete(
-            self._alias,
+            self._ctx.model_for(task, self._alias),
             [m for msg in messages for m in _to_openai(msg)],
             agent=self._agent,
             task=task,

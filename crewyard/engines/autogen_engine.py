@@ -37,7 +37,7 @@ from crewyard.engines.autogen_adapters import (
 from crewyard.engines.prompts import agent_system_message, task_message
 from crewyard.engines.speakers import SpeakerPicker
 from crewyard.errors import EngineError
-from crewyard.events import TASK_FINISHED, TASK_STARTED, TOOL_CALL
+from crewyard.events import TASK_FINISHED, TASK_STARTED
 from crewyard.files import write_atomic
 from crewyard.result import TaskOutput
 from tools import ToolSpec
@@ -82,9 +82,7 @@ class _AutoGenRun:
     def _traced(self, spec: ToolSpec) -> Callable[..., str]:
         @functools.wraps(spec.fn)
         def run(**kwargs: Any) -> str:
-            result = spec.call(**kwargs)
-            self.ctx.events.emit(TOOL_CALL, tool=spec.name, args=kwargs, result=result[:500])
-            return result
+            return self.ctx.call_tool(spec, kwargs)
 
         return run
 

@@ -33,7 +33,6 @@ from crewyard.events import (  # noqa: E402
     DELEGATION_STOPPED,
     TASK_FINISHED,
     TASK_STARTED,
-    TOOL_CALL,
 )
 from crewyard.files import confined, write_atomic  # noqa: E402
 from crewyard.inputs import fill  # noqa: E402
@@ -104,7 +103,7 @@ class GatewayLLM(BaseLLM):
         if self._guard is not None:
             self._guard.refuse_if_stopped()
         completion = self._ctx.gateway.complete(
-            self.model,
+            self._ctx.model_for(task, self.model),
             [{"role": m["role"], "content": m.get("content") or ""} for m in messages],
             stop=self.stop_sequences or None,
             temperature=self.temperature,
@@ -154,12 +153,7 @@ class GatewayTool(BaseTool):
         return made
 
     def _run(self, **kwargs: Any) -> str:
-        try:
-            result = self._spec.call(**kwargs)
-        except Exception as exc:  # the agent reads the error and carries on
-            result = f"error: {self.name} failed: {exc}"
-        self._ctx.events.emit(TOOL_CALL, tool=self.name, args=kwargs, result=result[:500])
-        return result
+        return self._ctx.call_tool(self._spec, kwargs)
 
 
 class _CrewRun:

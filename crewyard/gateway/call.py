@@ -17,7 +17,7 @@ from crewyard.attempts import Attempt, AttemptPlan, BadReply, classify, retry_af
 from crewyard.errors import ModelError
 from crewyard.gateway.providers import FREE_PROVIDERS
 from crewyard.gateway.records import CallRecord, Completion
-from crewyard.models_config import AUTO, AliasConfig
+from crewyard.models_config import AliasConfig
 from crewyard.redact import redact
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ class Call:
         agent: str | None,
         task: str | None,
         on_call: Callable[[CallRecord], None] | None,
+        route_note: str | None = None,
     ) -> None:
         self.gateway = gateway
         self.messages = messages
@@ -45,9 +46,7 @@ class Call:
         self.agent = agent
         self.task = task
         self.on_call = on_call
-        self.route_note: str | None = None
-        if ref == AUTO:
-            ref, self.route_note = gateway.route(messages)
+        self.route_note = route_note  # how `auto` chose this alias
         self.alias, self.cfg = gateway.table.resolve(ref)
         chain = [(self.alias, self.cfg)] + [
             (name, gateway.table.aliases[name]) for name in gateway.table.chain(ref)[1:]
@@ -261,6 +260,8 @@ def describe(exc: BaseException) -> str:
     text = re.sub(r"\s*LiteLLM: model group .*$", "", text, flags=re.DOTALL)
     for noise in ("litellm.", "LiteLLM ", "OpenAIException - "):
         text = text.replace(noise, "")
+    for tail in ("Traceback (most recent call last)", "This looks like a bug in"):
+        text = text.split(tail, 1)[0]  # LiteLLM's wrapping of a provider's own exception
     text = text.strip()
     while text.startswith(f"{name}: "):
         text = text[len(name) + 2 :]

@@ -23,7 +23,7 @@ from crewyard.gateway.call import CALL_OPTIONS, Call, describe
 from crewyard.gateway.providers import FREE_PROVIDERS, GATEWAYS
 from crewyard.gateway.records import CallRecord, Completion
 from crewyard.models_config import AUTO, AliasConfig, ModelTable
-from crewyard.redact import redact
+from crewyard.redact import redact, treat_as_secret
 from crewyard.scripted import ReplyFn, Script, approx_tokens
 from crewyard.throttle import Throttle
 
@@ -59,6 +59,7 @@ class Gateway:
         if cfg.api_base:
             params["api_base"] = cfg.api_base
         if cfg.api_key_env:
+            treat_as_secret(cfg.api_key_env)
             key = os.environ.get(cfg.api_key_env)
             if not key:
                 raise ConfigError(
@@ -184,15 +185,26 @@ class Gateway:
         agent: str | None,
         task: str | None,
         on_call: Callable[[CallRecord], None] | None,
+        before_call: Callable[[str, list[dict[str, Any]]], None] | None,
         options: dict[str, Any],
     ) -> Call:
         unknown = set(options) - CALL_OPTIONS
         if unknown:
             raise TypeError(f"unknown model call options: {', '.join(sorted(unknown))}")
+        if ref == AUTO:
+            alias, note = self.route(messages, task, on_call, before_call)
+            return Call(self, alias, messages, options, agent, task, on_call, note)
         return Call(self, ref, messages, options, agent, task, on_call)
 
-    def route(self, messages: list[dict[str, Any]]) -> tuple[str, str]:
-        """(alias, reason) for a `model: auto` request, by the routing in models.yaml."""
+    def route(
+        self,
+        messages: list[dict[str, Any]],
+        task: str | None = None,
+        on_call: Callable[[CallRecord], None] | None = None,
+        before_call: Callable[[str, list[dict[str, Any]]], None] | None = None,
+    ) -> tuple[str, str]:
+        """(alias, reason) for a `model: auto` request, by the routing in models.yaml; a
+        classifier model's call is recorded like any other (agent `router`)."""
         routing = self.table.spec.routing
         tier, reason = complexity.classify(messages)
         if routing.classifier == "model":
@@ -201,6 +213,9 @@ class Gateway:
                     routing.classifier_model,
                     complexity.classifier_messages(messages),
                     agent="router",
+                    task=task,
+                    on_call=on_call,
+                    before_call=before_call,
                     temperature=0,
                     max_tokens=20,
                     response_format={
@@ -235,7 +250,7 @@ class Gateway:
         ref: an alias, a LiteLLM model string, or `auto` (routed by complexity).
         options: stop, tools, temperature, max_tokens, response_format; unset ones come
         from the alias in models.yaml. before_call may refuse an attempt (a budget)."""
-        call = self._begin(ref, messages, agent, task, on_call, options)
+        call = self._begin(ref, messages, agent, task, on_call, before_call, options)
         if (hit := call.from_cache()) is not None:
             return hit
         while (attempt := call.next()) is not None:
@@ -261,7 +276,9 @@ class Gateway:
         **options: Any,
     ) -> Completion:
         """complete() for async engines (the Router's async path)."""
-        call = self._begin(ref, messages, agent, task, on_call, options)
+        args = (ref, messages, agent, task, on_call, before_call, options)
+        # routing `auto` may ask a classifier model: keep that call off the event loop
+        call = await asyncio.to_thread(self._begin, *args) if ref == AUTO else self._begin(*args)
         if (hit := call.from_cache()) is not None:
             return hit
         while (attempt := call.next()) is not None:

@@ -1,0 +1,151 @@
+"""`model: auto`: requests sorted into tiers by local rules (or a cheap classifier model) and
+routed to the tier's alias, with the choice and the reason on the model-call record; plus the
+per-alias rpm/tpm throttle and models.yaml's checks of the routing section."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crewyard import complexity
+from crewyard.dispatcher import Dispatcher, plan
+from crewyard.errors import ConfigError
+from crewyard.gateway import CallRecord, Gateway
+from crewyard.loader import load_crew
+from crewyard.models_config import ModelTable
+from crewyard.runs import RunStore
+from crewyard.settings import Settings
+from crewyard.throttle import Throttle
+
+
+def ask(text: str) -> list[dict[str, Any]]:
+    return [{"role": "system", "content": "You are helpful."}, {"role": "user", "content": text}]
+
+
+@pytest.mark.parametrize(
+    ("text", "tier"),
+    [
+        ("What is the capital of France?", "simple"),
+        ("Translate 'good morning' into Spanish.", "simple"),
+        (
+            "Write two paragraphs about the history of tidal power in Brittany for a newsletter.",
+            "standard",
+        ),
+        ("Implement a Python function that parses ISO dates, with unit tests.", "complex"),
+        (
+            "Should we buy sodium-ion storage? Weigh the trade-offs step by step, "
+            "analyze costs and risks, and recommend a decision.",
+            "reasoning",
+        ),
+    ],
+)
+def test_rules_sort_requests_into_tiers(text: str, tier: str) -> None:
+    got, reason = complexity.classify(ask(text))
+    assert got == tier, reason
+    assert reason  # always explainable
+
+
+def test_rules_read_the_request_not_the_agent_description() -> None:
+    messages = [
+        {"role": "system", "content": "You implement Python algorithms and debug SQL."},
+        {"role": "user", "content": "What is the capital of France?"},
+    ]
+    assert complexity.classify(messages)[0] == "simple"
+
+
+def scripted_gateway(tmp_path: Path, extra: dict[str, Any] | None = None) -> Gateway:
+    aliases = {name: {"model": f"scripted/{name}"} for name in ("fast", "standard", "smart")}
+    path = tmp_path / "models.yaml"
+    path.write_text(json.dumps({"aliases": aliases, **(extra or {})}))
+    gateway = Gateway(ModelTable.load(path, env={}))
+    for name in aliases:
+        gateway.register_script(name, lambda messages, name=name: f"answered by {name}")
+    return gateway
+
+
+def test_auto_routes_to_the_tier_alias_and_records_why(tmp_path: Path) -> None:
+    gateway = scripted_gateway(tmp_path)
+    calls: list[CallRecord] = []
+    hard = gateway.complete(
+        "auto", ask("Implement a regex parser in Python."), on_call=calls.append
+    )
+    easy = gateway.complete("auto", ask("What is the capital of Peru?"), on_call=calls.append)
+    assert (hard.text, easy.text) == ("answered by smart", "answered by fast")
+    assert [c.alias for c in calls] == ["smart", "fast"]
+    assert calls[0].note is not None and calls[0].note.startswith("auto → smart (complex: code")
+    assert calls[1].note is not None and "simple" in calls[1].note
+
+
+def test_model_classifier_decides_and_falls_back_to_rules(tmp_path: Path) -> None:
+    routing = {"classifier": "model", "classifier_model": "standard"}
+    gateway = scripted_gateway(tmp_path, {"routing": routing})
+    verdicts = iter(['{"tier": "reasoning"}', "no idea"])
+    gateway.register_script("standard", lambda messages: next(verdicts))
+    calls: list[CallRecord] = []
+    first = gateway.complete("auto", ask("What is the capital of Peru?"), on_call=calls.append)
+    assert first.text == "answered by smart"  # the classifier said reasoning
+    assert "classified by standard" in (calls[-1].note or "")
+    assert calls[0].agent == "router" and calls[0].alias == "standard"  # its call is recorded
+    second = gateway.complete("auto", ask("What is the capital of Peru?"), on_call=calls.append)
+    assert second.alias == "fast"  # the classifier gave nothing usable: the rules decide
+    assert "classifier gave no tier" in (calls[-1].note or "")
+
+
+def test_routing_section_is_checked(tmp_path: Path) -> None:
+    path = tmp_path / "models.yaml"
+    path.write_text("aliases:\n  fast: {model: scripted/a}\nrouting:\n  tiers:\n    simple: fsat\n")
+    with pytest.raises(ConfigError) as info:
+        ModelTable.load(path, env={})
+    text = str(info.value)
+    assert "models.yaml:5" in text and "routing.tiers.simple" in text and "'fast'" in text
+    path.write_text("aliases:\n  auto: {model: scripted/a}\n")
+    with pytest.raises(ConfigError, match="reserved"):
+        ModelTable.load(path, env={})
+
+
+def test_a_task_can_ask_for_auto(settings: Settings, make_crew: Any) -> None:
+    make_crew(
+        "mixed",
+        crew={"memory": {"enabled": False}},
+        agents={"a": {"role": "Analyst", "goal": "g", "backstory": "b", "llm": "standard"}},
+        tasks={
+            "lookup": {"description": "What is the capital of Peru?", "expected_output": "x"},
+            "build": {
+                "description": "Implement a Python function to parse dates, with unit tests.",
+                "expected_output": "code",
+                "model": "auto",
+            },
+        },
+    )
+    settings.models_file.write_text(
+        json.dumps(
+            {"aliases": {n: {"model": f"scripted/{n}"} for n in ("fast", "standard", "smart")}}
+        )
+    )
+    dispatcher = Dispatcher(settings)
+    for name in ("fast", "standard", "smart"):
+        dispatcher.gateway.register_script(name, lambda m, name=name: f"Final Answer: {name}")
+    spec = load_crew("mixed", settings.crews_dir)
+    assert "auto" in plan(spec, dispatcher.table).models
+
+    result = dispatcher.run(spec, {})
+
+    assert [t.output for t in result.task_outputs] == ["standard", "smart"]
+    calls = RunStore(settings.runs_db).model_calls(result.run_id)
+    assert [(c["task"], c["alias"]) for c in calls] == [("lookup", "standard"), ("build", "smart")]
+    assert calls[1]["note"].startswith("auto → smart (complex")
+    events = [d for k, d in RunStore(settings.runs_db).events(result.run_id) if k == "model_call"]
+    assert events[1]["note"] == calls[1]["note"]  # the choice is on the model-call event too
+
+
+def test_throttle_waits_for_a_free_slot() -> None:
+    throttle = Throttle()
+    assert throttle.reserve("a", rpm=2, tpm=None, tokens=10) == 0
+    assert throttle.reserve("a", rpm=2, tpm=None, tokens=10) == 0
+    assert 59 < throttle.reserve("a", rpm=2, tpm=None, tokens=10) <= 60
+    assert throttle.reserve("b", rpm=None, tpm=100, tokens=80) == 0
+    assert throttle.reserve("b", rpm=None, tpm=100, tokens=30) > 59  # 110 > 100 tokens
+    assert throttle.reserve("c", rpm=None, tpm=None, tokens=10**9) == 0  # unlimited
