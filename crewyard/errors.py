@@ -66,6 +66,10 @@ class ModelError(CrewyardError):
         super().__init__(f"model alias {alias!r} ({model}) failed: {detail}")
 
 
+class GuardrailFailed(CrewyardError):
+    """A task's output still failed its guardrails after every retry."""
+
+
 class BudgetExceeded(CrewyardError):
     """The run's token or dollar budget would be passed by the next model call."""
 

@@ -35,6 +35,8 @@ ERROR = "error"
 DELEGATION = "delegation"
 DELEGATION_STOPPED = "delegation_stopped"
 SPEAKER_SELECTED = "speaker_selected"
+GUARDRAIL_PASSED = "guardrail_passed"
+GUARDRAIL_FAILED = "guardrail_failed"
 MEMORY_RECALLED = "memory_recalled"
 MEMORY_STORED = "memory_stored"
 RUN_FINISHED = "run_finished"
@@ -76,6 +78,9 @@ def _describe(event: Event) -> str:
             f"model call {d.get('alias')} ({d.get('model')}): {d.get('prompt_tokens')} in, "
             f"{d.get('completion_tokens')} out, {d.get('latency_ms', 0):.0f} ms"
         )
+    if event.kind == GUARDRAIL_FAILED:
+        reasons = "; ".join(d.get("reasons") or [])
+        return f"guardrail failed: {d.get('task')} attempt {d.get('attempt')}: {reasons}"
     if event.kind in (TASK_STARTED, TASK_FINISHED):
         return f"{event.kind.replace('_', ' ')}: {d.get('task')} ({d.get('agent')})"
     return f"{event.kind}: " + ", ".join(f"{k}={v}" for k, v in d.items() if k != "output")

@@ -15,6 +15,7 @@ from agents.spec import AgentSpec
 from crews.options import ENGINE_OPTIONS
 from crews.spec import CrewFile, CrewSpec, InputSpec
 from crewyard.errors import ConfigError, did_you_mean
+from crewyard.hooks import check_references
 from crewyard.routing import choose_process
 from crewyard.yamlfile import KeyPath, YamlDoc, read_yaml
 from tasks import LIBRARY_DIR as TASK_LIBRARY
@@ -41,7 +42,7 @@ def validate(model: type[M], data: Any, doc: YamlDoc, at: KeyPath = ()) -> M:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = (*at, *(str(p) for p in first["loc"]))
+        loc = (*at, *first["loc"])  # list indexes stay ints: their lines are known
         field_name = str(first["loc"][-1]) if first["loc"] else ""
         hint = None
         if first["type"] == "extra_forbidden":
@@ -53,7 +54,7 @@ def validate(model: type[M], data: Any, doc: YamlDoc, at: KeyPath = ()) -> M:
             message = f"missing required key {field_name!r}"
             hint = f"add {field_name}: … here"
         else:
-            message = first["msg"]
+            message = first["msg"].removeprefix("Value error, ")
         more = len(exc.errors()) - 1
         if more:
             message += f" (and {more} more problem{'s' if more > 1 else ''} in this file)"
@@ -201,6 +202,7 @@ def load_crew(name: str, crews_dir: Path) -> CrewSpec:
         )
 
     _check_tools(agents, agents_doc or crew_doc, tasks, task_docs)
+    check_references(crew_dir, tasks, task_docs)  # imports hooks.py only if a task names it
     process, reason = choose_process(crew.process, agents, crew.models, crew.engine_options)
     _check_task_agents(tasks, task_docs, agents, needed=process == "sequential")
     _check_context(tasks, task_docs)

@@ -10,6 +10,7 @@ from rich.status import Status
 from crewyard.events import (
     AGENT_TURN,
     ERROR,
+    GUARDRAIL_FAILED,
     MODEL_CALL,
     RUN_STARTED,
     TASK_FINISHED,
@@ -49,6 +50,11 @@ class Progress:
         elif event.kind == TASK_FINISHED:
             saved = f" → {d['output_file']}" if d.get("output_file") else ""
             self.console.print(f"  [green]✓[/] {d.get('task')} done{saved}")
+        elif event.kind == GUARDRAIL_FAILED:
+            then = "trying again" if d.get("retries_left") else "no retry left"
+            checks = ", ".join(d.get("checks") or [])
+            task, attempt = d.get("task"), d.get("attempt")
+            self.console.print(f"  [yellow]↻[/] {task} failed {checks} (attempt {attempt}); {then}")
         elif event.kind == MODEL_CALL:
             self.calls += 1
             self.tokens += int(d.get("prompt_tokens") or 0) + int(d.get("completion_tokens") or 0)

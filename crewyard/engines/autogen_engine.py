@@ -5,6 +5,7 @@ task outputs go to the RunContext, code runs in crewyard.sandbox."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -39,6 +40,7 @@ from crewyard.engines.speakers import SpeakerPicker
 from crewyard.errors import EngineError
 from crewyard.events import TASK_FINISHED, TASK_STARTED
 from crewyard.files import write_atomic
+from crewyard.guardrails import Guard, feedback
 from crewyard.result import TaskOutput
 from tools import ToolSpec
 
@@ -141,9 +143,14 @@ async def _debate(ctx: RunContext) -> list[TaskOutput]:
             "Give your verdict: which side is right, and your reasons."
         )
         judge_agent = run.assistant(judge)
-        reply = await judge_agent.run(task=verdict_prompt)
-        verdict = reply.messages[-1].to_text() if reply.messages else ""
-        ctx.store.turn(ctx.run_id, name, judge, verdict)
+        guard, prompt = Guard.of(name, ctx), verdict_prompt
+        while True:  # the judge keeps its history: a retry reads its verdict and the reasons
+            reply = await judge_agent.run(task=prompt)
+            verdict = reply.messages[-1].to_text() if reply.messages else ""
+            ctx.store.turn(ctx.run_id, name, judge, verdict)
+            if not (reasons := await _review(guard, verdict)):
+                break
+            prompt = feedback(reasons)
         run.finish_task(name, judge, verdict, ctx.spec.tasks[name].output_file)
     return run.outputs
 
@@ -176,10 +183,15 @@ async def _coding(ctx: RunContext) -> list[TaskOutput]:
             if (opts.tests)
             else ""
         )
-        await run.team(team, run.message_for(name) + tests)
         file_name = ctx.spec.tasks[name].output_file or f"{name}.py"
-        if executor.last_code:
-            write_atomic(ctx.output_dir / file_name, executor.last_code)
+        guard, message = Guard.of(name, ctx), run.message_for(name) + tests
+        while True:  # the team keeps its history: a retry reads the reasons after its code
+            await run.team(team, message)
+            if executor.last_code:
+                write_atomic(ctx.output_dir / file_name, executor.last_code)
+            if not executor.passed or not (reasons := await _review(guard, executor.last_code)):
+                break
+            message, executor.passed = feedback(reasons), False
         if not executor.passed:
             ctx.store.checkpoint(
                 ctx.run_id,
@@ -198,6 +210,11 @@ async def _coding(ctx: RunContext) -> list[TaskOutput]:
         run.finish_task(name, coder, executor.last_code, file_name)
         ctx.store.event(ctx.run_id, "code_saved", {"file": file_name, "rounds": executor.rounds})
     return run.outputs
+
+
+async def _review(guard: Guard | None, output: str) -> list[str]:
+    """The guard's reasons; in a thread, as an LLM judge makes a blocking gateway call."""
+    return await asyncio.to_thread(guard.review, output) if guard else []
 
 
 def _sandbox_approves(request: ApprovalRequest) -> ApprovalResponse:

@@ -17,6 +17,7 @@ for _flag, _value in {
     os.environ.setdefault(_flag, _value)
 
 import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 from crewai import Agent, BaseLLM, Crew, Process, Task  # noqa: E402
@@ -27,6 +28,7 @@ from pydantic import PrivateAttr  # noqa: E402
 from crews.options import HierarchicalOptions  # noqa: E402
 from crewyard.context import RunContext  # noqa: E402
 from crewyard.engines.delegation import DelegationGuard, DelegationStopped  # noqa: E402
+from crewyard.engines.prompts import context_block  # noqa: E402
 from crewyard.events import (  # noqa: E402
     AGENT_TURN,
     DELEGATION,
@@ -35,8 +37,10 @@ from crewyard.events import (  # noqa: E402
     TASK_STARTED,
 )
 from crewyard.files import confined, write_atomic  # noqa: E402
+from crewyard.guardrails import Guard, feedback  # noqa: E402
 from crewyard.inputs import fill  # noqa: E402
 from crewyard.result import TaskOutput  # noqa: E402
+from tasks.spec import TaskSpec  # noqa: E402
 from tools import ToolSpec  # noqa: E402
 
 AGENT_KEYS = (
@@ -179,6 +183,21 @@ class _CrewRun:
             self.ctx.events.emit(TASK_STARTED, task=task, agent=agent)
         self.ctx.events.emit(AGENT_TURN, task=task, agent=agent)
 
+    def guardrail(self, guard: Guard, spec: TaskSpec) -> Callable[[CrewAITaskOutput], Any]:
+        """CrewAI's guardrail callable. On (False, text) CrewAI runs the agent again with text
+        as its whole context, which drops the earlier outputs the task reads: they go back in.
+        When no retry is left, guard.review raises and the run fails with every attempt."""
+
+        def verdict(output: CrewAITaskOutput) -> tuple[bool, Any]:
+            reasons = guard.review(output.raw)
+            if not reasons:
+                return True, output.raw
+            earlier = context_block(spec, [(o.task, o.output) for o in self.outputs])
+            return False, feedback(reasons) + (f"\n\n{earlier}" if earlier else "")
+
+        # a lambda: CrewAI rejects guardrails whose (string) return annotation it cannot read
+        return lambda output: verdict(output)
+
     def task_done(self, output: CrewAITaskOutput) -> None:
         """Checkpoint the output (and write its file) before the next task starts."""
         name = output.name or f"task_{len(self.outputs) + 1}"
@@ -225,6 +244,9 @@ def run_crewai(ctx: RunContext) -> list[TaskOutput]:
         extra: dict[str, Any] = {}
         if task_spec.context is not None:  # unset: CrewAI passes every earlier output
             extra["context"] = [tasks[c] for c in task_spec.context]
+        if checks := Guard.of(name, ctx):
+            extra["guardrail"] = run.guardrail(checks, task_spec)
+            extra["guardrail_max_retries"] = checks.max_retries
         tasks[name] = Task(
             name=name,
             agent=agents[agent_name] if agent_name else None,

@@ -1,4 +1,5 @@
-"""Prompt text shared by engines that have no prompt scheme of their own (AutoGen)."""
+"""Prompt text shared by engines that have no prompt scheme of their own (AutoGen), and the
+earlier-task context CrewAI drops when it retries a task after a failed guardrail."""
 
 from __future__ import annotations
 
@@ -20,10 +21,17 @@ def agent_system_message(agent: AgentSpec, inputs: dict[str, Any]) -> str:
 def task_message(task: TaskSpec, inputs: dict[str, Any], context: list[tuple[str, str]]) -> str:
     """The task as a user message: what to do, what a good answer is, earlier outputs."""
     text = f"{task.description.strip()}\n\nExpected output: {task.expected_output.strip()}"
+    if block := context_block(task, context):
+        text += f"\n\n{block}"
+    return fill(text, inputs)
+
+
+def context_block(task: TaskSpec, context: list[tuple[str, str]]) -> str:
+    """The earlier outputs the task reads (all of them when its context is unset), or ""."""
     wanted = task.context
     earlier = [(n, o) for n, o in context if wanted is None or n in wanted]
-    if earlier:
-        text += "\n\nContext from earlier tasks:\n" + "\n\n".join(
-            f"[{name}]\n{output}" for name, output in earlier
-        )
-    return fill(text, inputs)
+    if not earlier:
+        return ""
+    return "Context from earlier tasks:\n" + "\n\n".join(
+        f"[{name}]\n{output}" for name, output in earlier
+    )
