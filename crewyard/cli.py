@@ -260,21 +260,30 @@ def _schema() -> int:
     from crewyard.models_config import ModelsFile
     from tasks.spec import TaskSpec
 
+    # pydantic nests each model's parts under its own $defs but refers to them from the
+    # root (#/$defs/X): hoist them so every reference resolves
+    defs: dict[str, Any] = {}
+
+    def hoisted(model: Any) -> dict[str, Any]:
+        part: dict[str, Any] = model.model_json_schema()
+        defs.update(part.pop("$defs", {}))
+        return part
+
+    defs.update(
+        {
+            "CrewFile": hoisted(CrewFile),
+            "AgentsFile": {"type": "object", "additionalProperties": hoisted(AgentSpec)},
+            "TasksFile": {"type": "object", "additionalProperties": hoisted(TaskSpec)},
+            "ModelsFile": hoisted(ModelsFile),
+            **{f"EngineOptions_{p}": hoisted(m) for p, m in ENGINE_OPTIONS.items()},
+        }
+    )
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "crewyard crew files",
         "description": "crew.yaml (CrewFile); agents.yaml maps names to AgentSpec; "
         "tasks.yaml maps names to TaskSpec; models.yaml (ModelsFile).",
-        "$defs": {
-            "CrewFile": CrewFile.model_json_schema(),
-            "AgentsFile": {"type": "object", "additionalProperties": AgentSpec.model_json_schema()},
-            "TasksFile": {"type": "object", "additionalProperties": TaskSpec.model_json_schema()},
-            "ModelsFile": ModelsFile.model_json_schema(),
-            **{
-                f"EngineOptions_{process}": model.model_json_schema()
-                for process, model in ENGINE_OPTIONS.items()
-            },
-        },
+        "$defs": defs,
     }
     print(json.dumps(schema, indent=2))
     return EXIT_OK

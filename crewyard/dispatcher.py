@@ -85,6 +85,8 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
         )
     agents = {name: spec.agent_model(name) for name in spec.agents}
     refs = set(agents.values()) | {t.model for t in spec.tasks.values() if t.model}
+    judged = [t.guardrails for t in spec.tasks.values() if t.guardrails and t.guardrails.judge]
+    refs |= {g.judge_model or spec.models.default for g in judged}  # checked before the run
     manager = None
     if spec.process == "hierarchical":
         manager = spec.engine_options.get("manager_agent")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from crewyard.cli import main
 from crewyard.settings import Settings
@@ -110,6 +111,33 @@ def test_schema_is_json_schema_with_descriptions(capsys: pytest.CaptureFixture[s
     assert all("description" in f for f in crew["properties"].values())
     agent = schema["$defs"]["AgentsFile"]["additionalProperties"]
     assert {"role", "goal", "backstory"} <= set(agent["required"])
+
+
+def test_schema_validates_the_shipped_files_and_catches_a_typo(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from jsonschema import Draft202012Validator
+
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    Draft202012Validator.check_schema(schema)
+
+    def problems(kind: str, data: object) -> list[str]:
+        validator = Draft202012Validator({"$defs": schema["$defs"], **schema["$defs"][kind]})
+        return [e.message for e in validator.iter_errors(data)]  # every $ref must resolve
+
+    root = Path(__file__).resolve().parents[2]
+    for kind, path in [
+        ("CrewFile", "crews/research/crew.yaml"),
+        ("AgentsFile", "crews/research/agents.yaml"),
+        ("TasksFile", "crews/research/tasks.yaml"),
+        ("ModelsFile", "models.yaml"),
+    ]:
+        assert problems(kind, yaml.safe_load((root / path).read_text())) == [], path
+    typo = {"aliases": {"fast": {"model": "local/smollm2", "temprature": 0}}}
+    assert problems("ModelsFile", typo) == [
+        "Additional properties are not allowed ('temprature' was unexpected)"
+    ]
 
 
 def test_quick_commands_import_no_engine_or_model_library() -> None:
