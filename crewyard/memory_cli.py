@@ -56,7 +56,7 @@ def _confirm(question: str, yes: bool) -> None:
 
 def _print(items: list[Any], as_json: bool) -> None:
     if as_json:
-        print(json.dumps([vars(i) for i in items], indent=2, default=str))
+        print(json.dumps([i._asdict() for i in items], indent=2, default=str))
         return
     if not items:
         print("nothing found")
@@ -89,7 +89,7 @@ def run(args: list[str]) -> int:
         item = store.get(ns.id)
         if item is None:
             raise ConfigError(f"no memory item {ns.id!r}", hint="find ids with `memory search`")
-        print(json.dumps(vars(item), indent=2, default=str))
+        print(json.dumps(item._asdict(), indent=2, default=str))
     elif action == "forget":
         if ns.id:
             if not store.forget(ns.id):

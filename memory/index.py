@@ -94,10 +94,10 @@ class ExactIndex:
                 return []
             scores = subset.matrix @ query
             if count <= SMALL or k >= count:  # one sort beats partition + sort on few rows
-                top = np.argsort(-scores)[:k]
+                top = (-scores).argsort()[:k]
             else:
                 top = np.argpartition(-scores, k - 1)[:k]
-                top = top[np.argsort(-scores[top])]
+                top = top[(-scores[top]).argsort()]
             ids, payloads = subset.ids, subset.payloads
             return [
                 (ids[i], s / norm, payloads[i])
