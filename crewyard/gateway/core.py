@@ -5,6 +5,7 @@ cooldowns and rates are the gateway's own (crewyard.attempts, crewyard.throttle)
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import threading
 import time
@@ -18,10 +19,13 @@ from litellm.router import Router
 from crewyard import complexity, local_model
 from crewyard.attempts import Cooldowns
 from crewyard.cache import ResponseCache
-from crewyard.errors import ConfigError, CrewyardError, ModelError
+from crewyard.cassette import CassettePlayer
+from crewyard.errors import BudgetExceeded, ConfigError, CrewyardError, ModelError
+from crewyard.gateway import taping
 from crewyard.gateway.call import CALL_OPTIONS, Call, describe
 from crewyard.gateway.providers import FREE_PROVIDERS, GATEWAYS
 from crewyard.gateway.records import CallRecord, Completion
+from crewyard.gateway.taping import Cassette
 from crewyard.models_config import AUTO, AliasConfig, ModelTable
 from crewyard.redact import redact
 from crewyard.scripted import ReplyFn, Script, approx_tokens
@@ -41,6 +45,8 @@ class Gateway:
         self._lock = threading.Lock()
         self.cooldowns = Cooldowns()
         self.throttle = Throttle()
+        self.cassette: Cassette | None = None  # set on a run's view by for_run()
+        self._origin: Gateway | None = None
         GATEWAYS[self.id] = self
         for alias in table.aliases.values():
             provider, _, name = alias.model.partition("/")
@@ -177,35 +183,30 @@ class Gateway:
                 )
             return self._router
 
-    def _begin(
-        self,
-        ref: str,
-        messages: list[dict[str, Any]],
-        agent: str | None,
-        task: str | None,
-        on_call: Callable[[CallRecord], None] | None,
-        options: dict[str, Any],
-    ) -> Call:
-        unknown = set(options) - CALL_OPTIONS
-        if unknown:
-            raise TypeError(f"unknown model call options: {', '.join(sorted(unknown))}")
-        return Call(self, ref, messages, options, agent, task, on_call)
-
     def route(self, messages: list[dict[str, Any]]) -> tuple[str, str]:
         """(alias, reason) for a `model: auto` request, by the routing in models.yaml."""
         routing = self.table.spec.routing
         tier, reason = complexity.classify(messages)
         if routing.classifier == "model":
             try:
-                reply = self.complete(
+                # the gateway's own call: never part of a cassette (a replay does not route)
+                reply = self._complete(
                     routing.classifier_model,
                     complexity.classifier_messages(messages),
-                    agent="router",
-                    temperature=0,
-                    max_tokens=20,
-                    response_format={
-                        "type": "json_schema",
-                        "json_schema": {"name": "tier", "schema": complexity.CLASSIFIER_SCHEMA},
+                    "router",
+                    None,
+                    None,
+                    None,
+                    {
+                        "temperature": 0,
+                        "max_tokens": 20,
+                        "response_format": {
+                            "type": "json_schema",
+                            "json_schema": {
+                                "name": "tier",
+                                "schema": complexity.CLASSIFIER_SCHEMA,
+                            },
+                        },
                     },
                 )
                 picked = complexity.parse_tier(reply.text)
@@ -218,6 +219,18 @@ class Gateway:
                 reason = f"classifier failed ({exc}); rules: {reason}"
         alias = routing.alias_for(tier)
         return alias, f"auto → {alias} ({tier}: {reason})"
+
+    def for_run(self, cassette: Cassette | None) -> Gateway:
+        """This gateway for one run that records or replays: the same models, scripts, cache,
+        cooldowns and rate limits, with the run's own cassette (so concurrent runs on one
+        gateway never write to, or answer from, each other's)."""
+        if cassette is None:
+            return self
+        view = copy.copy(self)
+        view._origin = self  # the providers find scripts and settings by the origin's id
+        view.cassette = cassette
+        view._deployments = dict(self._deployments)  # a Router of its own, never a stale one
+        return view
 
     def complete(
         self,
@@ -234,20 +247,18 @@ class Gateway:
 
         ref: an alias, a LiteLLM model string, or `auto` (routed by complexity).
         options: stop, tools, temperature, max_tokens, response_format; unset ones come
-        from the alias in models.yaml. before_call may refuse an attempt (a budget)."""
-        call = self._begin(ref, messages, agent, task, on_call, options)
-        if (hit := call.from_cache()) is not None:
-            return hit
-        while (attempt := call.next()) is not None:
-            if before_call is not None:
-                before_call(attempt.alias, messages)
-            while wait := call.wait(attempt):
-                time.sleep(wait)
-            try:
-                return call.done(attempt, call.router.completion(**call.kwargs(attempt)))
-            except Exception as exc:
-                call.failed(attempt, exc)
-        raise call.give_up()
+        from the alias in models.yaml. before_call may refuse an attempt (a budget).
+        A replaying run is answered from its cassette; a recording one appends to it."""
+        _check_options(options)
+        if isinstance(self.cassette, CassettePlayer):
+            return taping.replay(self.cassette, ref, messages, options, agent, task, on_call)
+        try:
+            result = self._complete(ref, messages, agent, task, on_call, before_call, options)
+        except (ModelError, BudgetExceeded) as exc:
+            taping.record(self.cassette, ref, messages, options, agent, task, error=exc)
+            raise
+        taping.record(self.cassette, ref, messages, options, agent, task, result)
+        return result
 
     async def acomplete(
         self,
@@ -261,7 +272,54 @@ class Gateway:
         **options: Any,
     ) -> Completion:
         """complete() for async engines (the Router's async path)."""
-        call = self._begin(ref, messages, agent, task, on_call, options)
+        _check_options(options)
+        if isinstance(self.cassette, CassettePlayer):
+            return taping.replay(self.cassette, ref, messages, options, agent, task, on_call)
+        try:
+            result = await self._acomplete(
+                ref, messages, agent, task, on_call, before_call, options
+            )
+        except (ModelError, BudgetExceeded) as exc:
+            taping.record(self.cassette, ref, messages, options, agent, task, error=exc)
+            raise
+        taping.record(self.cassette, ref, messages, options, agent, task, result)
+        return result
+
+    def _complete(
+        self,
+        ref: str,
+        messages: list[dict[str, Any]],
+        agent: str | None,
+        task: str | None,
+        on_call: Callable[[CallRecord], None] | None,
+        before_call: Callable[[str, list[dict[str, Any]]], None] | None,
+        options: dict[str, Any],
+    ) -> Completion:
+        call = Call(self, ref, messages, options, agent, task, on_call)
+        if (hit := call.from_cache()) is not None:
+            return hit
+        while (attempt := call.next()) is not None:
+            if before_call is not None:
+                before_call(attempt.alias, messages)
+            while wait := call.wait(attempt):
+                time.sleep(wait)
+            try:
+                return call.done(attempt, call.router.completion(**call.kwargs(attempt)))
+            except Exception as exc:
+                call.failed(attempt, exc)
+        raise call.give_up()
+
+    async def _acomplete(
+        self,
+        ref: str,
+        messages: list[dict[str, Any]],
+        agent: str | None,
+        task: str | None,
+        on_call: Callable[[CallRecord], None] | None,
+        before_call: Callable[[str, list[dict[str, Any]]], None] | None,
+        options: dict[str, Any],
+    ) -> Completion:
+        call = Call(self, ref, messages, options, agent, task, on_call)
         if (hit := call.from_cache()) is not None:
             return hit
         while (attempt := call.next()) is not None:
@@ -274,3 +332,9 @@ class Gateway:
             except Exception as exc:
                 call.failed(attempt, exc)
         raise call.give_up()
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    unknown = set(options) - CALL_OPTIONS
+    if unknown:
+        raise TypeError(f"unknown model call options: {', '.join(sorted(unknown))}")
