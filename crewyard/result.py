@@ -30,6 +30,8 @@ class RunResult:
     output_dir: str | None = None
     log_file: str | None = None
     error: str | None = None
+    cassette: str | None = None  # where --record wrote this run's cassette
+    replay_of: str | None = None  # the run whose cassette this run replayed
 
     @property
     def ok(self) -> bool:
