@@ -20,7 +20,7 @@ from crewyard.gateway import Gateway
 from crewyard.loader import load_crew
 from crewyard.models_config import ModelTable
 from crewyard.recall import recall, render
-from crewyard.runs import RunStore
+from crewyard.runs import RunStore, cost_report
 from crewyard.settings import Settings
 from tests.conftest import TWO_TASKS, write_yaml
 from tests.fakellm import FakeLLM, Reply
@@ -89,6 +89,8 @@ def test_replay_of_a_recorded_run_makes_zero_calls(
     assert {c["replayed"] for c in store.model_calls(original.run_id)} == {0}
     started = dict(store.events(replayed.run_id))["run_started"]
     assert started["replay_of"] == original.run_id
+    (spend,) = cost_report(store, "crew")  # a replay neither spends nor saves anything
+    assert (spend["calls"], spend["cache_hits"], spend["tokens_saved"]) == (2, 0, 0)
 
 
 def test_replay_after_memory_changed_still_matches(
@@ -215,13 +217,17 @@ def test_cli_records_shows_and_replays_by_run_id(
     assert f"cassette: {cassette} (replay it: python main.py --replay {run_id})" in (
         capsys.readouterr().out
     )
-    assert main(["--replay", run_id[:-2], "-q"]) == 0  # a unique prefix is enough
+    assert main(["--replay", run_id[:-2]]) == 0  # a unique prefix is enough
     out, err = capsys.readouterr()
+    assert f"replaying run {run_id}" in " ".join(err.split())  # rich wraps at 80 columns
     assert out.strip() == "# Tides\nA short report."
     assert "in 0 model calls" in err and f"replayed 2 model calls of run {run_id}" in err
     replay_id = last_run_id(settings)
     assert main(["--crew", "demo", "--replay", str(cassette), "--input", "topic=tides", "-q"]) == 0
     capsys.readouterr()
+    assert main(["runs", "show", replay_id]) == 0
+    shown_text = capsys.readouterr().out
+    assert f"replay of: {run_id}" in shown_text and "cassette:" not in shown_text
     assert main(["runs", "show", replay_id, "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert (shown["replay_of"], shown["cassette"]) == (run_id, None)

@@ -13,7 +13,7 @@ import pytest
 
 from crewyard.cache import ResponseCache
 from crewyard.cassette import CassettePlayer, CassetteWriter, read_cassette
-from crewyard.errors import ConfigError, ModelError, ReplayMismatch
+from crewyard.errors import BudgetExceeded, ConfigError, ModelError, ReplayMismatch
 from crewyard.gateway import CallRecord, Gateway
 from crewyard.models_config import ModelTable
 from tests.conftest import write_yaml
@@ -247,3 +247,21 @@ def test_async_calls_and_failed_calls_replay_too(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"model alias 'standard' .*no reply left"):
         asyncio.run(player.acomplete("standard", AGAIN, agent="a", on_call=calls.append))
     assert calls[0].replayed and calls[0].error
+
+
+def test_a_call_refused_by_the_budget_is_refused_again_on_replay(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    writer = CassetteWriter(path, {"run_id": "r1"})
+
+    def refuse(alias: str, messages: list[dict[str, Any]]) -> None:
+        raise BudgetExceeded("token budget reached: 90 of 100 tokens spent")
+
+    view = scripted_gateway(tmp_path / "a", ["never sent"]).for_run(writer)
+    with pytest.raises(BudgetExceeded):
+        view.complete("standard", HI, agent="a", before_call=refuse)
+    writer.close()
+    player = scripted_gateway(tmp_path / "b", []).for_run(CassettePlayer(path))
+    calls: list[CallRecord] = []
+    with pytest.raises(BudgetExceeded, match="90 of 100 tokens"):
+        player.complete("standard", HI, agent="a", on_call=calls.append)
+    assert calls == []  # the original made no call, so neither does its replay record one
