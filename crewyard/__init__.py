@@ -42,16 +42,22 @@ def run(
     *,
     settings: Settings | None = None,
     models: dict[str, str] | None = None,
+    record: bool = False,
+    replay: str | None = None,
     **inputs: Any,
 ) -> RunResult:
     """Run a crew by name (or spec) with its inputs as keyword arguments.
 
-    models overrides aliases, e.g. {"smart": "openai/gpt-4o"}. Raises RunFailed (with
-    .result holding every finished task output) if the run fails."""
+    models overrides aliases, e.g. {"smart": "openai/gpt-4o"}. record=True keeps every model
+    request and reply as a cassette; replay="RUN_ID" runs a recorded run again from its
+    cassette, calling no model (inputs default to the recorded ones; a request that differs
+    fails the run with a diff). Raises RunFailed (with .result holding every finished task
+    output) if the run fails."""
     from crewyard.dispatcher import Dispatcher
 
     spec = load_crew(crew) if isinstance(crew, str) else crew
-    return Dispatcher(settings, model_overrides=models).run(spec, inputs)
+    dispatcher = Dispatcher(settings, model_overrides=models)
+    return dispatcher.run(spec, inputs, record=record, replay=replay)
 
 
 def memory(settings: Settings | None = None) -> MemoryStore:
@@ -77,10 +83,14 @@ async def arun(
     *,
     settings: Settings | None = None,
     models: dict[str, str] | None = None,
+    record: bool = False,
+    replay: str | None = None,
     **inputs: Any,
 ) -> RunResult:
     """run() without blocking the event loop (the engines run in a worker thread)."""
-    return await asyncio.to_thread(run, crew, settings=settings, models=models, **inputs)
+    return await asyncio.to_thread(
+        run, crew, settings=settings, models=models, record=record, replay=replay, **inputs
+    )
 
 
 __all__ = [

@@ -55,6 +55,18 @@ def _run_parser() -> argparse.ArgumentParser:
         help="call the models even for requests answered before",
     )
     p.add_argument(
+        "--record",
+        action="store_true",
+        help="keep every model request and reply of the run as a cassette, for --replay",
+    )
+    p.add_argument(
+        "--replay",
+        metavar="RUN_ID",
+        help="run a recorded run again from its cassette (or a cassette file) without calling "
+        "any model; a request that differs from the recording fails with a diff. Crew and "
+        "inputs come from the recording unless given",
+    )
+    p.add_argument(
         "--budget-tokens",
         type=int,
         metavar="N",
@@ -130,14 +142,16 @@ def _run(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"cache": False})
     if args.list:
         return _list(settings.crews_dir)
-    if not args.crew:
+    if not args.crew and not args.replay:
         _run_parser().print_usage(sys.stderr)
         print("error: give --crew NAME (see --list)", file=sys.stderr)
         return EXIT_BAD_INPUT
     from crewyard.inputs import parse_pairs, read_inputs_file, resolve_inputs
     from crewyard.models_config import ModelTable, parse_model_overrides
+    from crewyard.replay import recorded_crew
 
-    spec = crews.load_crew(args.crew, settings.crews_dir)
+    crew = args.crew or recorded_crew(settings, args.replay)
+    spec = crews.load_crew(crew, settings.crews_dir)
     if args.budget_tokens is not None or args.budget_usd is not None:
         budget = spec.budget.model_copy(
             update={
@@ -174,7 +188,7 @@ def _execute(
         listeners: list[Listener] = [] if args.quiet else [progress]
         dispatcher = Dispatcher(settings, model_overrides=overrides, listeners=listeners)
         try:
-            result = dispatcher.run(spec, given)
+            result = dispatcher.run(spec, given, record=args.record, replay=args.replay)
         except RunFailed as exc:
             failed = exc.result
             print(f"error: {exc}", file=sys.stderr)
@@ -206,6 +220,11 @@ def _execute(
         print(f"report: {Path(result.output_dir or '') / path}", file=err)
     if args.output:
         print(f"output: {args.output}", file=err)
+    if result.cassette:
+        print(f"cassette: {result.cassette} (python main.py --replay {result.run_id})", file=err)
+    if result.replay_of:
+        replayed = u.get("replayed_calls", 0)
+        print(f"replayed {replayed} model calls of run {result.replay_of}; none was made", file=err)
     print(f"run record: {settings.runs_db} (python main.py runs show {result.run_id})", file=err)
     print(f"log: {result.log_file}", file=err)
     return EXIT_OK
@@ -293,11 +312,12 @@ def _runs(args: argparse.Namespace) -> int:
     from crewyard.runs import RunStore
     from crewyard.settings import Settings
 
-    store = RunStore(Settings().runs_db)
+    settings = Settings()
+    store = RunStore(settings.runs_db)
     if args.action == "show":
         if not args.run_id:
             raise ConfigError("runs show needs a run id", hint="python main.py runs show RUN_ID")
-        return _show_run(store, args.run_id, args.json)
+        return _show_run(store, args.run_id, args.json, settings.cassettes_dir)
     if args.action == "cost":
         return _costs(
             store, args.by or ["crew", "model", "agent", "day"], args.since_days, args.json
@@ -317,12 +337,14 @@ def _runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _show_run(store: Any, run_id: str, as_json: bool) -> int:
+def _show_run(store: Any, run_id: str, as_json: bool, cassettes_dir: Path) -> int:
     run = store.get(run_id)
     checkpoints = store.checkpoints(run.id)
+    cassette = cassettes_dir / f"{run.id}.jsonl"
     if as_json:
         data = {
             **vars(run),
+            "cassette": str(cassette) if cassette.is_file() else None,
             "task_outputs": [vars(c) for c in checkpoints],
             "model_calls": store.model_calls(run.id),
         }
@@ -337,6 +359,10 @@ def _show_run(store: Any, run_id: str, as_json: bool) -> int:
     if run.error:
         print(f"error: {run.error}")
     print(f"outputs: {run.output_dir}\nlog: {run.log_file}")
+    if run.replay_of:
+        print(f"replay of: {run.replay_of}")
+    if cassette.is_file():
+        print(f"cassette: {cassette} (replay it: python main.py --replay {run.id})")
     for c in checkpoints:
         saved = f" → {c.output_file}" if c.output_file else ""
         print(f"\n## {c.task} ({c.agent}){saved}\n\n{c.output}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crews.spec import CrewSpec
+from crewyard.cassette import CassettePlayer, CassetteWriter, cassette_path
 from crewyard.context import RunContext
 from crewyard.errors import BudgetExceeded, ConfigError, CrewyardError
 from crewyard.events import (
@@ -24,6 +25,7 @@ from crewyard.logs import ensure_configured, run_log
 from crewyard.models_config import AUTO, ModelTable
 from crewyard.recall import memory_tools, recall, remember, render, with_memory
 from crewyard.redact import redact
+from crewyard.replay import MemoryTape, as_store, open_player
 from crewyard.result import RunResult, TaskOutput
 from crewyard.runs import RunStore, new_run_id
 from crewyard.settings import Settings
@@ -31,7 +33,7 @@ from tools import REGISTERED
 
 if TYPE_CHECKING:
     from crewyard.gateway import Gateway
-    from memory.store import MemoryItem, MemoryStore
+    from memory.store import MemoryStore
 
 ENGINES = {
     "sequential": "crewai",
@@ -163,18 +165,63 @@ class Dispatcher:
     def plan(self, spec: CrewSpec) -> Plan:
         return plan(spec, self.table)
 
-    def run(self, spec: CrewSpec, inputs: dict[str, Any] | None = None) -> RunResult:
-        """Run a crew to the end; raises RunFailed (with the partial result) if it fails."""
+    def run(
+        self,
+        spec: CrewSpec,
+        inputs: dict[str, Any] | None = None,
+        *,
+        record: bool = False,
+        replay: str | Path | None = None,
+    ) -> RunResult:
+        """Run a crew to the end; raises RunFailed (with the partial result) if it fails.
+
+        record: keep every model request and reply in a cassette (settings.cassettes_dir).
+        replay: a recorded run's id (or its cassette file): every model call is answered
+        from the cassette, none is made; a request that differs from the recording fails the
+        run with ReplayMismatch. A replay without inputs takes the recorded run's."""
+        if record and replay is not None:
+            raise ConfigError("a run cannot record and replay at once", hint="drop one of them")
+        player = open_player(self.settings, self.store, replay) if replay is not None else None
+        if player is not None:
+            if player.crew and player.crew != spec.name:
+                raise ConfigError(
+                    f"run {player.run_id} is a run of crew {player.crew!r}, not {spec.name!r}",
+                    hint=f"python main.py --replay {player.run_id} (the crew comes with it)",
+                )
+            inputs = inputs or player.inputs
         resolved = resolve_inputs(spec, inputs or {})
         the_plan = self.plan(spec)
-        self.gateway.check(list(the_plan.agents.values()) + list(the_plan.models))
-        recalled = recall(self.memory, spec, resolved) if spec.memory.enabled else []
+        if player is not None:  # the recorded prompts, whatever memory holds now; no keys
+            count = int(player.header.get("memory_items") or 0)
+            recalled = (player.memory_block, count) if spec.memory.enabled else ("", 0)
+        else:
+            self.gateway.check(list(the_plan.agents.values()) + list(the_plan.models))
+            items = recall(self.memory, spec, resolved) if spec.memory.enabled else []
+            recalled = (render(items, spec.memory.budget_chars), len(items))
         run_id = new_run_id()
         output_dir = self.settings.outputs_dir / run_id
         output_dir.mkdir(parents=True, exist_ok=True)
         log_file = self.settings.logs_dir / f"{run_id}.jsonl"
-        with run_log(log_file, run_id):
-            return self._run(spec, resolved, the_plan, run_id, output_dir, log_file, recalled)
+        cassette: CassetteWriter | CassettePlayer | None = player
+        if record:
+            header = {
+                "run_id": run_id,
+                "crew": spec.name,
+                "engine": the_plan.engine,
+                "process": spec.process,
+                "inputs": resolved,
+                "memory_block": recalled[0],
+                "memory_items": recalled[1],
+            }
+            cassette = CassetteWriter(cassette_path(self.settings.cassettes_dir, run_id), header)
+        try:
+            with run_log(log_file, run_id):
+                return self._run(
+                    spec, resolved, the_plan, run_id, output_dir, log_file, recalled, cassette
+                )
+        finally:
+            if isinstance(cassette, CassetteWriter):
+                cassette.close()
 
     def _run(
         self,
@@ -184,27 +231,42 @@ class Dispatcher:
         run_id: str,
         output_dir: Path,
         log_file: Path,
-        recalled: list[MemoryItem],
+        recalled: tuple[str, int],
+        cassette: CassetteWriter | CassettePlayer | None,
     ) -> RunResult:
-        self.store.start(run_id, spec.name, inputs, the_plan.engine, output_dir, log_file)
+        player = cassette if isinstance(cassette, CassettePlayer) else None
+        replay_of = player.run_id if player is not None else None
+        self.store.start(
+            run_id, spec.name, inputs, the_plan.engine, output_dir, log_file, replay_of
+        )
         events = EventSink(run_id, spec.name, self.store, self.listeners)
         ctx = RunContext(
             run_id=run_id,
             spec=spec,
             inputs=inputs,
             settings=self.settings,
-            gateway=self.gateway,
+            gateway=self.gateway.for_run(cassette),
             store=self.store,
             events=events,
             output_dir=output_dir,
         )
         started = time.perf_counter()
-        block = render(recalled, spec.memory.budget_chars)
+        block, recalled_items = recalled
         ctx.spec = with_memory(spec, block)
         ctx.tools = {n: REGISTERED[n] for n in REGISTERED}
         if spec.memory.enabled:
-            ctx.memory = self.memory
-            ctx.tools.update({t.name: t for t in memory_tools(self.memory, spec.name, run_id)})
+            # a replay never opens the memory: the cassette holds what the run read from it
+            ctx.memory = (
+                self.memory
+                if cassette is None
+                else as_store(MemoryTape(cassette, None if player else self.memory))
+            )
+            ctx.tools.update({t.name: t for t in memory_tools(ctx.memory, spec.name, run_id)})
+        taping: dict[str, Any] = {}
+        if player is not None:
+            taping = {"replay_of": player.run_id, "cassette": str(player.path)}
+        elif isinstance(cassette, CassetteWriter):
+            taping = {"cassette": str(cassette.path)}
         events.emit(
             RUN_STARTED,
             crew=spec.name,
@@ -212,21 +274,25 @@ class Dispatcher:
             process=spec.process,
             reason=the_plan.reason,
             inputs=inputs,
+            **taping,
         )
-        if recalled:
-            events.emit(MEMORY_RECALLED, items=len(recalled), text=block)
+        if recalled_items:
+            events.emit(MEMORY_RECALLED, items=recalled_items, text=block)
         status, error, outputs = "done", None, []
+        failure: BaseException | None = None
         try:
             outputs = self._engine(ctx, the_plan.engine)
+            if player is not None:
+                player.check_all_used()
         except KeyboardInterrupt:
             status, error = "interrupted", "stopped by the user (Ctrl-C)"
         except Exception as exc:
-            cause = _telling(exc)
-            status = "budget_exceeded" if isinstance(cause, BudgetExceeded) else "failed"
+            failure = _telling(exc)
+            status = "budget_exceeded" if isinstance(failure, BudgetExceeded) else "failed"
             error = redact(
-                str(cause)
-                if isinstance(cause, CrewyardError)
-                else f"{type(cause).__name__}: {cause}"
+                str(failure)
+                if isinstance(failure, CrewyardError)
+                else f"{type(failure).__name__}: {failure}"
             )
             events.emit(ERROR, message=error)
         if status != "done":
@@ -235,12 +301,14 @@ class Dispatcher:
                 for c in self.store.checkpoints(run_id)
             ]
         final = outputs[-1].output if outputs else ""
-        if spec.memory.enabled and outputs:
+        if spec.memory.enabled and outputs and player is None:  # a replay learns nothing new
             stored = remember(
                 self.memory, spec, inputs, run_id, the_plan.engine, outputs, status == "done"
             )
             events.emit(MEMORY_STORED, **stored)
         usage = ctx.usage.summary()
+        if player is not None:  # in a replay every call marked cached came from the cassette
+            usage.update(replayed_calls=player.served, cache_hits=0, tokens_saved=0)
         self.store.finish(
             run_id, status, output=final, usage=usage, cost_usd=ctx.usage.cost_usd, error=error
         )
@@ -265,12 +333,15 @@ class Dispatcher:
             log_file=str(log_file),
             error=error,
             notes=list(ctx.notes),
+            cassette=str(cassette.path) if isinstance(cassette, CassetteWriter) else None,
+            replay_of=replay_of,
         )
         if status == "interrupted":
             raise KeyboardInterrupt
         if status != "done":
             verb = "stopped" if status == "budget_exceeded" else "failed"
-            raise RunFailed(f"run {run_id} of crew {spec.name!r} {verb}: {error}", result)
+            message = f"run {run_id} of crew {spec.name!r} {verb}: {error}"
+            raise RunFailed(message, result) from failure
         return result
 
     def _engine(self, ctx: RunContext, engine: str) -> list[TaskOutput]:

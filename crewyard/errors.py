@@ -74,6 +74,11 @@ class BudgetExceeded(CrewyardError):
     """The run's token or dollar budget would be passed by the next model call."""
 
 
+class ReplayMismatch(CrewyardError):
+    """A replayed run asked for something its cassette does not hold: a request that differs
+    from the recorded one (the message carries a diff), or more or fewer calls than recorded."""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A 'did you mean …' hint for a misspelt name, or None when nothing is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)

@@ -42,8 +42,10 @@ class Progress:
     def __call__(self, event: Event) -> None:
         d = event.data
         if event.kind == RUN_STARTED:
+            replay = f", replaying run {d['replay_of']}" if d.get("replay_of") else ""
             self.console.print(
                 f"[bold]▶ {d.get('crew')}[/] run [cyan]{event.run_id}[/] on {d.get('engine')}"
+                + replay
             )
         elif event.kind == TASK_STARTED:
             self.console.print(f"  [yellow]…[/] {d.get('agent')} is working on {d.get('task')}")

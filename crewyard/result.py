@@ -31,6 +31,8 @@ class RunResult:
     log_file: str | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)  # degradations the run survived
+    cassette: str | None = None  # where --record wrote this run's cassette
+    replay_of: str | None = None  # the run whose cassette this run replayed
 
     @property
     def ok(self) -> bool:

@@ -21,7 +21,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
   id TEXT PRIMARY KEY, crew TEXT NOT NULL, inputs TEXT NOT NULL, status TEXT NOT NULL,
   engine TEXT, pid INTEGER, started_at REAL NOT NULL, finished_at REAL,
-  output TEXT, usage TEXT, cost_usd REAL, error TEXT, output_dir TEXT, log_file TEXT
+  output TEXT, usage TEXT, cost_usd REAL, error TEXT, output_dir TEXT, log_file TEXT,
+  replay_of TEXT
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
   run_id TEXT NOT NULL REFERENCES runs(id), seq INTEGER NOT NULL, task TEXT NOT NULL,
@@ -36,7 +37,8 @@ CREATE TABLE IF NOT EXISTS model_calls (
   run_id TEXT NOT NULL, ts REAL NOT NULL, alias TEXT NOT NULL, model TEXT NOT NULL,
   agent TEXT, task TEXT, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
   cost_usd REAL NOT NULL, latency_ms REAL NOT NULL, error TEXT, cached INTEGER NOT NULL DEFAULT 0,
-  attempt INTEGER NOT NULL DEFAULT 1, cost_saved REAL NOT NULL DEFAULT 0, note TEXT
+  attempt INTEGER NOT NULL DEFAULT 1, cost_saved REAL NOT NULL DEFAULT 0, note TEXT,
+  replayed INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS turns (
   run_id TEXT NOT NULL, seq INTEGER NOT NULL, task TEXT NOT NULL, agent TEXT NOT NULL,
@@ -51,7 +53,9 @@ ADDED_CALL_COLUMNS = {
     "attempt": "INTEGER NOT NULL DEFAULT 1",
     "cost_saved": "REAL NOT NULL DEFAULT 0",
     "note": "TEXT",
+    "replayed": "INTEGER NOT NULL DEFAULT 0",
 }
+ADDED_RUN_COLUMNS = {"replay_of": "TEXT"}
 ACTIVE = "running"
 # Runs this process is running now, whichever RunStore object started them.
 _RUNNING_HERE: set[str] = set()
@@ -81,6 +85,7 @@ class RunRecord:
     error: str | None
     output_dir: str | None
     log_file: str | None
+    replay_of: str | None = None  # the run whose cassette this run replayed
 
 
 def new_run_id() -> str:
@@ -113,10 +118,11 @@ class RunStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(model_calls)")}
-        for column, kind in ADDED_CALL_COLUMNS.items():  # a store made by an older version
-            if column not in columns:
-                self._db.execute(f"ALTER TABLE model_calls ADD COLUMN {column} {kind}")
+        for table, added in (("model_calls", ADDED_CALL_COLUMNS), ("runs", ADDED_RUN_COLUMNS)):
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for column, kind in added.items():  # a store made by an older version
+                if column not in columns:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         self.mark_interrupted()
 
     def close(self) -> None:
@@ -156,12 +162,13 @@ class RunStore:
         engine: str,
         output_dir: Path,
         log_file: Path | None,
+        replay_of: str | None = None,
     ) -> None:
         _RUNNING_HERE.add(run_id)
         with self._tx() as db:
             db.execute(
                 "INSERT INTO runs (id, crew, inputs, status, engine, pid, started_at, usage,"
-                " cost_usd, output_dir, log_file) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " cost_usd, output_dir, log_file, replay_of) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     crew,
@@ -174,6 +181,7 @@ class RunStore:
                     0.0,
                     str(output_dir),
                     str(log_file) if log_file else None,
+                    replay_of,
                 ),
             )
 
@@ -236,12 +244,13 @@ class RunStore:
         attempt: int = 1,
         cost_saved: float = 0.0,
         note: str | None = None,
+        replayed: bool = False,
     ) -> None:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO model_calls (run_id, ts, alias, model, agent, task, prompt_tokens,"
                 " completion_tokens, cost_usd, latency_ms, error, cached, attempt, cost_saved,"
-                " note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " note, replayed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     time.time(),
@@ -258,6 +267,7 @@ class RunStore:
                     attempt,
                     cost_saved,
                     redact(note) if note else None,
+                    int(replayed),
                 ),
             )
 
@@ -302,6 +312,7 @@ class RunStore:
             error=row["error"],
             output_dir=row["output_dir"],
             log_file=row["log_file"],
+            replay_of=row["replay_of"],
         )
 
     def recent(self, limit: int = 20, crew: str | None = None) -> list[RunRecord]:
@@ -375,9 +386,10 @@ def cost_report(store: RunStore, by: str, since_days: float | None = None) -> li
         " SUM(CASE WHEN c.cached THEN 0 ELSE c.prompt_tokens END) AS prompt_tokens,"
         " SUM(CASE WHEN c.cached THEN 0 ELSE c.completion_tokens END) AS completion_tokens,"
         " SUM(c.cost_usd) AS cost_usd, SUM(c.error IS NOT NULL) AS failed_calls,"
-        " SUM(c.cached) AS cache_hits,"
-        " SUM(CASE WHEN c.cached THEN c.prompt_tokens + c.completion_tokens ELSE 0 END)"
-        " AS tokens_saved, SUM(c.cost_saved) AS cost_saved"
+        # a replayed call is marked cached (nothing spent) but saved nothing either
+        " SUM(c.cached AND NOT c.replayed) AS cache_hits,"
+        " SUM(CASE WHEN c.cached AND NOT c.replayed THEN c.prompt_tokens + c.completion_tokens"
+        " ELSE 0 END) AS tokens_saved, SUM(c.cost_saved) AS cost_saved"
         f" FROM model_calls c JOIN runs r ON r.id = c.run_id {where}"
         " GROUP BY k ORDER BY cost_usd DESC, prompt_tokens + completion_tokens DESC"
     )

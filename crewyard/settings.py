@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
 
+    @property
+    def cassettes_dir(self) -> Path:
+        """--record writes <run_id>.jsonl here; --replay reads it."""
+        return self.data_dir / "cassettes"
+
     embedder: Literal["wordllama", "litellm", "fastembed"] = Field(
         default="wordllama",
         description="Memory embedder: WordLlama (offline), the `embed` alias of models.yaml "

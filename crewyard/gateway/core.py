@@ -5,6 +5,7 @@ cooldowns and rates are the gateway's own (crewyard.attempts, crewyard.throttle)
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import threading
 import time
@@ -18,10 +19,13 @@ from litellm.router import Router
 from crewyard import complexity, local_model
 from crewyard.attempts import Cooldowns
 from crewyard.cache import ResponseCache
-from crewyard.errors import ConfigError, CrewyardError, ModelError
+from crewyard.cassette import CassettePlayer
+from crewyard.errors import BudgetExceeded, ConfigError, CrewyardError, ModelError
+from crewyard.gateway import taping
 from crewyard.gateway.call import CALL_OPTIONS, Call, describe
 from crewyard.gateway.providers import FREE_PROVIDERS, GATEWAYS
 from crewyard.gateway.records import CallRecord, Completion
+from crewyard.gateway.taping import Cassette
 from crewyard.models_config import AUTO, AliasConfig, ModelTable
 from crewyard.redact import redact, treat_as_secret
 from crewyard.scripted import ReplyFn, Script, approx_tokens
@@ -41,6 +45,8 @@ class Gateway:
         self._lock = threading.Lock()
         self.cooldowns = Cooldowns()
         self.throttle = Throttle()
+        self.cassette: Cassette | None = None  # set on a run's view by for_run()
+        self._origin: Gateway | None = None
         GATEWAYS[self.id] = self
         for alias in table.aliases.values():
             provider, _, name = alias.model.partition("/")
@@ -188,9 +194,6 @@ class Gateway:
         before_call: Callable[[str, list[dict[str, Any]]], None] | None,
         options: dict[str, Any],
     ) -> Call:
-        unknown = set(options) - CALL_OPTIONS
-        if unknown:
-            raise TypeError(f"unknown model call options: {', '.join(sorted(unknown))}")
         if ref == AUTO:
             alias, note = self.route(messages, task, on_call, before_call)
             return Call(self, alias, messages, options, agent, task, on_call, note)
@@ -209,18 +212,24 @@ class Gateway:
         tier, reason = complexity.classify(messages)
         if routing.classifier == "model":
             try:
-                reply = self.complete(
+                # the gateway's own call: never part of a cassette (a replay does not route)
+                reply = self._complete(
                     routing.classifier_model,
                     complexity.classifier_messages(messages),
-                    agent="router",
-                    task=task,
-                    on_call=on_call,
-                    before_call=before_call,
-                    temperature=0,
-                    max_tokens=20,
-                    response_format={
-                        "type": "json_schema",
-                        "json_schema": {"name": "tier", "schema": complexity.CLASSIFIER_SCHEMA},
+                    "router",
+                    task,
+                    on_call,
+                    before_call,
+                    {
+                        "temperature": 0,
+                        "max_tokens": 20,
+                        "response_format": {
+                            "type": "json_schema",
+                            "json_schema": {
+                                "name": "tier",
+                                "schema": complexity.CLASSIFIER_SCHEMA,
+                            },
+                        },
                     },
                 )
                 picked = complexity.parse_tier(reply.text)
@@ -233,6 +242,18 @@ class Gateway:
                 reason = f"classifier failed ({exc}); rules: {reason}"
         alias = routing.alias_for(tier)
         return alias, f"auto → {alias} ({tier}: {reason})"
+
+    def for_run(self, cassette: Cassette | None) -> Gateway:
+        """This gateway for one run that records or replays: the same models, scripts, cache,
+        cooldowns and rate limits, with the run's own cassette (so concurrent runs on one
+        gateway never write to, or answer from, each other's)."""
+        if cassette is None:
+            return self
+        view = copy.copy(self)
+        view._origin = self  # the providers find scripts and settings by the origin's id
+        view.cassette = cassette
+        view._deployments = dict(self._deployments)  # a Router of its own, never a stale one
+        return view
 
     def complete(
         self,
@@ -249,7 +270,54 @@ class Gateway:
 
         ref: an alias, a LiteLLM model string, or `auto` (routed by complexity).
         options: stop, tools, temperature, max_tokens, response_format; unset ones come
-        from the alias in models.yaml. before_call may refuse an attempt (a budget)."""
+        from the alias in models.yaml. before_call may refuse an attempt (a budget).
+        A replaying run is answered from its cassette; a recording one appends to it."""
+        _check_options(options)
+        if isinstance(self.cassette, CassettePlayer):
+            return taping.replay(self.cassette, ref, messages, options, agent, task, on_call)
+        try:
+            result = self._complete(ref, messages, agent, task, on_call, before_call, options)
+        except (ModelError, BudgetExceeded) as exc:
+            taping.record(self.cassette, ref, messages, options, agent, task, error=exc)
+            raise
+        taping.record(self.cassette, ref, messages, options, agent, task, result)
+        return result
+
+    async def acomplete(
+        self,
+        ref: str,
+        messages: list[dict[str, Any]],
+        *,
+        agent: str | None = None,
+        task: str | None = None,
+        on_call: Callable[[CallRecord], None] | None = None,
+        before_call: Callable[[str, list[dict[str, Any]]], None] | None = None,
+        **options: Any,
+    ) -> Completion:
+        """complete() for async engines (the Router's async path)."""
+        _check_options(options)
+        if isinstance(self.cassette, CassettePlayer):
+            return taping.replay(self.cassette, ref, messages, options, agent, task, on_call)
+        try:
+            result = await self._acomplete(
+                ref, messages, agent, task, on_call, before_call, options
+            )
+        except (ModelError, BudgetExceeded) as exc:
+            taping.record(self.cassette, ref, messages, options, agent, task, error=exc)
+            raise
+        taping.record(self.cassette, ref, messages, options, agent, task, result)
+        return result
+
+    def _complete(
+        self,
+        ref: str,
+        messages: list[dict[str, Any]],
+        agent: str | None,
+        task: str | None,
+        on_call: Callable[[CallRecord], None] | None,
+        before_call: Callable[[str, list[dict[str, Any]]], None] | None,
+        options: dict[str, Any],
+    ) -> Completion:
         call = self._begin(ref, messages, agent, task, on_call, before_call, options)
         if (hit := call.from_cache()) is not None:
             return hit
@@ -264,18 +332,16 @@ class Gateway:
                 call.failed(attempt, exc)
         raise call.give_up()
 
-    async def acomplete(
+    async def _acomplete(
         self,
         ref: str,
         messages: list[dict[str, Any]],
-        *,
-        agent: str | None = None,
-        task: str | None = None,
-        on_call: Callable[[CallRecord], None] | None = None,
-        before_call: Callable[[str, list[dict[str, Any]]], None] | None = None,
-        **options: Any,
+        agent: str | None,
+        task: str | None,
+        on_call: Callable[[CallRecord], None] | None,
+        before_call: Callable[[str, list[dict[str, Any]]], None] | None,
+        options: dict[str, Any],
     ) -> Completion:
-        """complete() for async engines (the Router's async path)."""
         args = (ref, messages, agent, task, on_call, before_call, options)
         # routing `auto` may ask a classifier model: keep that call off the event loop
         call = await asyncio.to_thread(self._begin, *args) if ref == AUTO else self._begin(*args)
@@ -291,3 +357,9 @@ class Gateway:
             except Exception as exc:
                 call.failed(attempt, exc)
         raise call.give_up()
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    unknown = set(options) - CALL_OPTIONS
+    if unknown:
+        raise TypeError(f"unknown model call options: {', '.join(sorted(unknown))}")

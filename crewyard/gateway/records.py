@@ -23,6 +23,7 @@ class CallRecord:
     attempt: int = 1  # 1-based over the call: retries and fallbacks are attempts 2, 3, …
     cost_saved: float = 0.0  # a cache hit: what the answer cost when it was first bought
     note: str | None = None  # routing choice and reason, fallbacks taken, aliases skipped
+    replayed: bool = False  # answered from a cassette (--replay); also `cached`: nothing spent
 
 
 @dataclass(frozen=True)
