@@ -132,6 +132,7 @@ class Dispatcher:
     ) -> None:
         ensure_configured()
         self.settings = settings or Settings()
+        self.settings.export_env_file()
         self.table = (
             gateway.table
             if gateway is not None

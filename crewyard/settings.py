@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     )
     fastembed_model: str = Field(default="BAAI/bge-small-en-v1.5", description="fastembed model.")
 
+    def export_env_file(self) -> None:
+        """Put .env's variables (provider keys: OPENAI_API_KEY, …) into the environment, where
+        LiteLLM and models.yaml's api_key_env look; variables already set win."""
+        from dotenv import load_dotenv
+
+        load_dotenv(Path(".env"), override=False)
+
     @property
     def runs_db(self) -> Path:
         return self.data_dir / "runs.sqlite3"

@@ -83,14 +83,32 @@ class Gateway:
     def check(self, refs: Sequence[str]) -> None:
         """Fail before a run starts if a model is unknown or its API key is missing (for
         `auto`: every tier's alias; for each alias: its whole fallback chain)."""
-        for ref in refs:
-            for candidate in self.table.candidates(ref):
-                _name, cfg = self.table.resolve(candidate)
-                self._params(cfg)
-                for fallback in self.table.chain(candidate)[1:]:
-                    self._params(self.table.aliases[fallback])
+        names = [c for ref in refs for c in self.table.candidates(ref)]
         if any(ref == AUTO for ref in refs) and self.table.spec.routing.classifier == "model":
-            self._params(self.table.resolve(self.table.spec.routing.classifier_model)[1])
+            names.append(self.table.spec.routing.classifier_model)
+        for name in dict.fromkeys(n for c in names for n in self.table.chain(c)):
+            alias, cfg = self.table.resolve(name)
+            self._params(cfg)
+            self._check_provider_key(alias, cfg)
+
+    def _check_provider_key(self, alias: str, cfg: AliasConfig) -> None:
+        """A provider's usual key variable (OPENAI_API_KEY, …) when models.yaml names none."""
+        if cfg.api_key_env or cfg.api_base or cfg.model.split("/", 1)[0] in FREE_PROVIDERS:
+            return
+        try:
+            found = litellm.validate_environment(model=cfg.model)
+        except Exception:  # a provider LiteLLM cannot judge: the first call will tell
+            return
+        missing = [k for k in found.get("missing_keys", []) if not k.endswith("_API_BASE")]
+        if not found.get("keys_in_environment") and missing:
+            needed = " or ".join(f"${k}" for k in missing)
+            raise ConfigError(
+                f"model alias {alias!r} ({cfg.model}) needs the API key in {needed}, "
+                "which is not set",
+                file=self.table.source,
+                hint=f"export {missing[0]}=… (or put it in .env), or point {alias!r} at "
+                "another model (--model / CREWYARD_MODEL_" + alias.upper() + ")",
+            )
 
     def context_window(self, ref: str) -> int:
         """How many tokens the model behind ref reads (for auto: the smallest tier's)."""

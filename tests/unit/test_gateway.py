@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,32 @@ def test_bad_models_yaml_points_at_the_line(tmp_path: Path) -> None:
         ModelTable.load(path, env={})
     assert (info.value.line, info.value.key) == (4, "aliases.fast.temprature")
     assert info.value.hint == "did you mean 'temperature'?"
+
+
+def test_a_providers_usual_key_is_required_before_the_run(
+    settings: Any, make_crew: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """CREWYARD_MODEL_STANDARD=openai/gpt-4o with no OPENAI_API_KEY: stopped before any call,
+    naming the variable; the same key in .env is found."""
+    from crewyard.dispatcher import Dispatcher
+    from crewyard.loader import load_crew
+
+    make_crew(
+        "solo",
+        crew={"memory": {"enabled": False}},
+        agents={"a": {"role": "r", "goal": "g", "backstory": "b"}},
+        tasks={"t": {"description": "d", "expected_output": "e"}},
+    )
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    spec = load_crew("solo", settings.crews_dir)
+    overrides = {"standard": "openai/gpt-4o"}
+    with pytest.raises(ConfigError, match=r"needs the API key in \$OPENAI_API_KEY") as info:
+        Dispatcher(settings, model_overrides=overrides).run(spec, {})
+    assert info.value.exit_code == 2 and "CREWYARD_MODEL_STANDARD" in str(info.value)
+
+    (tmp_path / ".env").write_text("OPENAI_API_KEY=sk-from-dotenv-0000000000000000\n")
+    dispatcher = Dispatcher(settings, model_overrides=overrides)
+    dispatcher.gateway.check(["standard"])  # passes now: the key came from .env
+    assert os.environ["OPENAI_API_KEY"].startswith("sk-from-dotenv")
+    monkeypatch.delenv("OPENAI_API_KEY")
