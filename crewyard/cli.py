@@ -84,23 +84,6 @@ def _run_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _runs_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python main.py runs", description="Runs in the run store.")
-    p.add_argument("action", nargs="?", choices=["list", "show", "cost"], default="list")
-    p.add_argument("run_id", nargs="?", help="run id (or a unique prefix) for `show`")
-    p.add_argument("--crew", help="only runs of this crew")
-    p.add_argument("--limit", type=int, default=20, help="how many runs to list")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument(
-        "--by",
-        choices=["crew", "model", "agent", "day"],
-        action="append",
-        help="for `cost`: how to group (repeat; default: all four)",
-    )
-    p.add_argument("--since-days", type=float, help="for `cost`: only the last N days")
-    return p
-
-
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -111,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
 
             return memory_cli.run(args[1:])
         if args[:1] == ["runs"]:
-            return _runs(_runs_parser().parse_args(args[1:]))
+            from crewyard import runs_cli
+
+            return runs_cli.run(args[1:])
         return _run(_run_parser().parse_args(args))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -305,92 +290,4 @@ def _schema() -> int:
         "$defs": defs,
     }
     print(json.dumps(schema, indent=2))
-    return EXIT_OK
-
-
-def _runs(args: argparse.Namespace) -> int:
-    from crewyard.runs import RunStore
-    from crewyard.settings import Settings
-
-    settings = Settings()
-    store = RunStore(settings.runs_db)
-    if args.action == "show":
-        if not args.run_id:
-            raise ConfigError("runs show needs a run id", hint="python main.py runs show RUN_ID")
-        return _show_run(store, args.run_id, args.json, settings.cassettes_dir)
-    if args.action == "cost":
-        return _costs(
-            store, args.by or ["crew", "model", "agent", "day"], args.since_days, args.json
-        )
-    runs = store.recent(args.limit, args.crew)
-    if args.json:
-        print(json.dumps([vars(r) for r in runs], indent=2, default=str))
-        return EXIT_OK
-    if not runs:
-        print('no runs yet: python main.py --crew research --input topic="…"')
-    for r in runs:
-        took = f"{r.finished_at - r.started_at:6.1f} s" if r.finished_at else "   …   "
-        print(
-            f"{r.id}  {r.crew:<12} {r.status:<11} {took}  "
-            f"{r.usage.get('total_tokens', 0):>6} tokens  ${r.cost_usd:.4f}"
-        )
-    return EXIT_OK
-
-
-def _show_run(store: Any, run_id: str, as_json: bool, cassettes_dir: Path) -> int:
-    run = store.get(run_id)
-    checkpoints = store.checkpoints(run.id)
-    cassette = cassettes_dir / f"{run.id}.jsonl"
-    if as_json:
-        data = {
-            **vars(run),
-            "cassette": str(cassette) if cassette.is_file() else None,
-            "task_outputs": [vars(c) for c in checkpoints],
-            "model_calls": store.model_calls(run.id),
-        }
-        print(json.dumps(data, indent=2, default=str))
-        return EXIT_OK
-    print(f"run {run.id} · crew {run.crew} · {run.engine} · {run.status}")
-    print(f"inputs: {json.dumps(run.inputs, ensure_ascii=False)}")
-    print(
-        f"tokens: {run.usage.get('total_tokens', 0)} in {run.usage.get('calls', 0)} calls · "
-        f"cost ${run.cost_usd:.4f}"
-    )
-    if run.error:
-        print(f"error: {run.error}")
-    print(f"outputs: {run.output_dir}\nlog: {run.log_file}")
-    if run.replay_of:
-        print(f"replay of: {run.replay_of}")
-    if cassette.is_file():
-        print(f"cassette: {cassette} (replay it: python main.py --replay {run.id})")
-    for c in checkpoints:
-        saved = f" → {c.output_file}" if c.output_file else ""
-        print(f"\n## {c.task} ({c.agent}){saved}\n\n{c.output}")
-    return EXIT_OK
-
-
-def _costs(store: Any, groups: list[str], since_days: float | None, as_json: bool) -> int:
-    from crewyard.runs import cost_report
-
-    report = {by: cost_report(store, by, since_days) for by in groups}
-    if as_json:
-        print(json.dumps(report, indent=2))
-        return EXIT_OK
-    for by, rows in report.items():
-        print(f"by {by}:")
-        for r in rows or [{by: "(no model calls yet)"}]:
-            if "calls" not in r:
-                print(f"  {r[by]}")
-                continue
-            tokens = (r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0)
-            saved = (
-                f", {r['cache_hits']} cache hits saved {r['tokens_saved']} tokens"
-                f" (${r['cost_saved'] or 0:.4f})"
-                if (r["cache_hits"])
-                else ""
-            )
-            print(
-                f"  {r[by]!s:<24} ${r['cost_usd'] or 0:9.4f}  {tokens:>8} tokens  "
-                f"{r['calls']:>5} calls{saved}"
-            )
     return EXIT_OK

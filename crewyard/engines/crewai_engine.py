@@ -16,6 +16,7 @@ for _flag, _value in {
 }.items():
     os.environ.setdefault(_flag, _value)
 
+import logging  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
@@ -71,6 +72,9 @@ TASK_KEYS = ("description", "expected_output", "async_execution", "human_input",
 # Task callbacks are bound methods of the run; CrewAI's checkpointing (which we do not use)
 # would like module-level functions and warns on every task.
 warnings.filterwarnings("ignore", message="method callbacks cannot be serialized")
+# CrewAI's flow runtime logs every exception an LLM call raises (budget stops, model errors,
+# replay mismatches) before re-raising it; crewyard reports each once, with what and where.
+logging.getLogger("crewai.flow.runtime").setLevel(logging.CRITICAL)
 
 
 class GatewayLLM(BaseLLM):

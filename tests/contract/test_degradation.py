@@ -101,6 +101,10 @@ def test_a_run_whose_model_stays_down_keeps_what_it_finished(
     run = RunStore(settings.runs_db).recent(1)[0]
     assert run.status == "failed"
     assert [c.task for c in RunStore(settings.runs_db).checkpoints(run.id)] == ["research"]
+    assert main(["runs", "show", run.id]) == 0
+    shown = capsys.readouterr().out
+    assert "attempt 1 on standard failed (write · writer): ServiceUnavailableError" in shown
+    assert "attempt 2 on standard failed" in shown and CANARY not in shown
     written = [*settings.data_dir.rglob("*.jsonl"), *settings.data_dir.rglob("runs.sqlite3*")]
     assert written and not [p for p in written if CANARY.encode() in p.read_bytes()]
     assert CANARY not in err and "[REDACTED]" in err
