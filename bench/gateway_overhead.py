@@ -38,6 +38,7 @@ from crewyard.models_config import ModelTable
 LATENCY = 0.05
 CONCURRENCY = 16
 BLOCK = 50  # sequential calls per client per turn
+ROUNDS = 10  # concurrent bursts per client, interleaved
 WARMUP = 10
 RAW, ROUTER, OURS = "raw openai client", "bare LiteLLM Router", "crewyard Gateway"
 MESSAGES = [{"role": "user", "content": "Say pong."}]
@@ -151,9 +152,9 @@ def sequential(
 
 
 async def concurrent(
-    server: Server, fns: dict[str, Callable[[], Awaitable[Any]]], calls: int, rounds: int
+    server: Server, fns: dict[str, Callable[[], Awaitable[Any]]], calls: int
 ) -> dict[str, float]:
-    """calls/s at CONCURRENCY, each client's calls split into `rounds` interleaved rounds."""
+    """calls/s at CONCURRENCY, each client's calls split into ROUNDS interleaved bursts."""
 
     async def burst(fn: Callable[[], Awaitable[Any]], n: int) -> float:
         todo, started = iter(range(n)), time.perf_counter()
@@ -169,8 +170,8 @@ async def concurrent(
         server.add(CONCURRENCY)
         await burst(fn, CONCURRENCY)
     spent = dict.fromkeys(fns, 0.0)
-    for turn in range(rounds):
-        n = calls // rounds + (turn < calls % rounds)
+    for turn in range(ROUNDS):
+        n = calls // ROUNDS + (turn < calls % ROUNDS)
         for name in rotated(list(fns), turn):
             server.add(n)
             spent[name] += await burst(fns[name], n)
@@ -191,7 +192,7 @@ def main(calls: int = 1000) -> None:
         sync = {name: pair[0] for name, pair in fns.items()}
         sequential(server, sync, WARMUP, clock)
         seq, outside = sequential(server, sync, calls, clock)
-        rate = asyncio.run(concurrent(server, {n: p[1] for n, p in fns.items()}, calls, 4))
+        rate = asyncio.run(concurrent(server, {n: p[1] for n, p in fns.items()}, calls))
     unused, violations = server.check()
     server.pipe.close()
     assert (unused, violations) == (0, 0), f"fakellm: {unused} unused, {violations} violations"
