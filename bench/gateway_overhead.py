@@ -1,0 +1,223 @@
+"""Gateway overhead per call: crewyard's Gateway against a bare LiteLLM Router with the same
+model list and settings, and against the raw `openai` client, all three calling one
+tests/fakellm (50 ms reply latency) that runs in its own process, so its threads do not take
+the clients' GIL. Sequential calls, interleaved in blocks that rotate the clients' order,
+give per-call latency p50/p95; then the same number of calls at concurrency 16 (asyncio,
+interleaved the same way) give throughput. Target: ours adds ≤ 1 ms p50 over the bare Router,
+and its throughput at concurrency 16 is not below the Router's.
+
+    .venv/bin/python bench/gateway_overhead.py [calls]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # measure this tree's crewyard, not the installed one
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ["BENCH_KEY"] = "bench-key"
+
+import openai
+from litellm.router import Router
+
+from crewyard.gateway import Gateway
+from crewyard.models_config import ModelTable
+
+LATENCY = 0.05
+CONCURRENCY = 16
+BLOCK = 50  # sequential calls per client per turn
+ROUNDS = 10  # concurrent bursts per client, interleaved
+WARMUP = 10
+RAW, ROUTER, OURS = "raw openai client", "bare LiteLLM Router", "crewyard Gateway"
+MESSAGES = [{"role": "user", "content": "Say pong."}]
+# The fake server in a child process; stdin takes "add N" (N more replies) and "check"
+# (answers "<unused replies> <violations>"); EOF stops it. Its handler writes a reply's
+# headers and body in two sends: with Nagle on, the body waits for the client's delayed ACK
+# (~40 ms on Linux), so the server answers with TCP_NODELAY, as real providers do.
+SERVER = """
+import socketserver, sys
+socketserver.StreamRequestHandler.disable_nagle_algorithm = True
+from tests.fakellm import FakeLLM
+fake = FakeLLM(latency=float(sys.argv[1])).start()
+print(fake.url, flush=True)
+for line in sys.stdin:
+    cmd, _, arg = line.strip().partition(" ")
+    if cmd == "add":
+        fake.add(*["pong"] * int(arg))
+    elif cmd == "check":
+        print(fake.unused, len(fake.violations), flush=True)
+fake.stop()
+"""
+
+
+class Server:
+    """tests/fakellm in a separate Python process, scripted over a pipe."""
+
+    def __init__(self, latency: float) -> None:
+        cmd, pipe = [sys.executable, "-c", SERVER, str(latency)], subprocess.PIPE
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdin=pipe, stdout=pipe, text=True)
+        assert self.proc.stdin and self.proc.stdout
+        self.pipe, self.answers = self.proc.stdin, self.proc.stdout
+        self.url = self.answers.readline().strip()
+
+    def add(self, n: int) -> None:
+        self.pipe.write(f"add {n}\n")
+        self.check()  # the replies are in place before the calls start
+
+    def check(self) -> tuple[int, int]:
+        self.pipe.write("check\n")
+        self.pipe.flush()
+        unused, violations = self.answers.readline().split()
+        return int(unused), int(violations)
+
+
+def clients(url: str, models: Path) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
+    """name → (one sync call, one async call), all sending the same request body."""
+    raw = openai.OpenAI(base_url=url, api_key="bench-key", max_retries=0, timeout=600.0)
+    araw = openai.AsyncOpenAI(base_url=url, api_key="bench-key", max_retries=0, timeout=600.0)
+    # What Gateway._router_for builds for this alias: one deployment with its timeout, no
+    # fallbacks, num_retries=0 on the Router; the call carries the temperature.
+    params = {"model": "openai/fake-model", "api_base": url, "api_key": "bench-key"}
+    deployment = {"model_name": "standard", "litellm_params": {**params, "timeout": 600.0}}
+    router = Router(model_list=[deployment], fallbacks=[], num_retries=0)
+    gateway = Gateway(ModelTable.load(models, env={}), cache=None)
+    call = {"messages": MESSAGES, "temperature": 0.2}
+    return {
+        RAW: (
+            lambda: raw.chat.completions.create(model="fake-model", **call),
+            lambda: araw.chat.completions.create(model="fake-model", **call),
+        ),
+        ROUTER: (
+            lambda: router.completion(model="standard", **call),
+            lambda: router.acompletion(model="standard", **call),
+        ),
+        OURS: (
+            lambda: gateway.complete("standard", MESSAGES),
+            lambda: gateway.acomplete("standard", MESSAGES),
+        ),
+    }
+
+
+class RouterClock:
+    """Seconds spent inside Router.completion since `inside` was zeroed: the rest of a
+    Gateway call is crewyard's own time, steadier than a difference of two noisy p50s."""
+
+    def __init__(self) -> None:
+        self.inside, inner = 0.0, Router.completion
+
+        def timed(router: Router, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return inner(router, *args, **kwargs)
+            finally:
+                self.inside += time.perf_counter() - started
+
+        Router.completion = timed  # type: ignore[method-assign]
+
+
+def rotated(names: list[str], turn: int) -> list[str]:
+    return names[turn % len(names) :] + names[: turn % len(names)]
+
+
+def sequential(
+    server: Server, fns: dict[str, Callable[[], Any]], calls: int, clock: RouterClock
+) -> tuple[dict[str, list[float]], list[float]]:
+    """Per-call seconds for each client, and the Gateway's calls' time outside the Router."""
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    outside: list[float] = []
+    for turn in range(-(-calls // BLOCK)):
+        for name in rotated(list(fns), turn):
+            n = min(BLOCK, calls - len(samples[name]))
+            server.add(n)
+            for _ in range(n):
+                clock.inside = 0.0
+                started = time.perf_counter()
+                fns[name]()
+                samples[name].append(time.perf_counter() - started)
+                if name == OURS and clock.inside:
+                    outside.append(samples[name][-1] - clock.inside)
+    return samples, outside
+
+
+async def concurrent(
+    server: Server, fns: dict[str, Callable[[], Awaitable[Any]]], calls: int
+) -> dict[str, float]:
+    """calls/s at CONCURRENCY, each client's calls split into ROUNDS interleaved bursts."""
+
+    async def burst(fn: Callable[[], Awaitable[Any]], n: int) -> float:
+        todo, started = iter(range(n)), time.perf_counter()
+
+        async def worker() -> None:  # CONCURRENCY of these share one to-do list
+            for _ in todo:
+                await fn()
+
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return time.perf_counter() - started
+
+    for fn in fns.values():  # open the connection pools before timing
+        server.add(CONCURRENCY)
+        await burst(fn, CONCURRENCY)
+    spent = dict.fromkeys(fns, 0.0)
+    for turn in range(ROUNDS):
+        n = calls // ROUNDS + (turn < calls % ROUNDS)
+        for name in rotated(list(fns), turn):
+            server.add(n)
+            spent[name] += await burst(fns[name], n)
+    return {name: calls / seconds for name, seconds in spent.items()}
+
+
+def ms(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
+
+
+def main(calls: int = 1000) -> None:
+    server = Server(LATENCY)
+    with tempfile.TemporaryDirectory() as tmp:
+        models = Path(tmp) / "models.yaml"
+        alias = {"model": "openai/fake-model", "api_base": server.url, "api_key_env": "BENCH_KEY"}
+        models.write_text(json.dumps({"aliases": {"standard": {**alias, "temperature": 0.2}}}))
+        clock, fns = RouterClock(), clients(server.url, models)
+        sync = {name: pair[0] for name, pair in fns.items()}
+        sequential(server, sync, WARMUP, clock)
+        seq, outside = sequential(server, sync, calls, clock)
+        rate = asyncio.run(concurrent(server, {n: p[1] for n, p in fns.items()}, calls))
+    unused, violations = server.check()
+    server.pipe.close()
+    assert (unused, violations) == (0, 0), f"fakellm: {unused} unused, {violations} violations"
+
+    print(
+        f"gateway overhead per call, fakellm at {LATENCY * 1000:.0f} ms in its own process, "
+        f"{calls} calls per client, interleaved (litellm {version('litellm')}, "
+        f"openai {version('openai')})"
+    )
+    print(f"  {'':<20} p50 ms  p95 ms   over raw p50 / p95   calls/s at c={CONCURRENCY}")
+    for name, values in seq.items():
+        p50, p95 = ms(values, 50), ms(values, 95)
+        over = f"{p50 - ms(seq[RAW], 50):+6.1f} / {p95 - ms(seq[RAW], 95):+6.1f}"
+        print(f"  {name:<20} {p50:6.1f}  {p95:6.1f}   {over:>19}   {rate[name]:10.1f}")
+    if outside:
+        own = f"p50 {ms(outside, 50):.2f} ms, p95 {ms(outside, 95):.2f} ms"
+        print(f"  Gateway's own time per call (outside Router.completion): {own}")
+    added, ratio = ms(seq[OURS], 50) - ms(seq[ROUTER], 50), rate[OURS] / rate[ROUTER]
+    met = {True: "met", False: "not met"}
+    print(f"  ours − Router p50 = {added:+.2f} ms (target ≤ 1 ms): {met[added <= 1.0]}")
+    print(
+        f"  ours/Router throughput at c={CONCURRENCY} = {ratio:.3f}× (target ≥ 1.0): "
+        f"{met[ratio >= 1.0]}"
+    )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
