@@ -43,12 +43,10 @@ WARMUP = 10
 RAW, ROUTER, OURS = "raw openai client", "bare LiteLLM Router", "crewyard Gateway"
 MESSAGES = [{"role": "user", "content": "Say pong."}]
 # The fake server in a child process; stdin takes "add N" (N more replies) and "check"
-# (answers "<unused replies> <violations>"); EOF stops it. Its handler writes a reply's
-# headers and body in two sends: with Nagle on, the body waits for the client's delayed ACK
-# (~40 ms on Linux), so the server answers with TCP_NODELAY, as real providers do.
+# (answers "<unused replies> <violations>"); EOF stops it. (fakellm answers with
+# TCP_NODELAY, as real providers do.)
 SERVER = """
-import socketserver, sys
-socketserver.StreamRequestHandler.disable_nagle_algorithm = True
+import sys
 from tests.fakellm import FakeLLM
 fake = FakeLLM(latency=float(sys.argv[1])).start()
 print(fake.url, flush=True)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's crewyard
+
 from llama_cpp import Llama
 
 from crewyard.gateway import Gateway

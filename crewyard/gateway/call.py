@@ -247,6 +247,10 @@ def _cost(cfg: AliasConfig, response: Any, prompt: int, completion: int) -> floa
         )
     if cfg.model.split("/", 1)[0] in FREE_PROVIDERS:
         return 0.0
+    # LiteLLM priced the call while logging it; pricing it again costs ~1 ms a call
+    priced = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
+    if priced is not None:
+        return float(priced)
     try:
         return float(litellm.completion_cost(completion_response=response) or 0.0)
     except Exception:  # LiteLLM knows no price for this model: count it as free

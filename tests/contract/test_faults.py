@@ -173,3 +173,13 @@ def test_an_alias_that_keeps_failing_cools_down(
         "backup-model"
     ]
     assert "skipped smart (cooling down" in (calls[0].note or "")
+
+
+def test_known_models_are_priced_from_litellms_price_list(
+    tmp_path: Path, fakellm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fakellm.add(Reply("priced", prompt_tokens=1000, completion_tokens=500))
+    gw = gateway(tmp_path, fakellm, monkeypatch, model="openai/gpt-4o-mini")
+    reply = gw.complete("smart", HI)
+    # gpt-4o-mini in LiteLLM's bundled price list: $0.15 / $0.60 per million tokens
+    assert reply.cost_usd == pytest.approx(1000 * 0.15e-6 + 500 * 0.60e-6)

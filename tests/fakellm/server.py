@@ -240,6 +240,9 @@ def _word_vector(text: str, dim: int = 32) -> list[float]:
 def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body go out in two writes: with Nagle on, the body would wait ~40 ms
+        # for the client's delayed ACK, on every reply
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             return
