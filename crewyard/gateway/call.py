@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import litellm
 
@@ -54,6 +54,7 @@ class Call:
         self.plan = AttemptPlan(chain, gateway.cooldowns)
         self.router = gateway._router_for(self.alias, self.cfg)
         self.errors: list[str] = []
+        self._cache_key: str | Literal[False] | None = False  # False: not computed yet
         self.started = time.perf_counter()
 
     def next(self) -> Attempt | None:
@@ -84,12 +85,16 @@ class Call:
         return self.gateway.throttle.reserve(attempt.alias, cfg.rpm, cfg.tpm, tokens)
 
     def cache_key(self) -> str | None:
-        """Only deterministic requests are cached: temperature 0, no tools."""
-        cache = self.gateway.cache
-        kwargs = self.kwargs(Attempt(self.alias, self.cfg, 0, 0.0))
-        if cache is None or kwargs.get("temperature") != 0 or "tools" in kwargs:
-            return None
-        return cache.key(self.cfg.model, self.cfg.api_base, kwargs)
+        """Only deterministic requests are cached: temperature 0, no tools (computed once)."""
+        if self._cache_key is not False:
+            return self._cache_key
+        cache, key = self.gateway.cache, None
+        if cache is not None:
+            kwargs = self.kwargs(Attempt(self.alias, self.cfg, 0, 0.0))
+            if kwargs.get("temperature") == 0 and "tools" not in kwargs:
+                key = cache.key(self.cfg.model, self.cfg.api_base, kwargs)
+        self._cache_key = key
+        return key
 
     def from_cache(self) -> Completion | None:
         key = self.cache_key()
