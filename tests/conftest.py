@@ -127,6 +127,16 @@ def two_step_crew(make_crew: MakeCrew) -> Path:
     )
 
 
+def cli_uses(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point `python main.py` (run in-process) at these settings' folders and models.yaml."""
+    for key, value in {
+        "CREWYARD_DATA_DIR": settings.data_dir,
+        "CREWYARD_CREWS_DIR": settings.crews_dir,
+        "CREWYARD_MODELS_FILE": settings.models_file,
+    }.items():
+        monkeypatch.setenv(key, str(value))
+
+
 @pytest.fixture
 def settings(tmp_path: Path, crews_dir: Path) -> Settings:
     """Settings with data, crews and models.yaml (every alias scripted) inside tmp_path."""

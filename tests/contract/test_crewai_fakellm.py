@@ -14,6 +14,7 @@ from crewyard.dispatcher import Dispatcher, RunFailed
 from crewyard.loader import load_crew
 from crewyard.runs import RunStore
 from crewyard.settings import Settings
+from tests.conftest import cli_uses
 from tests.fakellm import FakeLLM, Reply
 
 KEY = "fake-key-for-tests-0001"
@@ -102,12 +103,7 @@ def test_unreachable_model_exits_1_naming_the_alias(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     point_at(settings, f"http://127.0.0.1:{port}/v1", monkeypatch)
-    for key, value in {
-        "CREWYARD_DATA_DIR": settings.data_dir,
-        "CREWYARD_CREWS_DIR": settings.crews_dir,
-        "CREWYARD_MODELS_FILE": settings.models_file,
-    }.items():
-        monkeypatch.setenv(key, str(value))
+    cli_uses(settings, monkeypatch)
 
     assert main(["--crew", "demo", "--input", "topic=x", "-q"]) == 1
 

@@ -16,7 +16,7 @@ from crewyard.dispatcher import Dispatcher
 from crewyard.loader import load_crew
 from crewyard.runs import RunStore
 from crewyard.settings import Settings
-from tests.conftest import TOPIC_INPUT, TWO_AGENTS, TWO_TASKS
+from tests.conftest import TOPIC_INPUT, TWO_AGENTS, TWO_TASKS, cli_uses
 from tests.contract.test_faults import TRANSIENT, TRANSIENT_IDS
 from tests.fakellm import FakeLLM, Reply
 from tools import REGISTERED, tool
@@ -86,12 +86,7 @@ def test_a_run_whose_model_stays_down_keeps_what_it_finished(
         # a provider that echoes the key it was given must not leak it
         Reply(status=500, error=f"internal error for key {CANARY}"),
     )
-    for key, value in {
-        "CREWYARD_DATA_DIR": settings.data_dir,
-        "CREWYARD_CREWS_DIR": settings.crews_dir,
-        "CREWYARD_MODELS_FILE": settings.models_file,
-    }.items():
-        monkeypatch.setenv(key, str(value))
+    cli_uses(settings, monkeypatch)
 
     assert main(["--crew", "demo", "--input", "topic=tides"]) == 1
 

@@ -22,7 +22,7 @@ from crewyard.models_config import ModelTable
 from crewyard.recall import recall, render
 from crewyard.runs import RunStore, cost_report
 from crewyard.settings import Settings
-from tests.conftest import TWO_TASKS, write_yaml
+from tests.conftest import TWO_TASKS, cli_uses, write_yaml
 from tests.fakellm import FakeLLM, Reply
 
 CANARY = "canary-7d41c9e2b5a8f036"
@@ -43,12 +43,7 @@ def point_at(
         "timeout": 20,
     }
     settings.models_file.write_text(json.dumps({"aliases": {"standard": alias}}))
-    for name, value in {
-        "CREWYARD_DATA_DIR": settings.data_dir,
-        "CREWYARD_CREWS_DIR": settings.crews_dir,
-        "CREWYARD_MODELS_FILE": settings.models_file,
-    }.items():
-        monkeypatch.setenv(name, str(value))
+    cli_uses(settings, monkeypatch)
 
 
 def last_run_id(settings: Settings) -> str:

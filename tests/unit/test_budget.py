@@ -15,6 +15,7 @@ from crewyard.loader import load_crew
 from crewyard.models_config import ModelTable
 from crewyard.runs import RunStore
 from crewyard.settings import Settings
+from tests.conftest import cli_uses
 
 
 def test_token_budget_stops_before_the_next_call(
@@ -54,12 +55,7 @@ def test_cli_budget_flag(
             }
         )
     )
-    for key, value in {
-        "CREWYARD_DATA_DIR": settings.data_dir,
-        "CREWYARD_CREWS_DIR": settings.crews_dir,
-        "CREWYARD_MODELS_FILE": settings.models_file,
-    }.items():
-        monkeypatch.setenv(key, str(value))
+    cli_uses(settings, monkeypatch)
     assert main(["--crew", "demo", "--input", "topic=x", "--budget-tokens", "1000", "-q"]) == 1
     err = capsys.readouterr().err
     assert "token budget reached" in err and "kept 1 finished task output(s): research" in err

@@ -11,7 +11,7 @@ import pytest
 import crewyard
 from crewyard.cli import main
 from crewyard.settings import Settings
-from tests.conftest import TOPIC_INPUT, TWO_AGENTS, TWO_TASKS
+from tests.conftest import TOPIC_INPUT, TWO_AGENTS, TWO_TASKS, cli_uses
 
 REPLIES = ["Final Answer: the facts", "# Report"]
 
@@ -41,12 +41,7 @@ def env(settings: Settings, make_crew: Any, monkeypatch: pytest.MonkeyPatch) -> 
             }
         )
     )
-    for key, value in {
-        "CREWYARD_DATA_DIR": settings.data_dir,
-        "CREWYARD_CREWS_DIR": settings.crews_dir,
-        "CREWYARD_MODELS_FILE": settings.models_file,
-    }.items():
-        monkeypatch.setenv(key, str(value))
+    cli_uses(settings, monkeypatch)
     return settings
 
 

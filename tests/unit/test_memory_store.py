@@ -13,6 +13,7 @@ import pytest
 from crewyard.errors import ConfigError
 from memory.embedders import WordLlamaEmbedder
 from memory.store import MemoryStore, point_id
+from tests.conftest import cli_uses
 
 
 @pytest.fixture
@@ -155,12 +156,7 @@ def test_unreachable_qdrant_url_stops_the_run_before_it_starts(
     from crewyard.runs import RunStore
 
     monkeypatch.setenv("QDRANT_URL", "http://127.0.0.1:9")
-    for key, value in {
-        "CREWYARD_DATA_DIR": settings.data_dir,
-        "CREWYARD_CREWS_DIR": settings.crews_dir,
-        "CREWYARD_MODELS_FILE": settings.models_file,
-    }.items():
-        monkeypatch.setenv(key, str(value))
+    cli_uses(settings, monkeypatch)
     assert main(["--crew", "demo", "--input", "topic=x"]) == 2
     assert "Qdrant server at http://127.0.0.1:9 is not reachable" in capsys.readouterr().err
     assert RunStore(settings.runs_db).recent() == []
