@@ -18,8 +18,8 @@ def _run_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python main.py",
         description="Run a crew declared under crews/. Other commands: "
-        "`schema` (JSON Schema of crew files), `runs` (list runs), `runs show ID`, "
-        "`memory` (stats, list, search, show, forget, reset).",
+        "`schema` (JSON Schema of crew files and models.yaml), `runs` (list runs), "
+        "`runs show ID`, `runs cost`, `memory` (stats, list, search, show, forget, reset).",
     )
     p.add_argument("--crew", help="name of the crew folder under crews/")
     p.add_argument(
