@@ -110,6 +110,7 @@ class RunContext:
             call.cached,
             call.cost_saved,
             failed=call.error is not None,
+            replayed=call.replayed,
         )
         fields = asdict(call)
         self.store.model_call(self.run_id, **fields)

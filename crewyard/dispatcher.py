@@ -308,8 +308,6 @@ class Dispatcher:
             )
             events.emit(MEMORY_STORED, **stored)
         usage = ctx.usage.summary()
-        if player is not None:  # in a replay every call marked cached came from the cassette
-            usage.update(replayed_calls=player.served, cache_hits=0, tokens_saved=0)
         self.store.finish(
             run_id, status, output=final, usage=usage, cost_usd=ctx.usage.cost_usd, error=error
         )

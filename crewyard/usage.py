@@ -24,6 +24,7 @@ class UsageMeter:
     tokens_saved: int = 0
     cost_saved: float = 0.0
     failed_attempts: int = 0
+    replayed_calls: int = 0  # answered from a cassette: nothing spent, nothing saved
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(
@@ -35,8 +36,12 @@ class UsageMeter:
         cached: bool = False,
         cost_saved: float = 0.0,
         failed: bool = False,
+        replayed: bool = False,
     ) -> None:
         with self._lock:
+            if replayed:
+                self.replayed_calls += 1
+                return
             if cached:  # answered from the cache: nothing spent
                 self.cache_hits += 1
                 self.tokens_saved += prompt_tokens + completion_tokens
@@ -67,5 +72,6 @@ class UsageMeter:
                 "tokens_saved": self.tokens_saved,
                 "cost_saved_usd": self.cost_saved,
                 "failed_attempts": self.failed_attempts,
+                "replayed_calls": self.replayed_calls,
                 "by_model": {m: vars(u).copy() for m, u in self.by_model.items()},
             }

@@ -7,7 +7,6 @@ a point."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -18,13 +17,11 @@ from qdrant_client import models as qm
 from crewyard.errors import ConfigError
 from crewyard.redact import redact, redact_data
 from memory.clients import local_client, server_client
+from memory.collections import check_schema, ensure_collection, point_id
 from memory.embedders import Embedder
 from memory.index import ExactIndex
 
 SCOPES = ("short_term", "facts", "entities", "episodes")
-SCHEMA_VERSION = 1
-NAMESPACE = uuid.UUID("6f0c3a52-2d1e-4b7a-9a51-0d7c1f3e8b10")
-INDEXED = ("crew", "run_id", "entity", "created_at")
 FACT_DUPLICATE = 0.92  # cosine above which a new fact updates the old one
 
 
@@ -37,10 +34,6 @@ class MemoryItem(NamedTuple):
     text: str
     payload: dict[str, Any]
     score: float | None = None
-
-
-def point_id(scope: str, key: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"{scope}:{key}"))
 
 
 class MemoryStore:
@@ -64,7 +57,7 @@ class MemoryStore:
         self._ready: set[str] = set()
         # Embedded mode: searches are answered by exact numpy indexes over the stored points.
         self._indexes: dict[str, ExactIndex] = {}
-        self._check_schema()
+        check_schema(self.client, prefix, embedder, where)
 
     @classmethod
     def open(
@@ -87,50 +80,10 @@ class MemoryStore:
             raise ConfigError(f"unknown memory scope {scope!r}", hint=f"one of {', '.join(SCOPES)}")
         return f"{self.prefix}_{scope}"
 
-    def _check_schema(self) -> None:
-        meta = f"{self.prefix}_meta"
-        want = {
-            "schema_version": SCHEMA_VERSION,
-            "embedder": self.embedder.name,
-            "dim": self.embedder.dim,
-        }
-        if not self.client.collection_exists(meta):
-            self.client.create_collection(meta, vectors_config={})
-            self.client.upsert(
-                meta, [qm.PointStruct(id=point_id("meta", "schema"), vector={}, payload=want)]
-            )
-            return
-        found = self.client.retrieve(meta, [point_id("meta", "schema")])
-        have = (found[0].payload or {}) if found else {}
-        if have != want:
-            raise ConfigError(
-                f"the memory at {self.where} was written with {have.get('embedder')} "
-                f"({have.get('dim')} dimensions, schema {have.get('schema_version')}); this "
-                f"crewyard uses {self.embedder.name} ({self.embedder.dim}, schema "
-                f"{SCHEMA_VERSION}), so recall would be wrong",
-                hint="python main.py memory reset --all --yes (forgets everything), or point "
-                "CREWYARD_DATA_DIR elsewhere",
-            )
-
     def _collection(self, scope: str) -> str:
         name = self._name(scope)
         if name not in self._ready:
-            if not self.client.collection_exists(name):
-                self.client.create_collection(
-                    name,
-                    vectors_config=qm.VectorParams(
-                        size=self.embedder.dim, distance=qm.Distance.COSINE
-                    ),
-                )
-                if self.server:
-                    for key in INDEXED:  # the embedded mode filters without indexes
-                        self.client.create_payload_index(
-                            name,
-                            key,
-                            qm.PayloadSchemaType.KEYWORD
-                            if key != "created_at"
-                            else qm.PayloadSchemaType.FLOAT,
-                        )
+            ensure_collection(self.client, name, self.embedder.dim, self.server)
             self._ready.add(name)
         return name
 

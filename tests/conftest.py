@@ -14,6 +14,7 @@ for _flag, _value in {
 }.items():
     os.environ[_flag] = _value
 
+import json  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -125,6 +126,22 @@ def two_step_crew(make_crew: MakeCrew) -> Path:
         agents=TWO_AGENTS,
         tasks=TWO_TASKS,
     )
+
+
+def standard_at(
+    settings: Settings,
+    url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    key: str = "fake-key-for-tests-0001",
+    key_env: str = "FAKELLM_API_KEY",
+    **alias: Any,
+) -> None:
+    """models.yaml with one alias, `standard`, calling a fakellm at url (key in key_env)."""
+    monkeypatch.setenv(key_env, key)
+    standard = {"model": "openai/fake-model", "api_base": url, "api_key_env": key_env}
+    models = {"aliases": {"standard": {**standard, "timeout": 20, **alias}}}
+    settings.models_file.write_text(json.dumps(models))
 
 
 def cli_uses(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,7 +3,6 @@ prompts, outputs, usage and failures as a provider would see and cause them."""
 
 from __future__ import annotations
 
-import json
 import socket
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from crewyard.dispatcher import Dispatcher, RunFailed
 from crewyard.loader import load_crew
 from crewyard.runs import RunStore
 from crewyard.settings import Settings
-from tests.conftest import cli_uses
+from tests.conftest import cli_uses, standard_at
 from tests.fakellm import FakeLLM, Reply
 
 KEY = "fake-key-for-tests-0001"
@@ -23,22 +22,7 @@ KEY = "fake-key-for-tests-0001"
 def point_at(
     settings: Settings, url: str, monkeypatch: pytest.MonkeyPatch, retries: int = 0
 ) -> None:
-    monkeypatch.setenv("FAKELLM_API_KEY", KEY)
-    settings.models_file.write_text(
-        json.dumps(
-            {
-                "aliases": {
-                    "standard": {
-                        "model": "openai/fake-model",
-                        "api_base": url,
-                        "api_key_env": "FAKELLM_API_KEY",
-                        "num_retries": retries,
-                        "timeout": 20,
-                    }
-                }
-            }
-        )
-    )
+    standard_at(settings, url, monkeypatch, key=KEY, num_retries=retries)
 
 
 def test_sequential_crew_prompts_outputs_and_usage(

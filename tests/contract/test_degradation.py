@@ -5,7 +5,6 @@ that never leaks into logs, the run store or error messages."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from crewyard.dispatcher import Dispatcher
 from crewyard.loader import load_crew
 from crewyard.runs import RunStore
 from crewyard.settings import Settings
-from tests.conftest import TOPIC_INPUT, TWO_AGENTS, TWO_TASKS, cli_uses
+from tests.conftest import TOPIC_INPUT, TWO_AGENTS, TWO_TASKS, cli_uses, standard_at
 from tests.contract.test_faults import TRANSIENT, TRANSIENT_IDS
 from tests.fakellm import FakeLLM, Reply
 from tools import REGISTERED, tool
@@ -25,18 +24,17 @@ CANARY = "canary-7f3a9c1e2b5d4e6f8a0b"  # an API key nobody may ever see
 
 
 def use_fakellm(settings: Settings, fake: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(
-        "ACME_LLM_AUTH", CANARY
-    )  # a name that does not look like a key: masked because models.yaml names it
-    alias = {
-        "model": "openai/fake-model",
-        "api_base": fake.url,
-        "api_key_env": "ACME_LLM_AUTH",
-        "timeout": 0.8,
-        "num_retries": 1,
-        "retry_backoff_s": 0,
-    }
-    settings.models_file.write_text(json.dumps({"aliases": {"standard": alias}}))
+    # a name that does not look like a key: masked because models.yaml names it
+    standard_at(
+        settings,
+        fake.url,
+        monkeypatch,
+        key=CANARY,
+        key_env="ACME_LLM_AUTH",
+        timeout=0.8,
+        num_retries=1,
+        retry_backoff_s=0,
+    )
 
 
 @pytest.fixture

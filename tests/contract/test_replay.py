@@ -22,7 +22,7 @@ from crewyard.models_config import ModelTable
 from crewyard.recall import recall, render
 from crewyard.runs import RunStore, cost_report
 from crewyard.settings import Settings
-from tests.conftest import TWO_TASKS, cli_uses, write_yaml
+from tests.conftest import TWO_TASKS, cli_uses, standard_at, write_yaml
 from tests.fakellm import FakeLLM, Reply
 
 CANARY = "canary-7d41c9e2b5a8f036"
@@ -33,16 +33,7 @@ REPORT = Reply("# Tides\nA short report.", prompt_tokens=150)
 def point_at(
     settings: Settings, fake: FakeLLM, monkeypatch: pytest.MonkeyPatch, key: str = "replay-key-01"
 ) -> None:
-    monkeypatch.setenv("FAKELLM_API_KEY", key)
-    alias = {
-        "model": "openai/fake-model",
-        "api_base": fake.url,
-        "api_key_env": "FAKELLM_API_KEY",
-        "num_retries": 1,
-        "retry_backoff_s": 0,
-        "timeout": 20,
-    }
-    settings.models_file.write_text(json.dumps({"aliases": {"standard": alias}}))
+    standard_at(settings, fake.url, monkeypatch, key=key, num_retries=1, retry_backoff_s=0)
     cli_uses(settings, monkeypatch)
 
 
