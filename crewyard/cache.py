@@ -19,8 +19,8 @@ class ResponseCache:
 
     @staticmethod
     def key(model: str, api_base: str | None, request: dict[str, Any]) -> str:
-        """The full request, less what does not change the answer (the alias, retries)."""
-        body = {k: v for k, v in request.items() if k not in ("model", "num_retries")}
+        """The full request, with the alias replaced by the model it names."""
+        body = {k: v for k, v in request.items() if k != "model"}
         raw = json.dumps(
             {"model": model, "api_base": api_base, **body}, sort_keys=True, default=str
         )
