@@ -33,7 +33,7 @@ import openai
 from litellm.router import Router
 
 from crewyard.gateway import Gateway
-from crewyard.models_config import ModelTable
+from crewyard.gateway.config import ModelTable
 
 LATENCY = 0.05
 CONCURRENCY = 16

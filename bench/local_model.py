@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's crew
 from llama_cpp import Llama
 
 from crewyard.gateway import Gateway
-from crewyard.local_model import default_model_path
-from crewyard.models_config import ModelTable
+from crewyard.gateway.config import ModelTable
+from crewyard.gateway.providers.local import default_model_path
 
 MAX_TOKENS = 160
 MESSAGES = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]

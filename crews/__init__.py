@@ -1,26 +1,39 @@
-"""The crews people write: one folder per crew (crew.yaml, agents.yaml, tasks.yaml)."""
+"""The crews people write — one folder per crew (crew.yaml, agents.yaml, tasks.yaml, an optional
+hooks.py) — and everything that reads a crew folder: specs, the loader and its checks, inputs,
+hooks, YAML with lines, the `auto` rule and the built-in processes' options."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crews.spec import CrewFile, CrewSpec, InputSpec
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 CREWS_DIR = Path(__file__).resolve().parent
 
 
 def discover(crews_dir: Path | None = None) -> list[str]:
     """Names of the crews in crews_dir (default: the configured crews folder)."""
-    from crewyard.loader import discover as _discover
+    from crews.loader import discover as _discover
 
     return _discover(crews_dir or _configured_dir())
 
 
-def load_crew(name: str, crews_dir: Path | None = None) -> CrewSpec:
-    """The crew called name, loaded and checked (raises ConfigError with file:line)."""
-    from crewyard.loader import load_crew as _load
+def load_crew(
+    name: str,
+    crews_dir: Path | None = None,
+    processes: Mapping[str, type[BaseModel]] | None = None,
+) -> CrewSpec:
+    """The crew called name, loaded and checked (raises ConfigError with file:line).
+    processes: what a crew may name as its process (default: the built-in ones; crewyard's
+    own callers pass every engine's, plugins included)."""
+    from crews.loader import load_crew as _load
 
-    return _load(name, crews_dir or _configured_dir())
+    return _load(name, crews_dir or _configured_dir(), processes)
 
 
 def _configured_dir() -> Path:

@@ -1,4 +1,5 @@
-"""Per-engine options: the `engine_options:` mapping of crew.yaml, one model per process."""
+"""The built-in processes' options: the `engine_options:` mapping of crew.yaml, one model per
+process (engines declare which of them they run; see crewyard/engines)."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ class CodingOptions(_Options):
     network: bool = Field(default=False, description="Let executed code use the network.")
 
 
-ENGINE_OPTIONS: dict[str, type[_Options]] = {
+BUILTIN_PROCESSES: dict[str, type[BaseModel]] = {
     "sequential": SequentialOptions,
     "hierarchical": HierarchicalOptions,
     "debate": DebateOptions,

@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents.spec import AgentSpec
 from tasks.spec import TaskSpec
 
-Process = Literal["sequential", "hierarchical", "debate", "coding", "auto"]
+# sequential | hierarchical | debate | coding | auto, or a process an engine plugin adds
+Process = str
+AUTO_PROCESS = "auto"
 InputType = Literal["str", "int", "float", "bool", "list", "dict"]
 
 
@@ -71,7 +73,11 @@ class CrewFile(BaseModel):
 
     name: str | None = Field(default=None, description="Crew name; defaults to its folder name.")
     description: str = Field(default="", description="One line shown by --list.")
-    process: Process = Field(default="sequential", description="Which engine runs the crew.")
+    process: Process = Field(
+        default="sequential",
+        description="How the crew works: sequential, hierarchical (CrewAI), debate, coding "
+        "(AutoGen), a process an engine plugin adds, or auto (chosen from the crew's shape).",
+    )
     inputs: dict[str, InputSpec] | None = Field(
         default=None,
         description="Declared inputs. Without this key every {placeholder} is a required string.",

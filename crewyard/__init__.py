@@ -9,32 +9,33 @@ Engines and models are imported on first run, so `import crewyard` stays light.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from crewyard.errors import ConfigError, CrewyardError, EngineError, InputError, ModelError
 
 if TYPE_CHECKING:
     from crews.spec import CrewSpec
-    from crewyard.result import RunResult
+    from crewyard.runs.result import RunResult
     from crewyard.settings import Settings
-    from memory.store import MemoryStore
+    from memory import Memory
 
 __version__ = "0.1.0"
 
 
-def load_crew(name: str) -> CrewSpec:
+def load_crew(name: str, settings: Settings | None = None) -> CrewSpec:
     """The crew called name, loaded and checked (ConfigError says file:line and the fix)."""
     import crews
+    from crewyard import engines
 
-    return crews.load_crew(name)
+    crews_dir = settings.crews_dir if settings is not None else None
+    return crews.load_crew(name, crews_dir, engines.processes())
 
 
-def list_crews() -> list[str]:
+def list_crews(settings: Settings | None = None) -> list[str]:
     """Names of the crews in the crews folder."""
     import crews
 
-    return crews.discover()
+    return crews.discover(settings.crews_dir if settings is not None else None)
 
 
 def run(
@@ -55,13 +56,14 @@ def run(
     output) if the run fails."""
     from crewyard.dispatcher import Dispatcher
 
-    spec = load_crew(crew) if isinstance(crew, str) else crew
+    spec = load_crew(crew, settings) if isinstance(crew, str) else crew
     dispatcher = Dispatcher(settings, model_overrides=models)
     return dispatcher.run(spec, inputs, record=record, replay=replay)
 
 
-def memory(settings: Settings | None = None) -> MemoryStore:
-    """The shared memory (search, items, stats, forget, reset) for notebooks."""
+def memory(settings: Settings | None = None) -> Memory:
+    """The shared memory for notebooks (the built-in store also has items, stats, forget and
+    reset)."""
     from crewyard.recall import open_memory
     from crewyard.settings import Settings
 
@@ -72,7 +74,8 @@ def costs(
     by: str = "crew", since_days: float | None = None, settings: Settings | None = None
 ) -> list[dict[str, Any]]:
     """Tokens, dollars, calls and cache savings grouped by crew, model, agent or day."""
-    from crewyard.runs import RunStore, cost_report
+    from crewyard.runs.costs import cost_report
+    from crewyard.runs.store import RunStore
     from crewyard.settings import Settings
 
     return cost_report(RunStore((settings or Settings()).runs_db), by, since_days)
@@ -88,6 +91,8 @@ async def arun(
     **inputs: Any,
 ) -> RunResult:
     """run() without blocking the event loop (the engines run in a worker thread)."""
+    import asyncio
+
     return await asyncio.to_thread(
         run, crew, settings=settings, models=models, record=record, replay=replay, **inputs
     )

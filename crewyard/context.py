@@ -2,46 +2,79 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import InitVar, asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from crews.spec import CrewSpec
-from crewyard.errors import BudgetExceeded
-from crewyard.events import MODEL_CALL, TOOL_CALL, TOOL_DISABLED, EventSink
-from crewyard.runs import RunStore
+from crewyard.gateway import CallRecord, Gateway, RunGateway
+from crewyard.gateway.tapes import NO_TAPE, Tape
+from crewyard.gateway.usage import Limits, UsageMeter
+from crewyard.runs.events import EventKind, EventSink
+from crewyard.runs.files import finish_task
+from crewyard.runs.result import TaskOutput
+from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
-from crewyard.usage import UsageMeter
-from tools import ToolSpec
-
-if TYPE_CHECKING:
-    from crewyard.gateway import CallRecord, Gateway
-    from memory.store import MemoryStore
+from memory import Memory
+from tools import Tool
 
 
 @dataclass
 class RunContext:
-    """One run's gateway, store, events, usage and output folder."""
+    """One run's models (the gateway bound to this run), store, events, memory, tools and
+    output folder. Engines read everything they need from here."""
 
     run_id: str
     spec: CrewSpec
     inputs: dict[str, Any]
     settings: Settings
-    gateway: Gateway
     store: RunStore
     events: EventSink
     output_dir: Path
-    usage: UsageMeter = field(default_factory=UsageMeter)
+    shared_gateway: InitVar[Gateway]  # bound to this run as `gateway`
+    tape: InitVar[Tape] = NO_TAPE  # the run's cassette, when it records or replays
     # tools by name: registered ones the crew names, plus memory_search/memory_save
-    tools: dict[str, ToolSpec] = field(default_factory=dict)
-    memory: MemoryStore | None = None  # the shared memory, when the crew uses it
+    tools: dict[str, Tool] = field(default_factory=dict)
+    memory: Memory | None = None  # the shared memory, when the crew uses it
     # what went wrong but did not stop the run (a tool switched off, a model fallen back)
     notes: list[str] = field(default_factory=list)
     tool_failures: dict[str, int] = field(default_factory=dict)
     disabled_tools: dict[str, str] = field(default_factory=dict)  # tool → why
     tool_failure_limit: int = 3
+    gateway: RunGateway = field(init=False)
 
-    def call_tool(self, spec: ToolSpec, args: dict[str, Any], agent: str | None = None) -> str:
+    def __post_init__(self, shared_gateway: Gateway, tape: Tape) -> None:
+        budget = self.spec.budget
+        self.gateway = shared_gateway.for_run(
+            limits=Limits(budget.max_tokens, budget.max_cost_usd),
+            on_record=self.record_call,
+            tape=tape,
+        )
+
+    @property
+    def usage(self) -> UsageMeter:
+        return self.gateway.usage
+
+    def finish_task(
+        self,
+        task: str,
+        agent: str | None,
+        output: str,
+        output_file: str | None = None,
+        *,
+        finished: bool = True,
+    ) -> TaskOutput:
+        """A task's output is final: checkpointed, written to its output_file (default: the
+        task's own) and announced — the one path every engine takes. finished=False keeps
+        the last attempt of a task that failed, as `<task> (unfinished)`."""
+        declared = self.spec.tasks.get(task)
+        template = output_file or (declared.output_file if declared else None)
+        name = task if finished else f"{task} (unfinished)"
+        return finish_task(
+            self.events, self.output_dir, self.inputs, name, agent, output, template, finished
+        )
+
+    def call_tool(self, spec: Tool, args: dict[str, Any], agent: str | None = None) -> str:
         """Run a tool for an agent. A failure comes back as text the agent reads; a tool
         that fails tool_failure_limit times in a row is switched off for the rest of the run,
         so the agent carries on without it, and the run notes it."""
@@ -50,7 +83,9 @@ class RunContext:
                 f"error: tool {spec.name} is switched off for the rest of this run "
                 f"({self.disabled_tools[spec.name]}); continue without it"
             )
-            self.events.emit(TOOL_CALL, tool=spec.name, agent=agent, args=args, skipped=True)
+            self.events.emit(
+                EventKind.TOOL_CALL, tool=spec.name, agent=agent, args=args, skipped=True
+            )
             return refused
         failed = False
         try:
@@ -59,7 +94,12 @@ class RunContext:
             failed = True
             result = f"error: {spec.name} failed: {type(exc).__name__}: {exc}"
         self.events.emit(
-            TOOL_CALL, tool=spec.name, agent=agent, args=args, result=result[:500], failed=failed
+            EventKind.TOOL_CALL,
+            tool=spec.name,
+            agent=agent,
+            args=args,
+            result=result[:500],
+            failed=failed,
         )
         count = self.tool_failures[spec.name] = self.tool_failures.get(spec.name, 0) + 1
         if not failed:
@@ -68,10 +108,10 @@ class RunContext:
             why = f"failed {count} times in a row, last: {result.removeprefix('error: ')[:200]}"
             self.disabled_tools[spec.name] = why
             self.notes.append(f"tool {spec.name} switched off: {why}")
-            self.events.emit(TOOL_DISABLED, tool=spec.name, agent=agent, reason=why)
+            self.events.emit(EventKind.TOOL_DISABLED, tool=spec.name, agent=agent, reason=why)
         return result
 
-    def tools_for(self, agent: str, task: str | None = None) -> list[ToolSpec]:
+    def tools_for(self, agent: str, task: str | None = None) -> list[Tool]:
         """The agent's tools (and the task's), with the memory tools every agent gets."""
         names = list(self.spec.agents[agent].tools)
         if task is not None:
@@ -84,38 +124,13 @@ class RunContext:
         spec = self.spec.tasks.get(task) if task else None
         return spec.model if spec is not None and spec.model else agent_model
 
-    def check_budget(self, alias: str, messages: list[dict[str, Any]]) -> None:
-        """Refuse a call that would pass the run's budget (prompt estimated at 4 chars/token)."""
-        budget = self.spec.budget
-        spent = self.usage.summary()
-        if budget.max_tokens is not None:
-            prompt = sum(len(str(m.get("content") or "")) for m in messages) // 4
-            if spent["total_tokens"] + prompt > budget.max_tokens:
-                raise BudgetExceeded(
-                    f"token budget reached: {spent['total_tokens']} of {budget.max_tokens} "
-                    f"tokens spent, and the next call to {alias} needs about {prompt} more"
-                )
-        if budget.max_cost_usd is not None and spent["cost_usd"] >= budget.max_cost_usd:
-            raise BudgetExceeded(
-                f"dollar budget reached: ${spent['cost_usd']:.4f} of ${budget.max_cost_usd:.4f}"
-            )
-
     def record_call(self, call: CallRecord) -> None:
-        """Called by the gateway after every model call, failed ones included."""
-        self.usage.add(
-            call.model,
-            call.prompt_tokens,
-            call.completion_tokens,
-            call.cost_usd,
-            call.cached,
-            call.cost_saved,
-            failed=call.error is not None,
-            replayed=call.replayed,
-        )
+        """Every model call attempt of the run (the gateway's view calls this), failed ones
+        too: a row of the run store, an event, and a note when a fallback answered."""
         fields = asdict(call)
         self.store.model_call(self.run_id, **fields)
-        self.events.emit(MODEL_CALL, **fields)
-        if call.error is None and call.note and "fell back" in call.note:
-            note = f"{call.note} → answered by {call.alias}"
+        self.events.emit(EventKind.MODEL_CALL, **fields)
+        if call.error is None and call.fallback_from is not None:
+            note = f"fell back from {call.fallback_from} → answered by {call.alias}"
             if note not in self.notes:
                 self.notes.append(note)

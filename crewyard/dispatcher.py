@@ -3,44 +3,31 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crews.inputs import resolve_inputs
 from crews.spec import CrewSpec
-from crewyard.cassette import CassettePlayer, CassetteWriter, cassette_path
+from crewyard import engines
 from crewyard.context import RunContext
 from crewyard.errors import BudgetExceeded, ConfigError, CrewyardError
-from crewyard.events import (
-    ERROR,
-    MEMORY_RECALLED,
-    MEMORY_STORED,
-    RUN_FINISHED,
-    RUN_STARTED,
-    EventSink,
-    Listener,
-)
-from crewyard.inputs import resolve_inputs
-from crewyard.logs import ensure_configured, run_log
-from crewyard.models_config import AUTO, ModelTable
+from crewyard.gateway.config import AUTO, ModelTable
+from crewyard.gateway.tapes import NO_TAPE, Tape
+from crewyard.observe.logs import run_log
 from crewyard.recall import memory_tools, recall, remember, render, with_memory
 from crewyard.redact import redact
-from crewyard.replay import MemoryTape, as_store, open_player
-from crewyard.result import RunResult, TaskOutput
-from crewyard.runs import RunStore, new_run_id
+from crewyard.runs.cassettes import CassettePlayer, CassetteWriter, cassette_path
+from crewyard.runs.events import EventKind, EventSink, Listener
+from crewyard.runs.replay import MemoryTape, open_player
+from crewyard.runs.result import RunResult, TaskOutput
+from crewyard.runs.store import RunStore, new_run_id
 from crewyard.settings import Settings
-from tools import REGISTERED
+from tools import registered
 
 if TYPE_CHECKING:
     from crewyard.gateway import Gateway
-    from memory.store import MemoryStore
-
-ENGINES = {
-    "sequential": "crewai",
-    "hierarchical": "crewai",
-    "debate": "autogen",
-    "coding": "autogen",
-}
+    from memory import Memory
 
 
 class RunFailed(CrewyardError):
@@ -70,24 +57,17 @@ def _assignee(spec: CrewSpec) -> str:
     """Who does a task that names no agent."""
     if spec.process == "hierarchical":
         return "the manager assigns it"
-    if spec.process in ("debate", "coding"):
+    if spec.process != "sequential":
         return f"the {spec.process} team"
     return next(iter(spec.agents))
 
 
 def plan(spec: CrewSpec, table: ModelTable) -> Plan:
     """Choose the engine and resolve every model the crew will call."""
-    engine = ENGINES.get(spec.process)
-    if engine is None:
-        raise ConfigError(
-            f"process {spec.process!r} has no engine in this version of crewyard",
-            file=spec.directory / "crew.yaml",
-            key="process",
-            hint=f"use one of: {', '.join(ENGINES)}",
-        )
+    engine = engines.engine_for(spec.process)
     agents = {name: spec.agent_model(name) for name in spec.agents}
     refs = set(agents.values()) | {t.model for t in spec.tasks.values() if t.model}
-    judged = [t.guardrails for t in spec.tasks.values() if t.guardrails and t.guardrails.judge]
+    judged = [t.checks for t in spec.tasks.values() if t.checks and t.checks.judge]
     refs |= {g.judge_model or spec.models.default for g in judged}  # checked before the run
     manager = None
     if spec.process == "hierarchical":
@@ -100,14 +80,13 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
         if ref == AUTO:  # routed per call; every tier's alias must resolve
             tiers = table.spec.routing.tiers
             models[ref] = "by complexity: " + ", ".join(f"{t} → {a}" for t, a in tiers.items())
-            refs_of_tiers = table.candidates(AUTO)
-            models.update({n: table.resolve(n)[1].model for n in refs_of_tiers})
+            models.update({n: table.resolve(n)[1].model for n in table.candidates(AUTO)})
             continue
         name, cfg = table.resolve(ref)
         models[name] = cfg.model
     return Plan(
         crew=spec.name,
-        engine=engine,
+        engine=engine.name,
         process=spec.process,
         reason=spec.process_reason or f"process: {spec.process}",
         agents=agents,
@@ -118,8 +97,26 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
     )
 
 
+@dataclass
+class _Taping:
+    """How a run uses a cassette: not at all, recording one, or replaying one."""
+
+    writer: CassetteWriter | None = None
+    player: CassettePlayer | None = None
+    tape: Tape = field(default=NO_TAPE)
+
+    def started(self) -> dict[str, Any]:
+        """What the run_started event says of it."""
+        if self.player is not None:
+            return {"replay_of": self.player.run_id, "cassette": str(self.player.path)}
+        return {"cassette": str(self.writer.path)} if self.writer is not None else {}
+
+
 class Dispatcher:
-    """Runs crews. One Dispatcher can run many crews; each run gets its own RunContext."""
+    """Runs crews. One Dispatcher can run many crews; each run gets its own RunContext.
+
+    It changes nothing in the process beyond its own runs: no console log sinks (the CLI adds
+    those), no environment variables, no .env (pass settings, or set CREWYARD_* yourself)."""
 
     def __init__(
         self,
@@ -128,33 +125,31 @@ class Dispatcher:
         model_overrides: dict[str, str] | None = None,
         listeners: list[Listener] | None = None,
         gateway: Gateway | None = None,
-        memory: MemoryStore | None = None,
+        memory: Memory | None = None,
     ) -> None:
-        ensure_configured()
         self.settings = settings or Settings()
-        self.settings.export_env_file()
         self.table = (
             gateway.table
             if gateway is not None
             else ModelTable.load(self.settings.models_file, model_overrides or {})
         )
         self._gateway = gateway
-        self._memory: MemoryStore | None = memory
+        self._memory: Memory | None = memory
         self.listeners = list(listeners or [])
         self.store = RunStore(self.settings.runs_db)
 
     @property
     def gateway(self) -> Gateway:
         if self._gateway is None:
-            from crewyard.cache import ResponseCache
             from crewyard.gateway import Gateway
+            from crewyard.gateway.cache import ResponseCache
 
             cache = ResponseCache(self.settings.cache_dir) if self.settings.cache else None
             self._gateway = Gateway(self.table, cache)
         return self._gateway
 
     @property
-    def memory(self) -> MemoryStore:
+    def memory(self) -> Memory:
         """The shared memory, opened on first use (QDRANT_URL or the embedded store)."""
         if self._memory is None:
             from crewyard.recall import open_memory
@@ -182,19 +177,21 @@ class Dispatcher:
         run with ReplayMismatch. A replay without inputs takes the recorded run's."""
         if record and replay is not None:
             raise ConfigError("a run cannot record and replay at once", hint="drop one of them")
-        player = open_player(self.settings, self.store, replay) if replay is not None else None
-        if player is not None:
+        taping = _Taping()
+        if replay is not None:
+            player = taping.player = open_player(self.settings, self.store, replay)
             if player.crew and player.crew != spec.name:
                 raise ConfigError(
                     f"run {player.run_id} is a run of crew {player.crew!r}, not {spec.name!r}",
                     hint=f"python main.py --replay {player.run_id} (the crew comes with it)",
                 )
             inputs = inputs or player.inputs
+            taping.tape = player
         resolved = resolve_inputs(spec, inputs or {})
         the_plan = self.plan(spec)
-        if player is not None:  # the recorded prompts, whatever memory holds now; no keys
-            count = int(player.header.get("memory_items") or 0)
-            recalled = (player.memory_block, count) if spec.memory.enabled else ("", 0)
+        if taping.player is not None:  # the recorded prompts, whatever memory holds now
+            count = int(taping.player.header.get("memory_items") or 0)
+            recalled = (taping.player.memory_block, count) if spec.memory.enabled else ("", 0)
         else:
             self.gateway.check(list(the_plan.agents.values()) + list(the_plan.models))
             items = recall(self.memory, spec, resolved) if spec.memory.enabled else []
@@ -203,7 +200,6 @@ class Dispatcher:
         output_dir = self.settings.outputs_dir / run_id
         output_dir.mkdir(parents=True, exist_ok=True)
         log_file = self.settings.logs_dir / f"{run_id}.jsonl"
-        cassette: CassetteWriter | CassettePlayer | None = player
         if record:
             header = {
                 "run_id": run_id,
@@ -214,15 +210,16 @@ class Dispatcher:
                 "memory_block": recalled[0],
                 "memory_items": recalled[1],
             }
-            cassette = CassetteWriter(cassette_path(self.settings.cassettes_dir, run_id), header)
+            path = cassette_path(self.settings.cassettes_dir, run_id)
+            taping.writer = taping.tape = CassetteWriter(path, header)
         try:
             with run_log(log_file, run_id):
                 return self._run(
-                    spec, resolved, the_plan, run_id, output_dir, log_file, recalled, cassette
+                    spec, resolved, the_plan, run_id, output_dir, log_file, recalled, taping
                 )
         finally:
-            if isinstance(cassette, CassetteWriter):
-                cassette.close()
+            if taping.writer is not None:
+                taping.writer.close()
 
     def _run(
         self,
@@ -233,56 +230,49 @@ class Dispatcher:
         output_dir: Path,
         log_file: Path,
         recalled: tuple[str, int],
-        cassette: CassetteWriter | CassettePlayer | None,
+        taping: _Taping,
     ) -> RunResult:
-        player = cassette if isinstance(cassette, CassettePlayer) else None
+        player = taping.player
         replay_of = player.run_id if player is not None else None
         self.store.start(
             run_id, spec.name, inputs, the_plan.engine, output_dir, log_file, replay_of
         )
         events = EventSink(run_id, spec.name, self.store, self.listeners)
+        block, recalled_items = recalled
         ctx = RunContext(
             run_id=run_id,
-            spec=spec,
+            spec=with_memory(spec, block),
             inputs=inputs,
             settings=self.settings,
-            gateway=self.gateway.for_run(cassette),
             store=self.store,
             events=events,
             output_dir=output_dir,
+            shared_gateway=self.gateway,
+            tape=taping.tape,
+            tools=registered(),
         )
         started = time.perf_counter()
-        block, recalled_items = recalled
-        ctx.spec = with_memory(spec, block)
-        ctx.tools = {n: REGISTERED[n] for n in REGISTERED}
         if spec.memory.enabled:
             # a replay never opens the memory: the cassette holds what the run read from it
-            ctx.memory = (
-                self.memory
-                if cassette is None
-                else as_store(MemoryTape(cassette, None if player else self.memory))
-            )
+            cassette = taping.player or taping.writer
+            store = None if player is not None else self.memory
+            ctx.memory = MemoryTape(cassette, store) if cassette is not None else self.memory
             ctx.tools.update({t.name: t for t in memory_tools(ctx.memory, spec.name, run_id)})
-        taping: dict[str, Any] = {}
-        if player is not None:
-            taping = {"replay_of": player.run_id, "cassette": str(player.path)}
-        elif isinstance(cassette, CassetteWriter):
-            taping = {"cassette": str(cassette.path)}
         events.emit(
-            RUN_STARTED,
+            EventKind.RUN_STARTED,
             crew=spec.name,
             engine=the_plan.engine,
             process=spec.process,
             reason=the_plan.reason,
             inputs=inputs,
-            **taping,
+            **taping.started(),
         )
         if recalled_items:
-            events.emit(MEMORY_RECALLED, items=recalled_items, text=block)
+            events.emit(EventKind.MEMORY_RECALLED, items=recalled_items, text=block)
         status, error, outputs = "done", None, []
         failure: BaseException | None = None
         try:
-            outputs = self._engine(ctx, the_plan.engine)
+            outputs = engines.engine_for(spec.process).run(ctx)
             if player is not None:
                 player.check_all_used()
         except KeyboardInterrupt:
@@ -295,7 +285,7 @@ class Dispatcher:
                 if isinstance(failure, CrewyardError)
                 else f"{type(failure).__name__}: {failure}"
             )
-            events.emit(ERROR, message=error)
+            events.emit(EventKind.ERROR, message=error)
         if status != "done":
             outputs = [
                 TaskOutput(c.task, c.agent, c.output, c.output_file)
@@ -306,14 +296,14 @@ class Dispatcher:
             stored = remember(
                 self.memory, spec, inputs, run_id, the_plan.engine, outputs, status == "done"
             )
-            events.emit(MEMORY_STORED, **stored)
+            events.emit(EventKind.MEMORY_STORED, **stored)
         usage = ctx.usage.summary()
         self.store.finish(
             run_id, status, output=final, usage=usage, cost_usd=ctx.usage.cost_usd, error=error
         )
         duration = time.perf_counter() - started
         events.emit(
-            RUN_FINISHED,
+            EventKind.RUN_FINISHED,
             status=status,
             duration_s=round(duration, 3),
             total_tokens=usage["total_tokens"],
@@ -332,7 +322,7 @@ class Dispatcher:
             log_file=str(log_file),
             error=error,
             notes=list(ctx.notes),
-            cassette=str(cassette.path) if isinstance(cassette, CassetteWriter) else None,
+            cassette=str(taping.writer.path) if taping.writer is not None else None,
             replay_of=replay_of,
         )
         if status == "interrupted":
@@ -342,17 +332,6 @@ class Dispatcher:
             message = f"run {run_id} of crew {spec.name!r} {verb}: {error}"
             raise RunFailed(message, result) from failure
         return result
-
-    def _engine(self, ctx: RunContext, engine: str) -> list[TaskOutput]:
-        if engine == "crewai":
-            from crewyard.engines.crewai_engine import run_crewai
-
-            return run_crewai(ctx)
-        if engine == "autogen":
-            from crewyard.engines.autogen_engine import run_autogen
-
-            return run_autogen(ctx)
-        raise ConfigError(f"unknown engine {engine!r}")
 
 
 def _telling(exc: BaseException) -> BaseException:

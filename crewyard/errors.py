@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from enum import IntEnum
 from pathlib import Path
+
+
+class ExitCode(IntEnum):
+    """What `python main.py` exits with."""
+
+    OK = 0
+    FAILED = 1  # a run failed, or stopped at its budget
+    BAD_INPUT = 2  # a bad command, crew file, models.yaml or input
+    INTERRUPTED = 130  # Ctrl-C
 
 
 class CrewyardError(Exception):
     """Root of every error crewyard raises on purpose."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
 
 class ConfigError(CrewyardError):
     """A crew file, models.yaml or a command-line value is wrong. Exit code 2."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
 
     def __init__(
         self,

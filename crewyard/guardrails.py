@@ -8,15 +8,15 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from crewyard import hooks
+from crews import hooks
+from crews.inputs import fill
 from crewyard.context import RunContext
 from crewyard.errors import ConfigError, GuardrailFailed
-from crewyard.events import GUARDRAIL_FAILED, GUARDRAIL_PASSED
-from crewyard.inputs import fill
+from crewyard.runs.events import EventKind
 from tasks.spec import Guardrails, TaskSpec
 
 EXCERPT_CHARS = 500  # of each attempt's output, kept in the run record
@@ -40,43 +40,60 @@ JUDGE_SYSTEM = (
 )
 
 
-def check(task_name: str, spec: TaskSpec, output: str, ctx: RunContext) -> list[str]:
-    """Why output fails the task's guardrails, one "check: reason" each; empty: it passes.
+class Reason(NamedTuple):
+    """Why an output failed one check: the check's key in tasks.yaml, and what is wrong."""
+
+    check: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.check}: {self.text}"
+
+
+def check(task_name: str, spec: TaskSpec, output: str, ctx: RunContext) -> list[Reason]:
+    """Why output fails the task's guardrails, one Reason each; empty: it passes.
     The LLM judge goes last, and only when every other check passed (it costs a call)."""
     rules = spec.checks
     if rules is None:
         return []
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     if rules.min_length is not None and len(output) < rules.min_length:
         reasons.append(
-            f"min_length: the output has {len(output)} characters; "
-            f"at least {rules.min_length} are needed"
+            Reason(
+                "min_length",
+                f"the output has {len(output)} characters; at least {rules.min_length} are needed",
+            )
         )
     if rules.max_length is not None and len(output) > rules.max_length:
         reasons.append(
-            f"max_length: the output has {len(output)} characters; "
-            f"at most {rules.max_length} are allowed"
+            Reason(
+                "max_length",
+                f"the output has {len(output)} characters; at most {rules.max_length} are allowed",
+            )
         )
     reasons += [
-        f"must_match: the output does not match the pattern {p!r}"
+        Reason("must_match", f"the output does not match the pattern {p!r}")
         for p in rules.must_match
         if re.search(p, output) is None
     ]
     for pattern in rules.must_not_match:
         if found := re.search(pattern, output):
             reasons.append(
-                f"must_not_match: the output must not match the pattern {pattern!r} "
-                f"(found {found.group(0)[:80]!r})"
+                Reason(
+                    "must_not_match",
+                    f"the output must not match the pattern {pattern!r} "
+                    f"(found {found.group(0)[:80]!r})",
+                )
             )
     reasons += _json_checks(rules, output, ctx.spec.directory)
     if rules.check is not None:
-        reasons += [f"check: {r}" for r in _custom(ctx.spec.directory, rules.check, output)]
+        reasons += [Reason("check", r) for r in _custom(ctx.spec.directory, rules.check, output)]
     if rules.judge is not None and not reasons:
-        reasons += [f"judge: {r}" for r in _judge(task_name, spec, rules, output, ctx)]
+        reasons += [Reason("judge", r) for r in _judge(task_name, spec, rules, output, ctx)]
     return reasons
 
 
-def feedback(reasons: Sequence[str]) -> str:
+def feedback(reasons: Sequence[Reason]) -> str:
     """What the agent reads before its next attempt."""
     points = "\n".join(f"- {r}" for r in reasons)
     return (
@@ -85,9 +102,9 @@ def feedback(reasons: Sequence[str]) -> str:
     )
 
 
-def failed_checks(reasons: Iterable[str]) -> list[str]:
+def failed_checks(reasons: Iterable[Reason]) -> list[str]:
     """The names of the checks behind the reasons, in order, once each."""
-    return list(dict.fromkeys(r.split(":", 1)[0] for r in reasons))
+    return list(dict.fromkeys(r.check for r in reasons))
 
 
 class Guard:
@@ -99,14 +116,14 @@ class Guard:
         self.ctx = ctx
         self.spec = ctx.spec.tasks[task_name]
         self.max_retries = self.spec.retries
-        self.failures: list[list[str]] = []
+        self.failures: list[list[Reason]] = []
 
     @classmethod
     def of(cls, task_name: str, ctx: RunContext) -> Guard | None:
         """A guard for the task, or None when it declares no guardrails."""
         return cls(task_name, ctx) if ctx.spec.tasks[task_name].checks else None
 
-    def review(self, output: str) -> list[str]:
+    def review(self, output: str) -> list[Reason]:
         """The reasons this attempt failed (empty: it passed); raises GuardrailFailed when it
         failed and no retry is left."""
         attempt = len(self.failures) + 1
@@ -115,16 +132,16 @@ class Guard:
         if not reasons:
             checks = self.spec.checks.declared if self.spec.checks else []
             self.ctx.events.emit(
-                GUARDRAIL_PASSED, task=self.task_name, attempt=attempt, checks=checks
+                EventKind.GUARDRAIL_PASSED, task=self.task_name, attempt=attempt, checks=checks
             )
             return []
         self.failures.append(reasons)
         self.ctx.events.emit(
-            GUARDRAIL_FAILED,
+            EventKind.GUARDRAIL_FAILED,
             task=self.task_name,
             attempt=attempt,
             checks=failed_checks(reasons),
-            reasons=reasons,
+            reasons=[str(r) for r in reasons],
             output=excerpt,
             retries_left=max(0, self.max_retries - len(self.failures) + 1),
         )
@@ -138,7 +155,9 @@ class Guard:
             f"task {self.task_name!r} failed its guardrails after {len(self.failures)} "
             f"attempt(s) (max_retries: {self.max_retries}); failed checks: {', '.join(names)}"
         ]
-        lines += [f"  attempt {i}: {'; '.join(r)}" for i, r in enumerate(self.failures, 1)]
+        lines += [
+            f"  attempt {i}: {'; '.join(map(str, r))}" for i, r in enumerate(self.failures, 1)
+        ]
         return "\n".join(lines)
 
 
@@ -160,21 +179,21 @@ def _json_path(parts: Iterable[str | int]) -> str:
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
 
 
-def _json_checks(rules: Guardrails, output: str, crew_dir: Path) -> list[str]:
+def _json_checks(rules: Guardrails, output: str, crew_dir: Path) -> list[Reason]:
     if rules.json_schema is None and rules.output_model is None:
         return []
     ok, data = parse_json(output)
     if not ok:
         why = f"the output is not JSON ({data}); answer with the JSON alone or in a ```json block"
-        return [f"{k}: {why}" for k in ("json_schema", "output_model") if getattr(rules, k)]
-    reasons: list[str] = []
+        return [Reason(k, why) for k in ("json_schema", "output_model") if getattr(rules, k)]
+    reasons: list[Reason] = []
     if rules.json_schema is not None:
         from jsonschema import validators
 
         validator = validators.validator_for(rules.json_schema)(rules.json_schema)
         errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path])
         reasons += [
-            f"json_schema: at {_json_path(e.absolute_path)}: {e.message[:300]}"
+            Reason("json_schema", f"at {_json_path(e.absolute_path)}: {e.message[:300]}")
             for e in errors[:MAX_ERRORS]
         ]
     if rules.output_model is not None:
@@ -183,7 +202,7 @@ def _json_checks(rules: Guardrails, output: str, crew_dir: Path) -> list[str]:
             model.model_validate(data)
         except ValidationError as exc:
             reasons += [
-                f"output_model: at {_json_path(err['loc'])}: {err['msg']}"
+                Reason("output_model", f"at {_json_path(err['loc'])}: {err['msg']}")
                 for err in exc.errors()[:MAX_ERRORS]
             ]
     return reasons
@@ -240,8 +259,6 @@ def _judge(
         [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": prompt}],
         agent="guardrail_judge",
         task=task_name,
-        on_call=ctx.record_call,
-        before_call=ctx.check_budget,
         temperature=0,
         response_format=VERDICT,
     )

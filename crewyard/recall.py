@@ -3,50 +3,43 @@ run leaves behind (its episode, facts, entities and short-term notes)."""
 
 from __future__ import annotations
 
-import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from loguru import logger
-
+from crews.inputs import fill
 from crews.spec import CrewSpec
-from crewyard.inputs import fill
-from crewyard.result import TaskOutput
+from crewyard.errors import ConfigError, did_you_mean
+from crewyard.redact import logger
+from crewyard.runs.result import TaskOutput
 from crewyard.settings import Settings
+from memory import Memory, MemoryItem
 from tools import ToolSpec, tool
 
 if TYPE_CHECKING:
     from crewyard.gateway import Gateway
-    from memory.store import MemoryItem, MemoryStore
 
 _FACT_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(.{20,300}?)\s*$", re.MULTILINE)
 
 
-def open_memory(settings: Settings, gateway: Gateway | None = None) -> MemoryStore:
-    """The configured store: a Qdrant server when QDRANT_URL is set, else the embedded one."""
-    from memory.embedders import Embedder, FastEmbedEmbedder, GatewayEmbedder, WordLlamaEmbedder
-    from memory.store import MemoryStore
+def open_memory(settings: Settings, gateway: Gateway | None = None) -> Memory:
+    """The configured memory backend (CREWYARD_MEMORY_BACKEND; built in: qdrant — a server when
+    QDRANT_URL is set, else the embedded store)."""
+    from memory import backends
 
-    embedder: Embedder
-    if settings.embedder == "litellm":
-        if gateway is None:
-            from crewyard.gateway import Gateway
-            from crewyard.models_config import ModelTable
+    found = backends()
+    factory = found.get(settings.memory_backend)
+    if factory is None:
+        raise ConfigError(
+            f"no memory backend named {settings.memory_backend!r}",
+            key="CREWYARD_MEMORY_BACKEND",
+            hint=did_you_mean(settings.memory_backend, found) or f"one of: {', '.join(found)}",
+        )
+    if settings.embedder == "litellm" and gateway is None:
+        from crewyard.gateway import Gateway
+        from crewyard.gateway.config import ModelTable
 
-            gateway = Gateway(ModelTable.load(settings.models_file))
-        embedder = GatewayEmbedder(gateway)
-    elif settings.embedder == "fastembed":
-        embedder = FastEmbedEmbedder(settings.fastembed_model)
-    else:
-        embedder = WordLlamaEmbedder()
-    store = MemoryStore.open(
-        embedder,
-        path=settings.data_dir / "qdrant",
-        url=os.environ.get("QDRANT_URL") or None,
-        api_key=os.environ.get("QDRANT_API_KEY"),
-    )
-    store.expire()  # short-term notes past their retention
-    return store
+        gateway = Gateway(ModelTable.load(settings.models_file))
+    return factory(settings, gateway)
 
 
 def objective(spec: CrewSpec, inputs: dict[str, Any]) -> str:
@@ -54,7 +47,7 @@ def objective(spec: CrewSpec, inputs: dict[str, Any]) -> str:
     return fill(f"{spec.description}. {first.description}".strip(" ."), inputs)
 
 
-def recall(memory: MemoryStore, spec: CrewSpec, inputs: dict[str, Any]) -> list[MemoryItem]:
+def recall(memory: Memory, spec: CrewSpec, inputs: dict[str, Any]) -> list[MemoryItem]:
     if not spec.memory.enabled or spec.memory.recall == 0:
         return []
     query = objective(spec, inputs)
@@ -95,7 +88,7 @@ def with_memory(spec: CrewSpec, block: str) -> CrewSpec:
 
 
 def remember(
-    memory: MemoryStore,
+    memory: Memory,
     spec: CrewSpec,
     inputs: dict[str, Any],
     run_id: str,
@@ -138,7 +131,7 @@ def remember(
     return counts
 
 
-def memory_tools(memory: MemoryStore, crew: str, run_id: str) -> list[ToolSpec]:
+def memory_tools(memory: Memory, crew: str, run_id: str) -> list[ToolSpec]:
     """memory_search and memory_save, bound to this run, for agents of either engine."""
 
     @tool(name="memory_search")

@@ -6,6 +6,8 @@ import os
 import re
 from typing import Any
 
+from loguru import logger as _loguru
+
 _SECRET_NAME = re.compile(
     r"(API_?KEY|_KEY$|^KEY$|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE
 )
@@ -49,3 +51,17 @@ def redact_data(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [redact_data(v) for v in value]
     return value
+
+
+def _redact_record(record: Any) -> None:
+    record["message"] = redact(record["message"])
+    for key, value in list(record["extra"].items()):
+        if isinstance(value, str):
+            record["extra"][key] = redact(value)
+
+
+# crewyard's logger: loguru's, with secrets masked in every record crewyard makes (and only in
+# those: the process's other loggers, patchers and sinks are the caller's). The event stream
+# is logged at TRACE, below loguru's default sink, so a program that imports crewyard sees
+# warnings, not every step of every run; the CLI's -v and the run's own log file show it all.
+logger = _loguru.patch(_redact_record)

@@ -1,4 +1,5 @@
-"""Settings from CREWYARD_* environment variables and .env, with paths that work anywhere."""
+"""Settings from CREWYARD_* environment variables (and .env, for the CLI), with paths that work
+anywhere."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     """Where crewyard keeps things and how loud it is. Every field: CREWYARD_<NAME>."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="CREWYARD_", env_file=".env", extra="ignore", frozen=True
-    )
+    # .env is read by the command line only (Settings(_env_file=".env")): a program or notebook
+    # that imports crewyard passes its settings, or sets CREWYARD_* itself.
+    model_config = SettingsConfigDict(env_prefix="CREWYARD_", extra="ignore", frozen=True)
 
     data_dir: Path = Field(
         default=Path(".crewyard"),
@@ -51,13 +52,21 @@ class Settings(BaseSettings):
         "through LiteLLM, or fastembed (if installed).",
     )
     fastembed_model: str = Field(default="BAAI/bge-small-en-v1.5", description="fastembed model.")
+    memory_backend: str = Field(
+        default="qdrant",
+        description="The shared memory's backend: qdrant (built in: a server when QDRANT_URL "
+        "is set, else embedded on disk), or one a plugin registers.",
+    )
 
-    def export_env_file(self) -> None:
-        """Put .env's variables (provider keys: OPENAI_API_KEY, …) into the environment, where
-        LiteLLM and models.yaml's api_key_env look; variables already set win."""
-        from dotenv import load_dotenv
+    @classmethod
+    def for_command_line(cls) -> Settings:
+        """The command line's settings: it reads .env from the working folder into the
+        environment first (provider keys for LiteLLM, CREWYARD_* for these settings); the
+        library never does."""
+        from crewyard.environ import load_dotenv_file
 
-        load_dotenv(Path(".env"), override=False)
+        load_dotenv_file()
+        return cls()
 
     @property
     def runs_db(self) -> Path:

@@ -6,10 +6,11 @@ a point."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
@@ -18,26 +19,39 @@ from crewyard.errors import ConfigError
 from crewyard.redact import redact, redact_data
 from memory.clients import local_client, server_client
 from memory.collections import check_schema, ensure_collection, point_id
-from memory.embedders import Embedder
+from memory.embedders import Embedder, FastEmbedEmbedder, GatewayEmbedder, WordLlamaEmbedder
 from memory.index import ExactIndex
+from memory.protocol import SCOPES, MemoryItem
 
-SCOPES = ("short_term", "facts", "entities", "episodes")
+if TYPE_CHECKING:
+    from crewyard.settings import Settings
+
 FACT_DUPLICATE = 0.92  # cosine above which a new fact updates the old one
 
 
-class MemoryItem(NamedTuple):
-    """One stored memory (with its cosine score when it came from a search). A NamedTuple:
-    searches build many of these, and a tuple is built several times faster."""
-
-    id: str
-    scope: str
-    text: str
-    payload: dict[str, Any]
-    score: float | None = None
+def open_store(settings: Settings, gateway: Any = None) -> MemoryStore:
+    """The configured store: a Qdrant server when QDRANT_URL is set, else the embedded one in
+    the data folder; texts embedded by settings.embedder (gateway: for `litellm`)."""
+    embedder: Embedder
+    if settings.embedder == "litellm":
+        embedder = GatewayEmbedder(gateway)
+    elif settings.embedder == "fastembed":
+        embedder = FastEmbedEmbedder(settings.fastembed_model)
+    else:
+        embedder = WordLlamaEmbedder()
+    store = MemoryStore.open(
+        embedder,
+        path=settings.data_dir / "qdrant",
+        url=os.environ.get("QDRANT_URL") or None,
+        api_key=os.environ.get("QDRANT_API_KEY"),
+    )
+    store.expire()  # short-term notes past their retention
+    return store
 
 
 class MemoryStore:
-    """Facts, entities, episodes and short-term notes shared by every crew and engine."""
+    """Facts, entities, episodes and short-term notes shared by every crew and engine: the
+    built-in Memory backend (`qdrant`), with the admin calls `python main.py memory` uses."""
 
     def __init__(
         self,

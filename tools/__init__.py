@@ -1,98 +1,39 @@
-"""Tools agents may call. `@tool` turns a typed function into a ToolSpec whose JSON schema
-comes from its type hints and docstring; engines translate ToolSpecs into their own tools."""
+"""Tools agents may call, in one registry: the built-in ones (tools/builtin.py), tools registered
+with `register(tool)`, and tools other packages add through the `crewyard.tools` entry point
+group (each entry: a Tool, or a list of them). A crew names tools in agents.yaml / tasks.yaml;
+an unknown name is a load error. The memory tools are bound to each run by the dispatcher."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, get_type_hints
+from importlib.metadata import entry_points
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from tools.builtin import BUILTIN
+from tools.spec import Tool, ToolSpec, tool
 
-
-@dataclass(frozen=True)
-class ToolSpec:
-    name: str
-    description: str
-    args: type[BaseModel]
-    fn: Callable[..., Any]
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        """The JSON schema of the arguments."""
-        return self.args.model_json_schema()
-
-    def call(self, **kwargs: Any) -> str:
-        """Validate the arguments, run, and return text; bad arguments are explained."""
-        try:
-            checked = self.args.model_validate(kwargs)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
-            )
-            return f"error: bad arguments for {self.name}: {problems}"
-        result = self.fn(**checked.model_dump())
-        return result if isinstance(result, str) else str(result)
+ENTRY_POINTS = "crewyard.tools"
+_registered: dict[str, Tool] = {}
+_plugins_loaded = False
 
 
-def tool(
-    fn: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None
-) -> Any:
-    """@tool or @tool(name=..., description=...) over a function with typed parameters."""
-
-    def make(func: Callable[..., Any]) -> ToolSpec:
-        hints = get_type_hints(func)
-        fields: dict[str, Any] = {}
-        for param in inspect.signature(func).parameters.values():
-            default = ... if param.default is inspect.Parameter.empty else param.default
-            fields[param.name] = (hints.get(param.name, str), default)
-        args = create_model(
-            f"{func.__name__}_args", __config__=ConfigDict(extra="forbid"), **fields
-        )
-        doc = inspect.getdoc(func) or ""
-        return ToolSpec(name or func.__name__, description or doc or func.__name__, args, func)
-
-    return make(fn) if fn is not None else make
+def register(found: Tool) -> None:
+    """Make a tool available to every crew by its name."""
+    _registered[found.name] = found
 
 
-@tool
-def calculator(expression: str) -> str:
-    """Evaluate an arithmetic expression (+ - * / ** % and parentheses), e.g. 2 * (3 + 4)."""
-    import ast
-    import operator
-
-    ops: dict[type, Callable[..., Any]] = {
-        ast.Add: operator.add,
-        ast.Sub: operator.sub,
-        ast.Mult: operator.mul,
-        ast.Div: operator.truediv,
-        ast.Pow: operator.pow,
-        ast.Mod: operator.mod,
-        ast.USub: operator.neg,
-        ast.UAdd: operator.pos,
-        ast.FloorDiv: operator.floordiv,
-    }
-
-    def value(node: ast.AST) -> Any:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            return node.value
-        if isinstance(node, ast.BinOp) and type(node.op) in ops:
-            if isinstance(node.op, ast.Pow) and abs(value(node.right)) > 100:
-                raise ValueError("exponent too large")
-            return ops[type(node.op)](value(node.left), value(node.right))
-        if isinstance(node, ast.UnaryOp) and type(node.op) in ops:
-            return ops[type(node.op)](value(node.operand))
-        raise ValueError("only numbers and + - * / // % ** are allowed")
-
-    try:
-        return str(value(ast.parse(expression, mode="eval").body))
-    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError) as exc:
-        return f"error: {exc}"
-
-
-REGISTERED: dict[str, ToolSpec] = {calculator.name: calculator}  # type: ignore[attr-defined]
+def registered() -> dict[str, Tool]:
+    """Every tool by name: built-in, registered, then plugins (a later name wins)."""
+    global _plugins_loaded
+    if not _plugins_loaded:
+        _plugins_loaded = True
+        for entry in entry_points(group=ENTRY_POINTS):
+            loaded = entry.load()
+            for one in loaded if isinstance(loaded, list | tuple) else [loaded]:
+                register(one)
+    return {**{t.name: t for t in BUILTIN}, **_registered}
 
 
 def registered_names() -> list[str]:
-    return sorted(REGISTERED)
+    return sorted(registered())
+
+
+__all__ = ["Tool", "ToolSpec", "register", "registered", "registered_names", "tool"]

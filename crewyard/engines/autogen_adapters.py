@@ -1,12 +1,12 @@
-"""AutoGen core adapters (autogen_core only): the model client over crewyard's gateway, the
-sandboxed code executor, and shared memory through AutoGen's Memory protocol."""
+"""AutoGen core adapters (autogen_core only): the model client over the run's gateway, tools,
+the sandboxed code executor, and shared memory through AutoGen's Memory protocol."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from autogen_core import CancellationToken, FunctionCall
 from autogen_core.code_executor import CodeBlock, CodeExecutor, CodeResult
@@ -29,14 +29,15 @@ from autogen_core.models import (
     SystemMessage,
     UserMessage,
 )
-from autogen_core.tools import Tool, ToolSchema
+from autogen_core.tools import BaseTool, Tool, ToolSchema
 from pydantic import BaseModel
 
 from crews.options import CodingOptions
 from crewyard.context import RunContext
 from crewyard.errors import EngineError
-from crewyard.events import AGENT_TURN
-from crewyard.sandbox import SandboxLimits, run_python
+from crewyard.runs.events import EventKind
+from tools import Tool as CrewyardTool
+from tools.sandbox import SandboxLimits, run_python
 
 TESTS_PASSED = "ALL TESTS PASSED"
 
@@ -117,14 +118,12 @@ class GatewayChatClient(ChatCompletionClient):
                 },
             }
         task = self._task()
-        self._ctx.events.emit(AGENT_TURN, agent=self._agent, task=task)
+        self._ctx.events.emit(EventKind.AGENT_TURN, agent=self._agent, task=task)
         reply = await self._ctx.gateway.acomplete(
             self._ctx.model_for(task, self._alias),
             [m for msg in messages for m in _to_openai(msg)],
             agent=self._agent,
             task=task,
-            on_call=self._ctx.record_call,
-            before_call=self._ctx.check_budget,
             response_format=fmt,
             tools=openai_tools,
             **{k: v for k, v in extra_create_args.items() if k in ("temperature", "max_tokens")},
@@ -193,6 +192,23 @@ class GatewayChatClient(ChatCompletionClient):
     def model_info(self) -> ModelInfo:
         info: ModelInfo = ModelInfo(**self._info)  # type: ignore[typeddict-item]
         return info
+
+
+class GatewayTool(BaseTool[BaseModel, BaseModel]):
+    """A crewyard Tool as an AutoGen tool: the same argument model (so the same JSON schema),
+    and every call goes through the run (events, failures, switching off)."""
+
+    def __init__(self, ctx: RunContext, tool: CrewyardTool, agent: str) -> None:
+        # tools answer text; AutoGen's own FunctionTool declares its returns the same loose way
+        super().__init__(tool.args, cast(type[BaseModel], str), tool.name, tool.description)
+        self._ctx = ctx
+        self._tool = tool
+        self._agent = agent
+
+    async def run(self, args: BaseModel, cancellation_token: CancellationToken) -> Any:
+        return await asyncio.to_thread(
+            self._ctx.call_tool, self._tool, args.model_dump(), self._agent
+        )
 
 
 class SandboxExecutor(CodeExecutor):

@@ -1,14 +1,12 @@
 """AutoGen adapter (the only autogen_* importer): debate and coding crews as AgentChat teams.
 
-It only translates: every model call goes through the gateway (GatewayChatClient), turns and
-task outputs go to the RunContext, code runs in crewyard.sandbox."""
+It only translates: every model call goes through the run's gateway (GatewayChatClient), turns
+and finished tasks go to the RunContext, code runs in tools/sandbox.py (SandboxExecutor)."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from autogen_agentchat.agents import (
     ApprovalRequest,
@@ -24,7 +22,6 @@ from autogen_agentchat.conditions import (
 )
 from autogen_agentchat.messages import BaseChatMessage
 from autogen_agentchat.teams import BaseGroupChat, RoundRobinGroupChat, SelectorGroupChat
-from autogen_core.tools import FunctionTool
 
 from crews.options import CodingOptions, DebateOptions
 from crewyard.context import RunContext
@@ -32,19 +29,16 @@ from crewyard.engines.asyncrun import run_coroutine
 from crewyard.engines.autogen_adapters import (
     TESTS_PASSED,
     GatewayChatClient,
+    GatewayTool,
     SandboxExecutor,
     SharedMemory,
 )
 from crewyard.engines.prompts import agent_system_message, task_message
 from crewyard.engines.speakers import SpeakerPicker
 from crewyard.errors import EngineError
-from crewyard.events import TASK_FINISHED, TASK_STARTED
-from crewyard.files import write_atomic
-from crewyard.guardrails import Guard, feedback
-from crewyard.result import TaskOutput
-from tools import ToolSpec
-
-T = TypeVar("T")
+from crewyard.guardrails import Guard, Reason, feedback
+from crewyard.runs.events import EventKind
+from crewyard.runs.result import TaskOutput
 
 
 class _AutoGenRun:
@@ -63,10 +57,10 @@ class _AutoGenRun:
         specs = self.ctx.tools_for(agent)
         tools: list[Any] = []
         if specs and client.model_info["function_calling"]:
-            tools = [FunctionTool(self._traced(t), t.description, name=t.name) for t in specs]
+            tools = [GatewayTool(self.ctx, t, agent) for t in specs]
         elif specs:  # AutoGen needs native tool calls; memory still reaches the system message
             self.ctx.events.emit(
-                "tools_unavailable",
+                EventKind.TOOLS_UNAVAILABLE,
                 agent=agent,
                 tools=[t.name for t in specs],
                 reason=f"model {client.alias} has no native tool calls",
@@ -81,13 +75,6 @@ class _AutoGenRun:
             system_message=agent_system_message(spec, self.ctx.inputs) + extra,
         )
 
-    def _traced(self, spec: ToolSpec) -> Callable[..., str]:
-        @functools.wraps(spec.fn)
-        def run(**kwargs: Any) -> str:
-            return self.ctx.call_tool(spec, kwargs)
-
-        return run
-
     async def team(self, team: BaseGroupChat, message: str) -> list[BaseChatMessage]:
         said: list[BaseChatMessage] = []
         async for item in team.run_stream(task=message, output_task_messages=False):
@@ -95,17 +82,10 @@ class _AutoGenRun:
                 said.append(item)
                 self.ctx.store.turn(self.ctx.run_id, self.task or "", item.source, item.to_text())
             elif isinstance(item, TaskResult):
-                self.ctx.events.emit("team_stopped", task=self.task, reason=item.stop_reason)
+                self.ctx.events.emit(
+                    EventKind.TEAM_STOPPED, task=self.task, reason=item.stop_reason
+                )
         return said
-
-    def finish_task(self, name: str, agent: str, output: str, file_name: str | None) -> None:
-        if file_name:
-            write_atomic(self.ctx.output_dir / file_name, output)
-        self.ctx.store.checkpoint(self.ctx.run_id, name, agent, output, file_name)
-        self.outputs.append(TaskOutput(name, agent, output, file_name))
-        self.ctx.events.emit(
-            TASK_FINISHED, task=name, agent=agent, chars=len(output), output_file=file_name
-        )
 
     def message_for(self, name: str) -> str:
         context = [(o.task, o.output) for o in self.outputs]
@@ -122,7 +102,7 @@ async def _debate(ctx: RunContext) -> list[TaskOutput]:
     run = _AutoGenRun(ctx)
     for name in ctx.spec.tasks:
         run.task = name
-        ctx.events.emit(TASK_STARTED, task=name, agent=", ".join(debaters))
+        ctx.events.emit(EventKind.TASK_STARTED, task=name, agent=", ".join(debaters))
         stop: TerminationCondition = MaxMessageTermination(1 + opts.rounds * len(debaters))
         stop = stop | TimeoutTermination(opts.timeout_s)
         speakers: list[ChatAgent | Team] = [run.assistant(d) for d in debaters]
@@ -151,7 +131,7 @@ async def _debate(ctx: RunContext) -> list[TaskOutput]:
             if not (reasons := await _review(guard, verdict)):
                 break
             prompt = feedback(reasons)
-        run.finish_task(name, judge, verdict, ctx.spec.tasks[name].output_file)
+        run.outputs.append(ctx.finish_task(name, judge, verdict))
     return run.outputs
 
 
@@ -161,7 +141,7 @@ async def _coding(ctx: RunContext) -> list[TaskOutput]:
     run = _AutoGenRun(ctx)
     for name in ctx.spec.tasks:
         run.task = name
-        ctx.events.emit(TASK_STARTED, task=name, agent=coder)
+        ctx.events.emit(EventKind.TASK_STARTED, task=name, agent=coder)
         executor = SandboxExecutor(ctx, opts)
         rules = (
             "\nWrite one complete Python program in a single ```python block. "
@@ -187,32 +167,27 @@ async def _coding(ctx: RunContext) -> list[TaskOutput]:
         guard, message = Guard.of(name, ctx), run.message_for(name) + tests
         while True:  # the team keeps its history: a retry reads the reasons after its code
             await run.team(team, message)
-            if executor.last_code:
-                write_atomic(ctx.output_dir / file_name, executor.last_code)
             if not executor.passed or not (reasons := await _review(guard, executor.last_code)):
                 break
             message, executor.passed = feedback(reasons), False
         if not executor.passed:
-            ctx.store.checkpoint(
-                ctx.run_id,
-                f"{name} (unfinished)",
-                coder,
-                executor.last_code,
-                file_name if executor.last_code else None,
-            )
+            if not executor.last_code:
+                raise EngineError(f"task {name!r}: the coder sent no runnable ```python block")
+            kept = ctx.finish_task(name, coder, executor.last_code, file_name, finished=False)
             raise EngineError(
                 f"task {name!r}: the code still fails after {executor.rounds} execution(s) "
                 f"(limit {opts.max_rounds} rounds); the last version is in "
-                f"{ctx.output_dir / file_name}"
-                if executor.last_code
-                else f"task {name!r}: the coder sent no runnable ```python block"
+                f"{ctx.output_dir / (kept.output_file or file_name)}"
             )
-        run.finish_task(name, coder, executor.last_code, file_name)
-        ctx.store.event(ctx.run_id, "code_saved", {"file": file_name, "rounds": executor.rounds})
+        done = ctx.finish_task(name, coder, executor.last_code, file_name)
+        run.outputs.append(done)
+        ctx.events.emit(
+            EventKind.CODE_SAVED, task=name, file=done.output_file, rounds=executor.rounds
+        )
     return run.outputs
 
 
-async def _review(guard: Guard | None, output: str) -> list[str]:
+async def _review(guard: Guard | None, output: str) -> list[Reason]:
     """The guard's reasons; in a thread, as an LLM judge makes a blocking gateway call."""
     return await asyncio.to_thread(guard.review, output) if guard else []
 

@@ -1,48 +1,45 @@
 """CrewAI adapter (the only crewai importer): CrewSpec + RunContext → Crew → task outputs.
 
-It only translates: models come from the gateway through GatewayLLM, checkpoints and events
-go to the RunContext, and CrewAI's own telemetry, tracing and memory stay off."""
+It only translates: models come from the run's gateway through GatewayLLM, finished tasks go
+through RunContext.finish_task, and CrewAI's own telemetry, tracing and memory stay off."""
 
 from __future__ import annotations
 
-import os
+import logging
+import warnings
+from collections.abc import Callable
+from typing import Any
 
-for _flag, _value in {
-    "CREWAI_DISABLE_TELEMETRY": "true",
-    "CREWAI_DISABLE_TRACKING": "true",
-    "OTEL_SDK_DISABLED": "true",
-    "CREWAI_TRACING_ENABLED": "false",
-    "CREWAI_DISABLE_VERSION_CHECK": "true",
-}.items():
-    os.environ.setdefault(_flag, _value)
+from pydantic import PrivateAttr
 
-import logging  # noqa: E402
-import warnings  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
+from crews.options import HierarchicalOptions
+from crewyard.context import RunContext
+from crewyard.engines.delegation import DelegationGuard, DelegationStopped
+from crewyard.engines.prompts import context_block
+from crewyard.environ import while_importing
+from crewyard.guardrails import Guard, feedback
+from crewyard.runs.events import EventKind
+from crewyard.runs.result import TaskOutput
+from tasks.spec import TaskSpec
+from tools import Tool
 
-from crewai import Agent, BaseLLM, Crew, Process, Task  # noqa: E402
-from crewai.tasks.task_output import TaskOutput as CrewAITaskOutput  # noqa: E402
-from crewai.tools import BaseTool  # noqa: E402
-from pydantic import PrivateAttr  # noqa: E402
+# CrewAI reads these while it is imported (its telemetry is built then, and stays off for the
+# process); the caller's environment is left as it was.
+with while_importing(
+    {
+        "CREWAI_DISABLE_TELEMETRY": "true",
+        "CREWAI_DISABLE_TRACKING": "true",
+        "OTEL_SDK_DISABLED": "true",
+        "CREWAI_TRACING_ENABLED": "false",
+        "CREWAI_DISABLE_VERSION_CHECK": "true",
+    }
+):
+    from crewai import Agent, BaseLLM, Crew, Process, Task
+    from crewai.tasks.task_output import TaskOutput as CrewAITaskOutput
+    from crewai.tools import BaseTool
+    from crewai_core.telemetry import Telemetry
 
-from crews.options import HierarchicalOptions  # noqa: E402
-from crewyard.context import RunContext  # noqa: E402
-from crewyard.engines.delegation import DelegationGuard, DelegationStopped  # noqa: E402
-from crewyard.engines.prompts import context_block  # noqa: E402
-from crewyard.events import (  # noqa: E402
-    AGENT_TURN,
-    DELEGATION,
-    DELEGATION_STOPPED,
-    TASK_FINISHED,
-    TASK_STARTED,
-)
-from crewyard.files import confined, write_atomic  # noqa: E402
-from crewyard.guardrails import Guard, feedback  # noqa: E402
-from crewyard.inputs import fill  # noqa: E402
-from crewyard.result import TaskOutput  # noqa: E402
-from tasks.spec import TaskSpec  # noqa: E402
-from tools import ToolSpec  # noqa: E402
+    Telemetry()  # the process-wide instance, made while telemetry is off: it never sends
 
 AGENT_KEYS = (
     "role",
@@ -117,18 +114,22 @@ class GatewayLLM(BaseLLM):
             temperature=self.temperature,
             agent=agent,
             task=task,
-            on_call=self._ctx.record_call,
-            before_call=self._ctx.check_budget,
         )
         if self._guard is not None:
             try:
                 delegated = self._guard.check(completion.text)
             except DelegationStopped as stop:
-                self._ctx.events.emit(DELEGATION_STOPPED, agent=agent, task=task, reason=str(stop))
+                self._ctx.events.emit(
+                    EventKind.DELEGATION_STOPPED, agent=agent, task=task, reason=str(stop)
+                )
                 raise
             if delegated:
                 self._ctx.events.emit(
-                    DELEGATION, agent=agent, task=task, coworker=delegated[0], request=delegated[1]
+                    EventKind.DELEGATION,
+                    agent=agent,
+                    task=task,
+                    coworker=delegated[0],
+                    request=delegated[1],
                 )
         return completion.text
 
@@ -148,20 +149,22 @@ class GatewayLLM(BaseLLM):
 
 
 class GatewayTool(BaseTool):
-    """A crewyard ToolSpec as a CrewAI tool; each call is an event of the run."""
+    """A crewyard Tool as a CrewAI tool; each call goes through the run (events, failures)."""
 
-    _spec: ToolSpec = PrivateAttr()
+    _spec: Tool = PrivateAttr()
     _ctx: RunContext = PrivateAttr()
+    _agent: str | None = PrivateAttr(default=None)
 
     @classmethod
-    def of(cls, spec: ToolSpec, ctx: RunContext) -> GatewayTool:
+    def of(cls, spec: Tool, ctx: RunContext, agent: str | None = None) -> GatewayTool:
         made = cls(name=spec.name, description=spec.description, args_schema=spec.args)
         made._spec = spec
         made._ctx = ctx
+        made._agent = agent
         return made
 
     def _run(self, **kwargs: Any) -> str:
-        return self._ctx.call_tool(self._spec, kwargs)
+        return self._ctx.call_tool(self._spec, kwargs, self._agent)
 
 
 class _CrewRun:
@@ -184,8 +187,8 @@ class _CrewRun:
     def turn(self, task: str | None, agent: str | None) -> None:
         if task and task not in self.started:
             self.started.add(task)
-            self.ctx.events.emit(TASK_STARTED, task=task, agent=agent)
-        self.ctx.events.emit(AGENT_TURN, task=task, agent=agent)
+            self.ctx.events.emit(EventKind.TASK_STARTED, task=task, agent=agent)
+        self.ctx.events.emit(EventKind.AGENT_TURN, task=task, agent=agent)
 
     def guardrail(self, guard: Guard, spec: TaskSpec) -> Callable[[CrewAITaskOutput], Any]:
         """CrewAI's guardrail callable. On (False, text) CrewAI runs the agent again with text
@@ -203,19 +206,11 @@ class _CrewRun:
         return lambda output: verdict(output)
 
     def task_done(self, output: CrewAITaskOutput) -> None:
-        """Checkpoint the output (and write its file) before the next task starts."""
+        """Record the output (checkpoint, output_file, event) before the next task starts."""
         name = output.name or f"task_{len(self.outputs) + 1}"
         spec = self.ctx.spec.tasks.get(name)
         agent = spec.agent if spec else output.agent
-        file_name = None
-        if spec is not None and spec.output_file:
-            file_name = fill(spec.output_file, self.ctx.inputs)
-            write_atomic(confined(self.ctx.output_dir, file_name), output.raw)
-        self.ctx.store.checkpoint(self.ctx.run_id, name, agent, output.raw, file_name)
-        self.outputs.append(TaskOutput(name, agent, output.raw, file_name))
-        self.ctx.events.emit(
-            TASK_FINISHED, task=name, agent=agent, chars=len(output.raw), output_file=file_name
-        )
+        self.outputs.append(self.ctx.finish_task(name, agent, output.raw))
 
 
 def run_crewai(ctx: RunContext) -> list[TaskOutput]:
@@ -233,7 +228,7 @@ def run_crewai(ctx: RunContext) -> list[TaskOutput]:
         is_manager = options is not None and options.manager_agent == name
         llm = GatewayLLM(model=spec.agent_model(name)).bind(ctx, run, guard if is_manager else None)
         # CrewAI gives a manager its delegation tools and refuses any other
-        tools = [] if is_manager else [GatewayTool.of(t, ctx) for t in ctx.tools_for(name)]
+        tools = [] if is_manager else [GatewayTool.of(t, ctx, name) for t in ctx.tools_for(name)]
         agents[name] = Agent(**fields, llm=llm, tools=tools, memory=False)
         run.agent_names[id(agents[name])] = name
     manager: dict[str, Any] = {}
@@ -255,7 +250,7 @@ def run_crewai(ctx: RunContext) -> list[TaskOutput]:
             name=name,
             agent=agents[agent_name] if agent_name else None,
             callback=run.task_done,
-            tools=[GatewayTool.of(ctx.tools[t], ctx) for t in task_spec.tools] or None,
+            tools=[GatewayTool.of(ctx.tools[t], ctx, agent_name) for t in task_spec.tools] or None,
             **{k: getattr(task_spec, k) for k in TASK_KEYS},
             **extra,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.spec import AgentSpec
-from crewyard.inputs import fill
+from crews.inputs import fill
 from tasks.spec import TaskSpec
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from crewyard.context import RunContext
 from crewyard.errors import CrewyardError
-from crewyard.events import SPEAKER_SELECTED
+from crewyard.runs.events import EventKind
 
 
 class SpeakerPicker:
@@ -49,8 +49,6 @@ class SpeakerPicker:
                 [{"role": "user", "content": prompt}],
                 agent="speaker_selector",
                 task=self.task(),
-                on_call=self.ctx.record_call,
-                before_call=self.ctx.check_budget,
                 response_format=fmt,
             )
             choice = json.loads(reply.text).get("speaker")
@@ -60,6 +58,10 @@ class SpeakerPicker:
         method = "model" if choice in candidates else "declared order"
         speaker = choice if choice in candidates else in_order
         self.ctx.events.emit(
-            SPEAKER_SELECTED, task=self.task(), speaker=speaker, method=method, reason=reason
+            EventKind.SPEAKER_SELECTED,
+            task=self.task(),
+            speaker=speaker,
+            method=method,
+            reason=reason,
         )
         return str(speaker)

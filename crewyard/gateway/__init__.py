@@ -1,22 +1,11 @@
-"""The model gateway, the only LiteLLM importer: `Gateway` (core), one call's attempts
-(call), the `local/` and `scripted/` providers (providers), and what a call records."""
+"""The model gateway: every model call goes through `Gateway` (core), a run through its view
+(`Gateway.for_run`, bound). Importing this package imports no LiteLLM and no llama.cpp: LiteLLM
+(router) loads when a model it serves is first called, llama.cpp when the embedded model is."""
 
 from __future__ import annotations
 
-import logging
-import os
+from crewyard.gateway.bound import RunGateway
+from crewyard.gateway.core import Gateway
+from crewyard.gateway.records import CallRecord, Completion
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-import litellm
-
-litellm.telemetry = False
-litellm.suppress_debug_info = True
-# LiteLLM logs every failed attempt at ERROR; crewyard records each attempt itself.
-for _name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
-    logging.getLogger(_name).setLevel(logging.CRITICAL)
-
-from crewyard.gateway.core import Gateway  # noqa: E402
-from crewyard.gateway.records import CallRecord, Completion  # noqa: E402
-
-__all__ = ["CallRecord", "Completion", "Gateway"]
+__all__ = ["CallRecord", "Completion", "Gateway", "RunGateway"]

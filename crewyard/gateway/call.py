@@ -1,5 +1,5 @@
 """One model call under way: its route, its attempts (retries and fallbacks by
-crewyard.attempts), the cache, and a record of every attempt for the run."""
+crewyard.gateway.attempts), the cache, and a record of every attempt for the run."""
 
 from __future__ import annotations
 
@@ -7,23 +7,27 @@ import dataclasses
 import json
 import re
 import time
-from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Literal
 
-import litellm
-
-from crewyard.attempts import Attempt, AttemptPlan, BadReply, classify, retry_after
 from crewyard.errors import ModelError
-from crewyard.gateway.providers import FREE_PROVIDERS
-from crewyard.gateway.records import CallRecord, Completion
-from crewyard.models_config import AliasConfig
+from crewyard.gateway.attempts import Attempt, AttemptPlan, BadReply, classify, retry_after
+from crewyard.gateway.config import AliasConfig
+from crewyard.gateway.records import CallRecord, Completion, Reply
+from crewyard.gateway.tapes import Request
 from crewyard.redact import redact
 
 if TYPE_CHECKING:
+    from crewyard.gateway.bound import RunGateway
     from crewyard.gateway.core import Gateway
 
 CALL_OPTIONS = {"stop", "tools", "temperature", "max_tokens", "response_format"}
+
+
+def check_options(options: dict[str, Any]) -> None:
+    unknown = set(options) - CALL_OPTIONS
+    if unknown:
+        raise TypeError(f"unknown model call options: {', '.join(sorted(unknown))}")
 
 
 class Call:
@@ -32,38 +36,39 @@ class Call:
     def __init__(
         self,
         gateway: Gateway,
-        ref: str,
-        messages: list[dict[str, Any]],
-        options: dict[str, Any],
-        agent: str | None,
-        task: str | None,
-        on_call: Callable[[CallRecord], None] | None,
+        run: RunGateway,
+        alias: str,
+        request: Request,
         route_note: str | None = None,
     ) -> None:
         self.gateway = gateway
-        self.messages = messages
-        self.options = options
-        self.agent = agent
-        self.task = task
-        self.on_call = on_call
+        self.run = run  # records every attempt, checks the budget before each
+        self.messages = request.messages
+        self.options = request.options
+        self.agent = request.agent
+        self.task = request.task
         self.route_note = route_note  # how `auto` chose this alias
-        self.alias, self.cfg = gateway.table.resolve(ref)
+        self.alias, self.cfg = gateway.table.resolve(alias)
         chain = [(self.alias, self.cfg)] + [
-            (name, gateway.table.aliases[name]) for name in gateway.table.chain(ref)[1:]
+            (name, gateway.table.aliases[name]) for name in gateway.table.chain(alias)[1:]
         ]
         self.plan = AttemptPlan(chain, gateway.cooldowns)
-        self.router = gateway._router_for(self.alias, self.cfg)
         self.errors: list[str] = []
         self._cache_key: str | Literal[False] | None = False  # False: not computed yet
         self.started = time.perf_counter()
 
     def next(self) -> Attempt | None:
+        """The next attempt (None: the chain is spent); the budget may refuse it."""
         self.started = time.perf_counter()
-        return self.plan.next()
+        attempt = self.plan.next()
+        if attempt is not None:
+            self.run.check(attempt.alias, self.messages)
+        return attempt
 
-    def kwargs(self, attempt: Attempt) -> dict[str, Any]:
+    def options_for(self, attempt: Attempt) -> dict[str, Any]:
+        """The request's options, unset ones from the alias in models.yaml."""
         cfg = attempt.cfg
-        out: dict[str, Any] = {"model": attempt.alias, "messages": self.messages}
+        out: dict[str, Any] = {}
         defaults = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
         for key in CALL_OPTIONS:
             value = self.options.get(key)
@@ -90,9 +95,10 @@ class Call:
             return self._cache_key
         cache, key = self.gateway.cache, None
         if cache is not None:
-            kwargs = self.kwargs(Attempt(self.alias, self.cfg, 0, 0.0))
-            if kwargs.get("temperature") == 0 and "tools" not in kwargs:
-                key = cache.key(self.cfg.model, self.cfg.api_base, kwargs)
+            options = self.options_for(Attempt(self.alias, self.cfg, 0, 0.0))
+            if options.get("temperature") == 0 and "tools" not in options:
+                request = {"messages": self.messages, **options}
+                key = cache.key(self.cfg.model, self.cfg.api_base, request)
         self._cache_key = key
         return key
 
@@ -129,24 +135,25 @@ class Call:
         note: str | None = None,
     ) -> float:
         latency = (time.perf_counter() - self.started) * 1000
-        if self.on_call:
-            self.on_call(
-                CallRecord(
-                    alias,
-                    model,
-                    self.agent,
-                    self.task,
-                    prompt,
-                    completion,
-                    cost,
-                    latency,
-                    error,
-                    cached,
-                    attempt,
-                    cost_saved,
-                    note,
-                )
+        fallback_from = self.alias if alias != self.alias and error is None else None
+        self.run.record(
+            CallRecord(
+                alias,
+                model,
+                self.agent,
+                self.task,
+                prompt,
+                completion,
+                cost,
+                latency,
+                error,
+                cached,
+                attempt,
+                cost_saved,
+                note,
+                fallback_from=fallback_from,
             )
+        )
         return latency
 
     def _note(self) -> str | None:
@@ -181,16 +188,11 @@ class Call:
             self.alias, self.cfg.model, f"all {len(self.errors)} attempts failed: {tried}"
         )
 
-    def done(self, attempt: Attempt, response: Any) -> Completion:
-        choice = response.choices[0]
-        message = choice.message
-        usage = getattr(response, "usage", None)
-        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion = int(getattr(usage, "completion_tokens", 0) or 0)
-        model = str(response.model or attempt.cfg.model)
-        cost = _cost(attempt.cfg, response, prompt, completion)
-        tool_calls = [tc.model_dump() for tc in (getattr(message, "tool_calls", None) or [])]
-        text = message.content or ""
+    def done(self, attempt: Attempt, reply: Reply) -> Completion:
+        prompt, completion = reply.prompt_tokens, reply.completion_tokens
+        model = reply.model or attempt.cfg.model
+        cost = _cost(attempt.cfg, reply)
+        tool_calls, text = reply.tool_calls, reply.text
         if problem := _unusable(text, tool_calls):
             raise Spent(problem, model, prompt, completion, cost)
         self.gateway.cooldowns.succeeded(attempt.alias)
@@ -211,7 +213,7 @@ class Call:
             completion_tokens=completion,
             cost_usd=cost,
             latency_ms=latency,
-            finish_reason=choice.finish_reason,
+            finish_reason=reply.finish_reason,
             tool_calls=tool_calls,
             attempts=attempt.number,
         )
@@ -245,21 +247,13 @@ def _unusable(text: str, tool_calls: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def _cost(cfg: AliasConfig, response: Any, prompt: int, completion: int) -> float:
+def _cost(cfg: AliasConfig, reply: Reply) -> float:
+    """models.yaml's prices when it gives them, else LiteLLM's; providers' models are free."""
     if cfg.input_cost_per_token is not None or cfg.output_cost_per_token is not None:
-        return prompt * (cfg.input_cost_per_token or 0) + completion * (
+        return reply.prompt_tokens * (cfg.input_cost_per_token or 0) + reply.completion_tokens * (
             cfg.output_cost_per_token or 0
         )
-    if cfg.model.split("/", 1)[0] in FREE_PROVIDERS:
-        return 0.0
-    # LiteLLM priced the call while logging it; pricing it again costs ~1 ms a call
-    priced = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
-    if priced is not None:
-        return float(priced)
-    try:
-        return float(litellm.completion_cost(completion_response=response) or 0.0)
-    except Exception:  # LiteLLM knows no price for this model: count it as free
-        return 0.0
+    return reply.cost_usd or 0.0
 
 
 def describe(exc: BaseException) -> str:

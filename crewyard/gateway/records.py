@@ -24,6 +24,7 @@ class CallRecord:
     cost_saved: float = 0.0  # a cache hit: what the answer cost when it was first bought
     note: str | None = None  # routing choice and reason, fallbacks taken, aliases skipped
     replayed: bool = False  # answered from a cassette (--replay); also `cached`: nothing spent
+    fallback_from: str | None = None  # the alias asked for, when a fallback alias answered
 
 
 @dataclass(frozen=True)
@@ -40,3 +41,16 @@ class Completion:
     finish_reason: str | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 1  # how many attempts the call took
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One attempt's answer, in the same shape from a provider and from LiteLLM."""
+
+    text: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str | None = "stop"
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    cost_usd: float | None = None  # LiteLLM's price; None: priced by models.yaml, or free

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from crews.loader import load_crew
 from crewyard.cli import main
 from crewyard.dispatcher import Dispatcher, RunFailed
-from crewyard.loader import load_crew
-from crewyard.runs import RunStore
+from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
 from tests.conftest import cli_uses, standard_at
 from tests.fakellm import FakeLLM, Reply

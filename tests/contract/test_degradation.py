@@ -10,15 +10,16 @@ from typing import Any
 
 import pytest
 
+import tools
+from crews.loader import load_crew
 from crewyard.cli import main
 from crewyard.dispatcher import Dispatcher
-from crewyard.loader import load_crew
-from crewyard.runs import RunStore
+from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
 from tests.conftest import TOPIC_INPUT, TWO_AGENTS, TWO_TASKS, cli_uses, standard_at
 from tests.contract.test_faults import TRANSIENT, TRANSIENT_IDS
 from tests.fakellm import FakeLLM, Reply
-from tools import REGISTERED, tool
+from tools import tool
 
 CANARY = "canary-7f3a9c1e2b5d4e6f8a0b"  # an API key nobody may ever see
 
@@ -114,7 +115,7 @@ def test_a_tool_that_keeps_failing_is_switched_off_and_the_agent_carries_on(
         """Today's weather in a city."""
         raise ConnectionError("weather service unreachable")
 
-    monkeypatch.setitem(REGISTERED, "weather", weather)
+    monkeypatch.setitem(tools._registered, "weather", weather)
     make_crew(
         "forecast",
         crew={"memory": {"enabled": False}},

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from crews.loader import load_crew
 from crewyard.dispatcher import Dispatcher
-from crewyard.loader import load_crew
-from crewyard.runs import RunStore
+from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
 from tests.fakellm import FakeLLM, Reply
 

@@ -12,7 +12,7 @@ import pytest
 
 from crewyard.errors import ModelError
 from crewyard.gateway import CallRecord, Gateway
-from crewyard.models_config import ModelTable
+from crewyard.gateway.config import ModelTable
 from tests.fakellm import FakeLLM, Reply
 
 HI = [{"role": "user", "content": "hi"}]
@@ -57,8 +57,10 @@ def test_transient_faults_are_retried_and_each_attempt_recorded(
 ) -> None:
     fakellm.add(fault, Reply("recovered"))
     calls: list[CallRecord] = []
-    reply = gateway(tmp_path, fakellm, monkeypatch, timeout=0.8).complete(
-        "smart", HI, on_call=calls.append
+    reply = (
+        gateway(tmp_path, fakellm, monkeypatch, timeout=0.8)
+        .for_run(on_record=calls.append)
+        .complete("smart", HI)
     )
     assert reply.text == "recovered" and reply.attempts == 2
     assert len(fakellm.requests) == 2  # one try and one retry: never more than retries + 1
@@ -79,7 +81,7 @@ def test_callers_faults_are_neither_retried_nor_fallen_back(
     calls: list[CallRecord] = []
     gw = gateway(tmp_path, fakellm, monkeypatch, fallbacks=["standard"])
     with pytest.raises(ModelError, match=f"bad request {status}") as info:
-        gw.complete("smart", HI, on_call=calls.append)
+        gw.for_run(on_record=calls.append).complete("smart", HI)
     assert len(fakellm.requests) == 1
     assert info.value.alias == "smart" and calls[0].error
 
@@ -90,7 +92,7 @@ def test_a_bad_key_is_not_retried_but_falls_back(
     fakellm.add(Reply(status=401, error="invalid api key"), Reply("from the backup"))
     calls: list[CallRecord] = []
     gw = gateway(tmp_path, fakellm, monkeypatch, num_retries=3, fallbacks=["standard"])
-    assert gw.complete("smart", HI, on_call=calls.append).text == "from the backup"
+    assert gw.for_run(on_record=calls.append).complete("smart", HI).text == "from the backup"
     assert [r["model"] for r in fakellm.requests] == ["primary-model", "backup-model"]
     assert "fell back from smart" in (calls[-1].note or "")
 
@@ -103,7 +105,7 @@ def test_rate_limit_goes_straight_to_the_fallback(
     )
     calls: list[CallRecord] = []
     gw = gateway(tmp_path, fakellm, monkeypatch, num_retries=2, fallbacks=["standard"])
-    reply = gw.complete("smart", HI, on_call=calls.append)
+    reply = gw.for_run(on_record=calls.append).complete("smart", HI)
     assert reply.text == "from the backup" and reply.alias == "standard"
     # retries left on smart are not spent against a rate limit when a fallback exists
     assert [r["model"] for r in fakellm.requests] == ["primary-model", "backup-model"]
@@ -147,7 +149,7 @@ def test_attempts_never_exceed_retries_plus_fallbacks_plus_one(
     calls: list[CallRecord] = []
     gw = gateway(tmp_path, fakellm, monkeypatch, num_retries=retries, fallbacks=["standard"])
     with pytest.raises(ModelError):
-        gw.complete("smart", HI, on_call=calls.append)
+        gw.for_run(on_record=calls.append).complete("smart", HI)
     assert len(fakellm.requests) == len(calls) == retries + 1 + 1
     assert [c.attempt for c in calls] == list(range(1, retries + 3))
 
@@ -167,7 +169,7 @@ def test_an_alias_that_keeps_failing_cools_down(
     )
     assert gw.complete("smart", HI).text == "backup 1"
     calls: list[CallRecord] = []
-    assert gw.complete("smart", HI, on_call=calls.append).text == "backup 2"
+    assert gw.for_run(on_record=calls.append).complete("smart", HI).text == "backup 2"
     # the second call did not try the cooling primary at all
     assert [r["model"] for r in fakellm.requests] == ["primary-model", "backup-model"] * 1 + [
         "backup-model"

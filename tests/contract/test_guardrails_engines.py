@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from crews.loader import load_crew
 from crewyard.dispatcher import Dispatcher, RunFailed
 from crewyard.gateway import Gateway
-from crewyard.loader import load_crew
-from crewyard.models_config import ModelTable
-from crewyard.progress import Progress
-from crewyard.runs import RunStore
+from crewyard.gateway.config import ModelTable
+from crewyard.observe.progress import Progress
+from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
 from tests.conftest import TOPIC_INPUT, TWO_AGENTS, TWO_TASKS, MakeCrew, write_yaml
 

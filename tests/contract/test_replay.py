@@ -12,15 +12,16 @@ from typing import Any
 import pytest
 
 import crewyard
-from crewyard.cassette import read_cassette
+from crews.loader import load_crew
 from crewyard.cli import main
 from crewyard.dispatcher import Dispatcher, RunFailed
 from crewyard.errors import ReplayMismatch
 from crewyard.gateway import Gateway
-from crewyard.loader import load_crew
-from crewyard.models_config import ModelTable
+from crewyard.gateway.config import ModelTable
 from crewyard.recall import recall, render
-from crewyard.runs import RunStore, cost_report
+from crewyard.runs.cassettes import read_cassette
+from crewyard.runs.costs import cost_report
+from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
 from tests.conftest import TWO_TASKS, cli_uses, standard_at, write_yaml
 from tests.fakellm import FakeLLM, Reply

@@ -10,15 +10,14 @@ from typing import Any
 
 import pytest
 
-from crewyard import complexity
+from crews.loader import load_crew
 from crewyard.dispatcher import Dispatcher, plan
 from crewyard.errors import ConfigError
-from crewyard.gateway import CallRecord, Gateway
-from crewyard.loader import load_crew
-from crewyard.models_config import ModelTable
-from crewyard.runs import RunStore
+from crewyard.gateway import CallRecord, Gateway, complexity
+from crewyard.gateway.config import ModelTable
+from crewyard.gateway.throttle import Throttle
+from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
-from crewyard.throttle import Throttle
 
 
 def ask(text: str) -> list[dict[str, Any]]:
@@ -69,10 +68,12 @@ def scripted_gateway(tmp_path: Path, extra: dict[str, Any] | None = None) -> Gat
 def test_auto_routes_to_the_tier_alias_and_records_why(tmp_path: Path) -> None:
     gateway = scripted_gateway(tmp_path)
     calls: list[CallRecord] = []
-    hard = gateway.complete(
-        "auto", ask("Implement a regex parser in Python."), on_call=calls.append
+    hard = gateway.for_run(on_record=calls.append).complete(
+        "auto", ask("Implement a regex parser in Python.")
     )
-    easy = gateway.complete("auto", ask("What is the capital of Peru?"), on_call=calls.append)
+    easy = gateway.for_run(on_record=calls.append).complete(
+        "auto", ask("What is the capital of Peru?")
+    )
     assert (hard.text, easy.text) == ("answered by smart", "answered by fast")
     assert [c.alias for c in calls] == ["smart", "fast"]
     assert calls[0].note is not None and calls[0].note.startswith("auto → smart (complex: code")
@@ -85,11 +86,15 @@ def test_model_classifier_decides_and_falls_back_to_rules(tmp_path: Path) -> Non
     verdicts = iter(['{"tier": "reasoning"}', "no idea"])
     gateway.register_script("standard", lambda messages: next(verdicts))
     calls: list[CallRecord] = []
-    first = gateway.complete("auto", ask("What is the capital of Peru?"), on_call=calls.append)
+    first = gateway.for_run(on_record=calls.append).complete(
+        "auto", ask("What is the capital of Peru?")
+    )
     assert first.text == "answered by smart"  # the classifier said reasoning
     assert "classified by standard" in (calls[-1].note or "")
     assert calls[0].agent == "router" and calls[0].alias == "standard"  # its call is recorded
-    second = gateway.complete("auto", ask("What is the capital of Peru?"), on_call=calls.append)
+    second = gateway.for_run(on_record=calls.append).complete(
+        "auto", ask("What is the capital of Peru?")
+    )
     assert second.alias == "fast"  # the classifier gave nothing usable: the rules decide
     assert "classifier gave no tier" in (calls[-1].note or "")
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from crews.loader import load_crew
 from crewyard.cli import main
 from crewyard.dispatcher import Dispatcher, RunFailed
 from crewyard.gateway import Gateway
-from crewyard.loader import load_crew
-from crewyard.models_config import ModelTable
-from crewyard.runs import RunStore
+from crewyard.gateway.config import ModelTable
+from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
 from tests.conftest import cli_uses
 

@@ -46,8 +46,8 @@ def env(settings: Settings, make_crew: Any, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_second_identical_run_is_answered_from_the_cache(env: Settings) -> None:
+    from crews.loader import load_crew
     from crewyard.dispatcher import Dispatcher
-    from crewyard.loader import load_crew
 
     dispatcher = Dispatcher(env)  # one gateway: its script holds replies for one run only
     spec = load_crew("demo", env.crews_dir)
@@ -66,8 +66,8 @@ def test_second_identical_run_is_answered_from_the_cache(env: Settings) -> None:
 
 
 def test_no_cache_calls_the_model_again(env: Settings) -> None:
+    from crews.loader import load_crew
     from crewyard.dispatcher import Dispatcher, RunFailed
-    from crewyard.loader import load_crew
 
     dispatcher = Dispatcher(env.model_copy(update={"cache": False}))
     spec = load_crew("demo", env.crews_dir)

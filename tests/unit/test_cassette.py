@@ -11,31 +11,28 @@ from typing import Any
 
 import pytest
 
-from crewyard.cache import ResponseCache
-from crewyard.cassette import CassettePlayer, CassetteWriter, read_cassette
 from crewyard.errors import BudgetExceeded, ConfigError, ModelError, ReplayMismatch
-from crewyard.gateway import CallRecord, Gateway
-from crewyard.models_config import ModelTable
+from crewyard.gateway import CallRecord, Completion, Gateway
+from crewyard.gateway.cache import ResponseCache
+from crewyard.gateway.config import ModelTable
+from crewyard.gateway.tapes import Request
+from crewyard.gateway.usage import Limits
+from crewyard.runs.cassettes import CassettePlayer, CassetteWriter, read_cassette
 from tests.conftest import write_yaml
 
 HI = [{"role": "user", "content": "hi"}]
 AGAIN = [{"role": "user", "content": "hi again"}]
-REPLY = {"text": "hello", "tool_calls": [], "finish_reason": "stop", "prompt_tokens": 3}
 
 
 def record_call(writer: CassetteWriter, agent: str, task: str, text: str, reply: str) -> None:
-    writer.call(
-        ref="standard",
-        alias="standard",
-        model="scripted/main",
-        agent=agent,
-        task=task,
-        messages=[
-            {"role": "system", "content": "You are careful."},
-            {"role": "user", "content": text},
-        ],
-        options={"stop": ["\nObservation:"], "temperature": None},
-        reply={**REPLY, "text": reply},
+    messages = [
+        {"role": "system", "content": "You are careful."},
+        {"role": "user", "content": text},
+    ]
+    request = Request("standard", messages, {"stop": ["\nObservation:"], "temperature": None})
+    writer.keep(
+        Request(request.ref, request.messages, request.options, agent, task),
+        Completion(reply, "scripted/main", "standard", 3, 0, 0.0, 0.0, "stop"),
     )
 
 
@@ -79,7 +76,7 @@ def test_secrets_are_masked_and_no_key_is_written(
     path = tmp_path / "c.jsonl"
     writer = CassetteWriter(path, {"run_id": "r", "inputs": {"note": f"key {canary}"}})
     record_call(writer, "a", "t", f"use {canary} and sk-abcdefghijklmnopqrstuvwx", canary)
-    writer.memory("search", {"query": canary}, [{"text": canary}])
+    writer.keep_memory("search", {"query": canary}, [{"text": canary}])
     writer.close()
     text = path.read_text()
     assert canary not in text and "sk-abcdefghijklmnop" not in text
@@ -175,16 +172,16 @@ def test_a_line_cut_by_a_crash_is_dropped_but_other_damage_is_reported(cassette:
 def test_memory_reads_replay_by_query(tmp_path: Path) -> None:
     path = tmp_path / "c.jsonl"
     writer = CassetteWriter(path, {"run_id": "r"})
-    writer.memory("search", {"query": "tides", "k": 3}, [{"text": "first"}])
-    writer.memory("search", {"query": "moon", "k": 3}, [])
-    writer.memory("search", {"query": "tides", "k": 3}, [{"text": "second"}])
+    writer.keep_memory("search", {"query": "tides", "k": 3}, [{"text": "first"}])
+    writer.keep_memory("search", {"query": "moon", "k": 3}, [])
+    writer.keep_memory("search", {"query": "tides", "k": 3}, [{"text": "second"}])
     writer.close()
     player = CassettePlayer(path)
-    assert player.memory("search", {"query": "moon", "k": 3}) == []
-    assert player.memory("search", {"query": "tides", "k": 3}) == [{"text": "first"}]
-    assert player.memory("search", {"query": "tides", "k": 3}) == [{"text": "second"}]
+    assert player.play_memory("search", {"query": "moon", "k": 3}).value == []
+    assert player.play_memory("search", {"query": "tides", "k": 3}).value == [{"text": "first"}]
+    assert player.play_memory("search", {"query": "tides", "k": 3}).value == [{"text": "second"}]
     with pytest.raises(ReplayMismatch, match=r"memory search .*tides.* was not recorded"):
-        player.memory("search", {"query": "tides", "k": 3})
+        player.play_memory("search", {"query": "tides", "k": 3})
 
 
 def scripted_gateway(tmp_path: Path, replies: list[str], **alias: Any) -> Gateway:
@@ -203,7 +200,7 @@ def test_gateway_records_final_replies_and_replays_them_without_any_provider(
     path = tmp_path / "c.jsonl"
     recording = scripted_gateway(tmp_path / "a", ["one", "two"])
     writer = CassetteWriter(path, {"run_id": "r1"})
-    view = recording.for_run(writer)
+    view = recording.for_run(tape=writer)
     assert view.complete("standard", HI, agent="a", task="t").text == "one"
     assert view.complete("standard", HI, agent="a", task="t").text == "one"  # a cache hit
     assert recording.complete("standard", [{"role": "user", "content": "other"}]).text == "two"
@@ -221,9 +218,9 @@ def test_gateway_records_final_replies_and_replays_them_without_any_provider(
     monkeypatch.setattr(replaying.cache, "put", never)
     monkeypatch.setattr("crewyard.gateway.core.Call", never)
     calls: list[CallRecord] = []
-    player = replaying.for_run(CassettePlayer(path))
+    player = replaying.for_run(tape=CassettePlayer(path), on_record=calls.append)
     for _ in range(2):
-        reply = player.complete("standard", HI, agent="a", task="t", on_call=calls.append)
+        reply = player.complete("standard", HI, agent="a", task="t")
         assert (reply.text, reply.cost_usd, reply.model) == ("one", 0.0, "scripted/main")
     assert [(c.replayed, c.cached, c.cost_usd, c.error) for c in calls] == [
         (True, True, 0.0, None)
@@ -236,32 +233,35 @@ def test_gateway_records_final_replies_and_replays_them_without_any_provider(
 def test_async_calls_and_failed_calls_replay_too(tmp_path: Path) -> None:
     path = tmp_path / "c.jsonl"
     writer = CassetteWriter(path, {"run_id": "r1"})
-    view = scripted_gateway(tmp_path / "a", ["async one"]).for_run(writer)
+    view = scripted_gateway(tmp_path / "a", ["async one"]).for_run(tape=writer)
     assert asyncio.run(view.acomplete("standard", HI, agent="a")).text == "async one"
     with pytest.raises(ModelError, match="no reply left"):
         asyncio.run(view.acomplete("standard", AGAIN, agent="a"))
     writer.close()
-    player = scripted_gateway(tmp_path / "b", []).for_run(CassettePlayer(path))
-    assert asyncio.run(player.acomplete("standard", HI, agent="a")).text == "async one"
     calls: list[CallRecord] = []
+    player = scripted_gateway(tmp_path / "b", []).for_run(
+        tape=CassettePlayer(path), on_record=calls.append
+    )
+    assert asyncio.run(player.acomplete("standard", HI, agent="a")).text == "async one"
     with pytest.raises(ModelError, match=r"model alias 'standard' .*no reply left"):
-        asyncio.run(player.acomplete("standard", AGAIN, agent="a", on_call=calls.append))
-    assert calls[0].replayed and calls[0].error
+        asyncio.run(player.acomplete("standard", AGAIN, agent="a"))
+    assert calls[1].replayed and calls[1].error
 
 
 def test_a_call_refused_by_the_budget_is_refused_again_on_replay(tmp_path: Path) -> None:
     path = tmp_path / "c.jsonl"
     writer = CassetteWriter(path, {"run_id": "r1"})
 
-    def refuse(alias: str, messages: list[dict[str, Any]]) -> None:
-        raise BudgetExceeded("token budget reached: 90 of 100 tokens spent")
-
-    view = scripted_gateway(tmp_path / "a", ["never sent"]).for_run(writer)
+    tight = Limits(max_tokens=1)  # a prompt of some 10 tokens passes it
+    long = [{"role": "user", "content": "a question of forty characters, roughly."}]
+    view = scripted_gateway(tmp_path / "a", ["never sent"]).for_run(tape=writer, limits=tight)
     with pytest.raises(BudgetExceeded):
-        view.complete("standard", HI, agent="a", before_call=refuse)
+        view.complete("standard", long, agent="a")
     writer.close()
-    player = scripted_gateway(tmp_path / "b", []).for_run(CassettePlayer(path))
     calls: list[CallRecord] = []
-    with pytest.raises(BudgetExceeded, match="90 of 100 tokens"):
-        player.complete("standard", HI, agent="a", on_call=calls.append)
+    player = scripted_gateway(tmp_path / "b", []).for_run(
+        tape=CassettePlayer(path), on_record=calls.append
+    )
+    with pytest.raises(BudgetExceeded, match="0 of 1 tokens spent"):
+        player.complete("standard", long, agent="a")
     assert calls == []  # the original made no call, so neither does its replay record one

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from crews.loader import load_crew
 from crewyard.dispatcher import Dispatcher, RunFailed
 from crewyard.engines.delegation import DelegationGuard, DelegationStopped
 from crewyard.gateway import Gateway
-from crewyard.loader import load_crew
-from crewyard.models_config import ModelTable
-from crewyard.runs import RunStore
+from crewyard.gateway.config import ModelTable
+from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
 from tests.conftest import TOPIC_INPUT, TWO_AGENTS, TWO_TASKS
 

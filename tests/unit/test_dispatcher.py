@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from crews.loader import load_crew
 from crewyard.dispatcher import Dispatcher, RunFailed
+from crewyard.errors import ConfigError, InputError
 from crewyard.gateway import Gateway
-from crewyard.loader import load_crew
-from crewyard.models_config import ModelTable
-from crewyard.runs import RunStore
+from crewyard.gateway.config import ModelTable
+from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
 
 
@@ -88,22 +89,25 @@ def test_missing_input_fails_before_any_run_is_recorded(
 
 
 def test_output_file_cannot_escape_the_run_folder(settings: Settings, make_crew: Any) -> None:
-    make_crew(
-        "escape",
-        agents={"a": {"role": "A", "goal": "g", "backstory": "b", "max_retry_limit": 0}},
-        tasks={
-            "t": {
-                "description": "d",
-                "expected_output": "e",
-                "agent": "a",
-                "output_file": "../../evil.md",
-            }
-        },
-    )
-    dispatcher, _ = scripted_dispatcher(settings, ["Final Answer: x"])
-    with pytest.raises(RunFailed, match="must be a relative path inside"):
-        dispatcher.run(load_crew("escape", settings.crews_dir), {})
-    assert not (settings.data_dir.parent / "evil.md").exists()
+    """Refused when the crew is loaded (so --dry-run catches it), with file:line and key; an
+    input that would make a filled output_file escape is refused before the run starts."""
+    task = {"description": "d", "expected_output": "e", "agent": "a"}
+    agents = {"a": {"role": "A", "goal": "g", "backstory": "b", "max_retry_limit": 0}}
+    make_crew("escape", agents=agents, tasks={"t": {**task, "output_file": "../../evil.md"}})
+    with pytest.raises(ConfigError) as info:
+        load_crew("escape", settings.crews_dir)
+    assert (info.value.file or "").endswith("escape/tasks.yaml") and info.value.line == 5
+    assert info.value.key == "t.output_file" and "'..'" in str(info.value)
+    make_crew("absolute", agents=agents, tasks={"t": {**task, "output_file": "/tmp/evil.md"}})
+    with pytest.raises(ConfigError, match="is an absolute path"):
+        load_crew("absolute", settings.crews_dir)
+
+    make_crew("filled", agents=agents, tasks={"t": {**task, "output_file": "{name}.md"}})
+    dispatcher, gateway = scripted_dispatcher(settings, ["Final Answer: x"])
+    with pytest.raises(InputError, match="climbs out of the outputs folder") as bad:
+        dispatcher.run(load_crew("filled", settings.crews_dir), {"name": "../../evil"})
+    assert bad.value.key == "name" and gateway.scripts["main"].calls == []
+    assert not list(settings.data_dir.parent.rglob("evil.md"))
 
 
 def test_hierarchical_crew_runs_under_a_manager_model(settings: Settings, make_crew: Any) -> None:

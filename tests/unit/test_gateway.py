@@ -10,7 +10,7 @@ import pytest
 
 from crewyard.errors import ConfigError, ModelError
 from crewyard.gateway import CallRecord, Gateway
-from crewyard.models_config import ModelTable, parse_model_overrides
+from crewyard.gateway.config import ModelTable, parse_model_overrides
 from tests.conftest import write_yaml
 
 HI = [{"role": "user", "content": "hi"}]
@@ -24,8 +24,8 @@ def table(tmp_path: Path, aliases: dict[str, Any], env: dict[str, str] | None = 
 def test_scripted_alias_replies_in_order_and_reports_each_call(tmp_path: Path) -> None:
     gateway = Gateway(table(tmp_path, {"fast": {"model": "scripted/s", "script": ["one", "two"]}}))
     calls: list[CallRecord] = []
-    first = gateway.complete("fast", HI, agent="a", task="t", on_call=calls.append)
-    second = gateway.complete("fast", HI, on_call=calls.append)
+    first = gateway.for_run(on_record=calls.append).complete("fast", HI, agent="a", task="t")
+    second = gateway.for_run(on_record=calls.append).complete("fast", HI)
     assert (first.text, second.text) == ("one", "two")
     assert [(c.alias, c.model, c.agent, c.task) for c in calls] == [
         ("fast", "scripted/s", "a", "t"),
@@ -44,7 +44,7 @@ def test_exhausted_script_is_a_model_error_naming_the_alias(tmp_path: Path) -> N
     gateway = Gateway(table(tmp_path, {"fast": {"model": "scripted/s", "script": []}}))
     calls: list[CallRecord] = []
     with pytest.raises(ModelError) as info:
-        gateway.complete("fast", HI, on_call=calls.append)
+        gateway.for_run(on_record=calls.append).complete("fast", HI)
     assert info.value.alias == "fast"
     assert "no reply left" in str(info.value)
     assert len(calls) == 1 and calls[0].error  # failed calls are recorded too
@@ -96,9 +96,11 @@ def test_a_providers_usual_key_is_required_before_the_run(
     settings: Any, make_crew: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """CREWYARD_MODEL_STANDARD=openai/gpt-4o with no OPENAI_API_KEY: stopped before any call,
-    naming the variable; the same key in .env is found."""
+    naming the variable; the same key in .env is found by the command line (never by the
+    library, which leaves the caller's environment alone)."""
+    from crews.loader import load_crew
     from crewyard.dispatcher import Dispatcher
-    from crewyard.loader import load_crew
+    from crewyard.settings import Settings
 
     make_crew(
         "solo",
@@ -106,7 +108,8 @@ def test_a_providers_usual_key_is_required_before_the_run(
         agents={"a": {"role": "r", "goal": "g", "backstory": "b"}},
         tasks={"t": {"description": "d", "expected_output": "e"}},
     )
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "")  # so that the teardown removes .env's key too
+    monkeypatch.delenv("OPENAI_API_KEY")
     monkeypatch.chdir(tmp_path)
     spec = load_crew("solo", settings.crews_dir)
     overrides = {"standard": "openai/gpt-4o"}
@@ -116,6 +119,10 @@ def test_a_providers_usual_key_is_required_before_the_run(
 
     (tmp_path / ".env").write_text("OPENAI_API_KEY=sk-from-dotenv-0000000000000000\n")
     dispatcher = Dispatcher(settings, model_overrides=overrides)
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        dispatcher.gateway.check(["standard"])  # the library does not read .env
+    assert "OPENAI_API_KEY" not in os.environ
+    Settings.for_command_line()  # what `python main.py` does first
     dispatcher.gateway.check(["standard"])  # passes now: the key came from .env
     assert os.environ["OPENAI_API_KEY"].startswith("sk-from-dotenv")
     monkeypatch.delenv("OPENAI_API_KEY")

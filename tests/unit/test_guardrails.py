@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
+from crews.loader import load_crew
 from crewyard.context import RunContext
 from crewyard.errors import ConfigError, GuardrailFailed
-from crewyard.events import EventSink
 from crewyard.gateway import Gateway
+from crewyard.gateway.config import ModelTable
 from crewyard.guardrails import Guard, check, feedback, parse_json, read_verdict
-from crewyard.loader import load_crew
-from crewyard.models_config import ModelTable
-from crewyard.runs import RunStore, new_run_id
+from crewyard.runs.events import EventSink
+from crewyard.runs.store import RunStore, new_run_id
 from crewyard.settings import Settings
 from tasks.spec import TaskSpec
 from tests.conftest import MakeCrew
@@ -73,7 +73,7 @@ def build(settings: Settings, make_crew: MakeCrew) -> Build:
             spec=spec,
             inputs={"topic": "tides"},
             settings=settings,
-            gateway=gateway,
+            shared_gateway=gateway,
             store=store,
             events=EventSink(run_id, "demo", store),
             output_dir=settings.data_dir,
@@ -83,7 +83,7 @@ def build(settings: Settings, make_crew: MakeCrew) -> Build:
 
 
 def reasons(ctx: RunContext, output: str) -> list[str]:
-    return check("t", ctx.spec.tasks["t"], output, ctx)
+    return [str(r) for r in check("t", ctx.spec.tasks["t"], output, ctx)]
 
 
 SCHEMA = {
@@ -185,7 +185,7 @@ def test_the_judge_is_a_gateway_call_that_sees_task_criteria_and_output(build: B
         {"judge": "Mentions {topic}."}, judge=['{"pass": false, "reasons": "tides are missing"}']
     )
     assert reasons(ctx, "About the moon.") == ["judge: tides are missing"]
-    (messages,) = ctx.gateway.scripts["main"].calls
+    (messages,) = ctx.gateway.gateway.scripts["main"].calls
     prompt = messages[-1]["content"]
     assert "Sum up tides" in prompt and "Mentions tides." in prompt
     assert "About the moon." in prompt
@@ -196,7 +196,7 @@ def test_the_judge_is_a_gateway_call_that_sees_task_criteria_and_output(build: B
 def test_the_judge_is_not_asked_when_a_cheaper_check_already_failed(build: Build) -> None:
     ctx = build({"min_length": 50, "judge": "Is good."})
     assert [r.split(":")[0] for r in reasons(ctx, "tiny")] == ["min_length"]
-    assert ctx.gateway.scripts["main"].calls == []
+    assert ctx.gateway.gateway.scripts["main"].calls == []
 
 
 @pytest.mark.parametrize(
@@ -239,7 +239,9 @@ def test_guard_counts_attempts_records_them_and_stops_after_the_retries(build: B
     ctx = build({"must_match": ["^# "]}, max_retries=1)
     guard = Guard.of("t", ctx)
     assert guard is not None and guard.max_retries == 1
-    assert guard.review("no title") == ["must_match: the output does not match the pattern '^# '"]
+    assert guard.review("no title") == [
+        ("must_match", "the output does not match the pattern '^# '")
+    ]
     with pytest.raises(GuardrailFailed) as info:
         guard.review("x" * 600)
     message = str(info.value)
@@ -367,7 +369,7 @@ def test_hooks_py_is_imported_only_when_a_task_names_it(
 
 
 def test_two_crews_hooks_never_clash(make_crew: MakeCrew, crews_dir: Path) -> None:
-    from crewyard.hooks import check_function
+    from crews.hooks import check_function
 
     for name, answer in (("one", "True"), ("two", "False")):
         folder = make_crew(name, agents=AGENT, tasks=TASK + "  guardrails: {check: ok}\n")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from crews.inputs import fill, parse_pairs, read_inputs_file, resolve_inputs
+from crews.loader import load_crew
 from crewyard.errors import InputError
-from crewyard.inputs import fill, parse_pairs, read_inputs_file, resolve_inputs
-from crewyard.loader import load_crew
 from tests.conftest import TWO_AGENTS, TWO_TASKS, MakeCrew
 
 INPUTS = {

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from crews import CREWS_DIR
+from crews.loader import discover, load_crew
 from crewyard.errors import ConfigError
-from crewyard.loader import discover, load_crew
 from tests.conftest import TOPIC_INPUT, TWO_AGENTS, TWO_TASKS, MakeCrew
 
 

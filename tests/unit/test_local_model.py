@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crewyard import local_model
 from crewyard.gateway import Gateway
-from crewyard.models_config import LocalModelConfig, ModelTable
+from crewyard.gateway.config import LocalModelConfig, ModelTable
+from crewyard.gateway.providers import local as local_model
 from tests.conftest import write_yaml
 
 

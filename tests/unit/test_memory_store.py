@@ -153,7 +153,7 @@ def test_unreachable_qdrant_url_stops_the_run_before_it_starts(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from crewyard.cli import main
-    from crewyard.runs import RunStore
+    from crewyard.runs.store import RunStore
 
     monkeypatch.setenv("QDRANT_URL", "http://127.0.0.1:9")
     cli_uses(settings, monkeypatch)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crewyard.errors import ConfigError
-from crewyard.runs import RunStore
+from crewyard.runs.store import RunStore
 
 
 def test_journal_is_durable(tmp_path: Path) -> None:
@@ -35,7 +35,7 @@ def test_run_of_a_dead_process_is_marked_interrupted(tmp_path: Path) -> None:
     db = tmp_path / "runs.sqlite3"
     # A real process starts a run and dies without finishing it.
     code = (
-        "import sys; from pathlib import Path; from crewyard.runs import RunStore;"
+        "import sys; from pathlib import Path; from crewyard.runs.store import RunStore;"
         f"s = RunStore(Path({str(db)!r}));"
         "s.start('dead', 'demo', {}, 'crewai', Path('.'), None);"
         "s.checkpoint('dead', 't1', 'a', 'kept'); import os; os._exit(9)"

@@ -1,5 +1,5 @@
-"""The command line. `--list`, `--dry-run`, `schema`, `runs` and `--help` import no engine
-and no model library, so they answer at once."""
+"""python main.py --crew NAME: run a crew; --list and --dry-run import no engine and no model
+library, so they answer at once."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crewyard.errors import ConfigError, CrewyardError
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+from crewyard.errors import ConfigError, ExitCode
 
 
 def _run_parser() -> argparse.ArgumentParser:
@@ -79,48 +77,31 @@ def _run_parser() -> argparse.ArgumentParser:
         help="stop the run cleanly once it has spent X dollars",
     )
     loud = p.add_mutually_exclusive_group()
-    loud.add_argument("-v", "--verbose", action="store_true", help="debug logs")
+    loud.add_argument(
+        "-v", "--verbose", action="store_true", help="every event of the run on the console"
+    )
     loud.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        if args[:1] == ["schema"]:
-            return _schema()
-        if args[:1] == ["memory"]:
-            from crewyard import memory_cli
-
-            return memory_cli.run(args[1:])
-        if args[:1] == ["runs"]:
-            from crewyard import runs_cli
-
-            return runs_cli.run(args[1:])
-        return _run(_run_parser().parse_args(args))
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except CrewyardError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+def run(argv: list[str]) -> int:
+    """python main.py --crew NAME … (and --list, --dry-run, --replay)."""
+    return _run(_run_parser().parse_args(argv))
 
 
 def _settings_and_logs(args: argparse.Namespace) -> Any:
-    from crewyard.logs import configure
+    from crewyard.observe.logs import configure
     from crewyard.settings import Settings
 
-    settings = Settings()
-    level = "DEBUG" if args.verbose else "WARNING" if args.quiet else settings.log_level
+    settings = Settings.for_command_line()
+    level = "TRACE" if args.verbose else "WARNING" if args.quiet else settings.log_level
     configure(level)
     return settings
 
 
 def _run(args: argparse.Namespace) -> int:
     import crews
+    from crewyard import engines
 
     settings = _settings_and_logs(args)
     if args.no_cache:
@@ -130,13 +111,13 @@ def _run(args: argparse.Namespace) -> int:
     if not args.crew and not args.replay:
         _run_parser().print_usage(sys.stderr)
         print("error: give --crew NAME (see --list)", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    from crewyard.inputs import parse_pairs, read_inputs_file, resolve_inputs
-    from crewyard.models_config import ModelTable, parse_model_overrides
-    from crewyard.replay import recorded_crew
+        return ExitCode.BAD_INPUT
+    from crews.inputs import parse_pairs, read_inputs_file, resolve_inputs
+    from crewyard.gateway.config import ModelTable, parse_model_overrides
+    from crewyard.runs.replay import recorded_crew
 
     crew = args.crew or recorded_crew(settings, args.replay)
-    spec = crews.load_crew(crew, settings.crews_dir)
+    spec = crews.load_crew(crew, settings.crews_dir, engines.processes())
     if args.budget_tokens is not None or args.budget_usd is not None:
         budget = spec.budget.model_copy(
             update={
@@ -165,9 +146,9 @@ def _execute(
     args: argparse.Namespace,
 ) -> int:
     from crewyard.dispatcher import Dispatcher, RunFailed
-    from crewyard.events import Listener
-    from crewyard.files import write_atomic
-    from crewyard.progress import Progress
+    from crewyard.observe.progress import Progress
+    from crewyard.runs.events import Listener
+    from crewyard.runs.files import write_atomic
 
     with Progress() as progress:
         listeners: list[Listener] = [] if args.quiet else [progress]
@@ -183,7 +164,7 @@ def _execute(
                 f"see: python main.py runs show {failed.run_id}",
                 file=sys.stderr,
             )
-            return EXIT_FAILED
+            return ExitCode.FAILED
     print(result.output)
     if args.output:
         write_atomic(args.output, result.output)
@@ -212,19 +193,21 @@ def _execute(
         print(f"replayed {replayed} model calls of run {result.replay_of}; none was made", file=err)
     print(f"run record: {settings.runs_db} (python main.py runs show {result.run_id})", file=err)
     print(f"log: {result.log_file}", file=err)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _list(crews_dir: Path) -> int:
-    from crewyard.loader import discover, load_crew
+    from crews.loader import discover, load_crew
+    from crewyard import engines
 
+    processes = engines.processes()
     names = discover(crews_dir)
     if not names:
         print(f"no crews in {crews_dir}")
-        return EXIT_OK
+        return ExitCode.OK
     for name in names:
         try:
-            spec = load_crew(name, crews_dir)
+            spec = load_crew(name, crews_dir, processes)
         except ConfigError as exc:
             print(f"{name}  (broken: {exc})")
             continue
@@ -236,7 +219,7 @@ def _list(crews_dir: Path) -> int:
                 else (f"default {inp.default!r}")
             )
             print(f"    --input {key}=<{inp.type}>  {need}  {inp.description}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _print_plan(the_plan: Any, inputs: dict[str, Any]) -> int:
@@ -254,40 +237,4 @@ def _print_plan(the_plan: Any, inputs: dict[str, Any]) -> int:
     for i, (task, agent) in enumerate(the_plan.tasks, 1):
         print(f"  {i}. {task} ({agent})")
     print("dry run: no model was called")
-    return EXIT_OK
-
-
-def _schema() -> int:
-    from agents.spec import AgentSpec
-    from crews.options import ENGINE_OPTIONS
-    from crews.spec import CrewFile
-    from crewyard.models_config import ModelsFile
-    from tasks.spec import TaskSpec
-
-    # pydantic nests each model's parts under its own $defs but refers to them from the
-    # root (#/$defs/X): hoist them so every reference resolves
-    defs: dict[str, Any] = {}
-
-    def hoisted(model: Any) -> dict[str, Any]:
-        part: dict[str, Any] = model.model_json_schema()
-        defs.update(part.pop("$defs", {}))
-        return part
-
-    defs.update(
-        {
-            "CrewFile": hoisted(CrewFile),
-            "AgentsFile": {"type": "object", "additionalProperties": hoisted(AgentSpec)},
-            "TasksFile": {"type": "object", "additionalProperties": hoisted(TaskSpec)},
-            "ModelsFile": hoisted(ModelsFile),
-            **{f"EngineOptions_{p}": hoisted(m) for p, m in ENGINE_OPTIONS.items()},
-        }
-    )
-    schema = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "crewyard crew files",
-        "description": "crew.yaml (CrewFile); agents.yaml maps names to AgentSpec; "
-        "tasks.yaml maps names to TaskSpec; models.yaml (ModelsFile).",
-        "$defs": defs,
-    }
-    print(json.dumps(schema, indent=2))
-    return EXIT_OK
+    return ExitCode.OK

@@ -5,7 +5,9 @@ Line 1 is the header (crew, inputs, the recalled-memory block); then, in the ord
 happened, `call` entries (the request: model ref, messages, options; the final reply or the
 error that ended the call) and `memory` entries (what a memory search or save returned).
 Everything is passed through redact_data before it is written, and no API key, header or
-api_base is ever part of an entry. No LiteLLM here: the gateway writes and reads through this."""
+api_base is ever part of an entry. Both cassettes are the gateway's Tape (gateway/tapes.py): a
+writer keeps each call, a player answers each call; and the run's memory tape asks them the same
+way (`play_memory`, `keep_memory`), so no caller needs to know which one it holds."""
 
 from __future__ import annotations
 
@@ -16,9 +18,11 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
-from crewyard.errors import ConfigError, ReplayMismatch
+from crewyard.errors import BudgetExceeded, ConfigError, ModelError, ReplayMismatch
+from crewyard.gateway.records import Completion
+from crewyard.gateway.tapes import Replayed, Request
 from crewyard.redact import redact_data
 
 VERSION = 1
@@ -37,6 +41,12 @@ def request_of(ref: str, messages: list[dict[str, Any]], options: dict[str, Any]
         {"model": ref, "messages": messages, "options": set_options}
     )
     return request
+
+
+class Played(NamedTuple):
+    """What a memory operation returned when the run was recorded."""
+
+    value: Any
 
 
 @dataclass(frozen=True)
@@ -78,37 +88,42 @@ class CassetteWriter:
         self._file.write(line + "\n")
         self._file.flush()
 
-    def call(
+    def play(self, request: Request) -> Replayed | None:
+        return None  # a recording run calls the models
+
+    def keep(
         self,
-        *,
-        ref: str,
-        alias: str,
-        model: str,
-        agent: str | None,
-        task: str | None,
-        messages: list[dict[str, Any]],
-        options: dict[str, Any],
-        reply: dict[str, Any] | None = None,
-        error: str | None = None,
-        error_kind: str | None = None,
+        request: Request,
+        result: Completion | None = None,
+        error: BaseException | None = None,
     ) -> None:
-        """One model call: its final reply, or the error that ended it."""
-        entry = {
+        """A call's final reply, or the model or budget error that ended it (failed attempts
+        before a good reply are not part of the cassette)."""
+        entry: dict[str, Any] = {
             "kind": "call",
-            "alias": alias,
-            "model": model,
-            "agent": agent,
-            "task": task,
-            "request": request_of(ref, messages, options),
-            "reply": reply,
-            **({"error": error, "error_kind": error_kind} if error is not None else {}),
+            "agent": request.agent,
+            "task": request.task,
+            "request": request_of(request.ref, request.messages, request.options),
         }
+        if result is not None:
+            entry |= {"alias": result.alias, "model": result.model, "reply": _reply_of(result)}
+        elif isinstance(error, ModelError):
+            entry |= {"alias": error.alias, "model": error.model, "reply": None}
+            entry |= {"error": error.detail, "error_kind": "model"}
+        elif isinstance(error, BudgetExceeded):  # the call was refused before it was made
+            entry |= {"alias": request.ref, "model": "", "reply": None}
+            entry |= {"error": str(error), "error_kind": "budget"}
+        else:
+            return
         with self._lock:
             self._seq += 1
             self._calls += 1
             self._write({"seq": self._seq, "number": self._calls, **entry})
 
-    def memory(self, op: str, args: dict[str, Any], result: Any) -> None:
+    def play_memory(self, op: str, args: dict[str, Any]) -> Played | None:
+        return None  # a recording run reads the memory itself
+
+    def keep_memory(self, op: str, args: dict[str, Any], result: Any) -> None:
         """What a memory search or save returned during the run."""
         with self._lock:
             self._seq += 1
@@ -220,7 +235,41 @@ class CassettePlayer:
             self.served += 1
             return entry
 
-    def memory(self, op: str, args: dict[str, Any]) -> Any:
+    def play(self, request: Request) -> Replayed:
+        """The recorded reply (or error) of this call; ReplayMismatch if the request differs."""
+        entry = self.answer(
+            request.ref, request.messages, request.options, request.agent, request.task
+        )
+        note = f"replayed call {entry.number} of run {self.run_id}"
+        if entry.error_kind == "budget":
+            return Replayed(entry.alias, entry.model, note, error=BudgetExceeded(entry.error or ""))
+        reply = entry.reply or {}
+        completion = Completion(
+            text=str(reply.get("text") or ""),
+            model=entry.model,
+            alias=entry.alias,
+            prompt_tokens=int(reply.get("prompt_tokens") or 0),
+            completion_tokens=int(reply.get("completion_tokens") or 0),
+            cost_usd=0.0,
+            latency_ms=0.0,
+            finish_reason=reply.get("finish_reason"),
+            tool_calls=list(reply.get("tool_calls") or []),
+            attempts=int(reply.get("attempts") or 1),
+        )
+        if entry.error_kind == "model":
+            error = ModelError(entry.alias, entry.model, entry.error or "failed")
+            return Replayed(entry.alias, entry.model, note, completion, error)
+        return Replayed(entry.alias, entry.model, note, completion)
+
+    def keep(
+        self,
+        request: Request,
+        result: Completion | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        return None  # a replay changes nothing
+
+    def play_memory(self, op: str, args: dict[str, Any]) -> Played:
         """What this memory operation returned when the run was recorded."""
         with self._lock:
             if self._broken is not None:
@@ -230,7 +279,10 @@ class CassettePlayer:
                 self._fail(
                     f"replay of run {self.run_id}: memory {op} {json.dumps(args)} was not recorded"
                 )
-            return results.popleft()
+            return Played(results.popleft())
+
+    def keep_memory(self, op: str, args: dict[str, Any], result: Any) -> None:
+        return None  # a replay learns nothing
 
     def unused(self) -> list[Recorded]:
         with self._lock:
@@ -295,3 +347,15 @@ def request_diff(recorded: dict[str, Any], live: dict[str, Any], path: Path) -> 
 
 def cassette_path(cassettes_dir: Path, run_id: str) -> Path:
     return cassettes_dir / f"{run_id}.jsonl"
+
+
+def _reply_of(result: Completion) -> dict[str, Any]:
+    return {
+        "text": result.text,
+        "tool_calls": result.tool_calls,
+        "finish_reason": result.finish_reason,
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "cost_usd": result.cost_usd,
+        "attempts": result.attempts,
+    }

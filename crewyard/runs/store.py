@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS model_calls (
   agent TEXT, task TEXT, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
   cost_usd REAL NOT NULL, latency_ms REAL NOT NULL, error TEXT, cached INTEGER NOT NULL DEFAULT 0,
   attempt INTEGER NOT NULL DEFAULT 1, cost_saved REAL NOT NULL DEFAULT 0, note TEXT,
-  replayed INTEGER NOT NULL DEFAULT 0
+  replayed INTEGER NOT NULL DEFAULT 0, fallback_from TEXT
 );
 CREATE TABLE IF NOT EXISTS turns (
   run_id TEXT NOT NULL, seq INTEGER NOT NULL, task TEXT NOT NULL, agent TEXT NOT NULL,
@@ -54,6 +54,7 @@ ADDED_CALL_COLUMNS = {
     "cost_saved": "REAL NOT NULL DEFAULT 0",
     "note": "TEXT",
     "replayed": "INTEGER NOT NULL DEFAULT 0",
+    "fallback_from": "TEXT",
 }
 ADDED_RUN_COLUMNS = {"replay_of": "TEXT"}
 ACTIVE = "running"
@@ -245,12 +246,13 @@ class RunStore:
         cost_saved: float = 0.0,
         note: str | None = None,
         replayed: bool = False,
+        fallback_from: str | None = None,
     ) -> None:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO model_calls (run_id, ts, alias, model, agent, task, prompt_tokens,"
                 " completion_tokens, cost_usd, latency_ms, error, cached, attempt, cost_saved,"
-                " note, replayed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " note, replayed, fallback_from) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     time.time(),
@@ -268,6 +270,7 @@ class RunStore:
                     cost_saved,
                     redact(note) if note else None,
                     int(replayed),
+                    fallback_from,
                 ),
             )
 
@@ -365,34 +368,7 @@ class RunStore:
             ).fetchall()
         return [dict(r) for r in rows]
 
-
-COST_GROUPS = {
-    "crew": "r.crew",
-    "model": "c.model",
-    "agent": "COALESCE(c.agent, '-')",
-    "day": "date(c.ts, 'unixepoch')",
-}
-
-
-def cost_report(store: RunStore, by: str, since_days: float | None = None) -> list[dict[str, Any]]:
-    """Tokens, dollars and calls grouped by crew, model, agent or day (failed calls counted)."""
-    if by not in COST_GROUPS:
-        raise ConfigError(f"cannot group costs by {by!r}", hint=f"one of {', '.join(COST_GROUPS)}")
-    key = COST_GROUPS[by]
-    where = "WHERE c.ts >= ?" if since_days else ""
-    args: tuple[Any, ...] = (time.time() - since_days * 86400,) if since_days else ()
-    query = (
-        f"SELECT {key} AS k, SUM(NOT c.cached) AS calls,"
-        " SUM(CASE WHEN c.cached THEN 0 ELSE c.prompt_tokens END) AS prompt_tokens,"
-        " SUM(CASE WHEN c.cached THEN 0 ELSE c.completion_tokens END) AS completion_tokens,"
-        " SUM(c.cost_usd) AS cost_usd, SUM(c.error IS NOT NULL) AS failed_calls,"
-        # a replayed call is marked cached (nothing spent) but saved nothing either
-        " SUM(c.cached AND NOT c.replayed) AS cache_hits,"
-        " SUM(CASE WHEN c.cached AND NOT c.replayed THEN c.prompt_tokens + c.completion_tokens"
-        " ELSE 0 END) AS tokens_saved, SUM(c.cost_saved) AS cost_saved"
-        f" FROM model_calls c JOIN runs r ON r.id = c.run_id {where}"
-        " GROUP BY k ORDER BY cost_usd DESC, prompt_tokens + completion_tokens DESC"
-    )
-    with store._lock:
-        rows = store._db.execute(query, args).fetchall()
-    return [{by: r["k"], **{k: r[k] for k in r.keys() if k != "k"}} for r in rows]  # noqa: SIM118
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """A read-only query over the store's tables (reports)."""
+        with self._lock:
+            return list(self._db.execute(sql, args).fetchall())

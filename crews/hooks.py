@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from crews.yamlfile import KeyPath, YamlDoc
 from crewyard.errors import did_you_mean
-from crewyard.yamlfile import KeyPath, YamlDoc
 from tasks.spec import TaskSpec
 
 HOOKS_FILE = "hooks.py"

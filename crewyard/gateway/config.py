@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crews.yamlfile import read_yaml, validate
 from crewyard.errors import ConfigError, did_you_mean
-from crewyard.yamlfile import read_yaml
 
 ENV_OVERRIDE_PREFIX = "CREWYARD_MODEL_"
 
@@ -145,8 +145,6 @@ class ModelTable:
         overrides: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> ModelTable:
-        from crewyard.loader import validate
-
         doc = read_yaml(path)
         table = cls(validate(ModelsFile, doc.data, doc), source=path)
         env = os.environ if env is None else env

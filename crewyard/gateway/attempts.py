@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from crewyard.models_config import AliasConfig
+from crewyard.gateway.config import AliasConfig
 
 MAX_WAIT_S = 60.0  # a Retry-After longer than this is not waited for: the next alias is tried
 

@@ -69,9 +69,16 @@ def _print(items: list[Any], as_json: bool) -> None:
 def run(args: list[str]) -> int:
     from crewyard.recall import open_memory
     from crewyard.settings import Settings
+    from memory.store import MemoryStore
 
     ns = parser().parse_args(args or ["stats"])
-    store = open_memory(Settings())
+    settings = Settings.for_command_line()
+    store = open_memory(settings)
+    if not isinstance(store, MemoryStore):
+        raise ConfigError(
+            f"the memory backend {settings.memory_backend!r} has no admin commands",
+            hint="use the backend's own tools, or CREWYARD_MEMORY_BACKEND=qdrant",
+        )
     action = ns.action or "stats"
     if action == "stats":
         stats = store.stats()

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents.spec import AgentSpec
-from crews.spec import ModelChoice, Process
+from crews.spec import AUTO_PROCESS, ModelChoice, Process
 
 DEBATE_ROLES = ("judge", "critic", "proposer", "debater")
 CODING_ROLES = ("coder", "programmer", "developer", "engineer")
@@ -25,7 +25,7 @@ def choose_process(
     engine_options: Mapping[str, Any],
 ) -> tuple[Process, str]:
     """(process, reason). A declared process is kept; `auto` is decided from the shape."""
-    if declared != "auto":
+    if declared != AUTO_PROCESS:
         return declared, f"process: {declared} in crew.yaml"
     delegators = [n for n, a in agents.items() if a.allow_delegation]
     if delegators or models.manager or "manager_agent" in engine_options:

@@ -1,17 +1,19 @@
-"""The embedded model: a GGUF run in-process by llama.cpp (the only llama_cpp importer)."""
+"""`local/…`: the embedded model, a GGUF run in-process by llama.cpp (the only llama_cpp
+importer, and only once a model is loaded). Out of the box every alias points here."""
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import importlib.util
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from crewyard.errors import ConfigError
-from crewyard.models_config import LocalModelConfig
+from crewyard.errors import ConfigError, CrewyardError
+from crewyard.gateway.config import LocalModelConfig, ModelTable
+from crewyard.gateway.records import Reply
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _load_lock = threading.Lock()
@@ -77,31 +79,79 @@ class LocalModel:
             )
         return dict(result)  # type: ignore[arg-type]
 
-    def stream(
-        self,
-        messages: list[dict[str, Any]],
-        *,
-        max_tokens: int,
-        temperature: float,
-        stop: list[str] | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """OpenAI-shaped chunks; holds the model for the whole stream."""
-        with self.lock:
-            self.llama.set_seed(self.seed)
-            chunks = self.llama.create_chat_completion(
-                messages=messages,  # type: ignore[arg-type]
-                max_tokens=max_tokens,
-                temperature=temperature,
-                stop=stop or [],
-                seed=self.seed,
-                repeat_penalty=self.repeat_penalty,
-                stream=True,
-            )
-            for chunk in chunks:
-                yield dict(chunk)  # type: ignore[arg-type]
-
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))
+
+
+class ContextWindowExceededError(CrewyardError):
+    """The prompt does not fit the model. LiteLLM's name for it, so attempts.classify moves on
+    to a fallback alias instead of retrying a prompt that can never fit."""
+
+
+def llama_format(fmt: dict[str, Any] | None) -> dict[str, Any] | None:
+    """OpenAI's response_format in llama.cpp's shape (grammar-constrained JSON)."""
+    if not fmt or fmt.get("type") == "text":
+        return None
+    if fmt.get("type") == "json_schema":
+        return {"type": "json_object", "schema": fmt.get("json_schema", {}).get("schema", {})}
+    return {"type": "json_object", **({"schema": fmt["schema"]} if "schema" in fmt else {})}
+
+
+class LocalProvider:
+    """The Provider for `local/…` aliases: models.yaml's `local:` settings, one loaded model
+    per settings per process."""
+
+    free = True
+
+    def __init__(self, table: ModelTable) -> None:
+        self.cfg = table.spec.local
+
+    def complete(
+        self, model: str, messages: list[dict[str, Any]], options: dict[str, Any]
+    ) -> Reply:
+        llm = load(self.cfg)
+        stop = options.get("stop")
+        try:
+            result = llm.chat(
+                messages,
+                max_tokens=int(options.get("max_tokens") or self.cfg.max_tokens),
+                temperature=float(options.get("temperature", 0.2)),
+                stop=[stop] if isinstance(stop, str) else stop,
+                response_format=llama_format(options.get("response_format")),
+            )
+        except ValueError as exc:  # llama.cpp's word for a prompt longer than n_ctx
+            if "context window" in str(exc):
+                raise ContextWindowExceededError(str(exc)) from exc
+            raise
+        choice = result["choices"][0]
+        usage = result["usage"]
+        return Reply(
+            text=choice["message"].get("content") or "",
+            model=f"local/{model}",
+            prompt_tokens=int(usage["prompt_tokens"]),
+            completion_tokens=int(usage["completion_tokens"]),
+            finish_reason=choice.get("finish_reason") or "stop",
+        )
+
+    async def acomplete(
+        self, model: str, messages: list[dict[str, Any]], options: dict[str, Any]
+    ) -> Reply:
+        return await asyncio.to_thread(self.complete, model, messages, options)
+
+    def count_tokens(self, model: str, text: str) -> int:
+        return load(self.cfg).count_tokens(text)
+
+    def context_window(self, model: str) -> int:
+        return self.cfg.n_ctx
+
+    def capabilities(self, model: str) -> dict[str, bool]:
+        # JSON and JSON schemas are decoded by grammar; there are no native tool calls
+        return {
+            "vision": False,
+            "function_calling": False,
+            "json_output": True,
+            "structured_output": True,
+        }
 
 
 def load(cfg: LocalModelConfig) -> LocalModel:

@@ -7,16 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.status import Status
 
-from crewyard.events import (
-    AGENT_TURN,
-    ERROR,
-    GUARDRAIL_FAILED,
-    MODEL_CALL,
-    RUN_STARTED,
-    TASK_FINISHED,
-    TASK_STARTED,
-    Event,
-)
+from crewyard.runs.events import Event, EventKind
 
 
 class Progress:
@@ -41,28 +32,28 @@ class Progress:
 
     def __call__(self, event: Event) -> None:
         d = event.data
-        if event.kind == RUN_STARTED:
+        if event.kind == EventKind.RUN_STARTED:
             replay = f", replaying run {d['replay_of']}" if d.get("replay_of") else ""
             self.console.print(
                 f"[bold]▶ {d.get('crew')}[/] run [cyan]{event.run_id}[/] on {d.get('engine')}"
                 + replay
             )
-        elif event.kind == TASK_STARTED:
+        elif event.kind == EventKind.TASK_STARTED:
             self.console.print(f"  [yellow]…[/] {d.get('agent')} is working on {d.get('task')}")
-        elif event.kind == TASK_FINISHED:
+        elif event.kind == EventKind.TASK_FINISHED:
             saved = f" → {d['output_file']}" if d.get("output_file") else ""
             self.console.print(f"  [green]✓[/] {d.get('task')} done{saved}")
-        elif event.kind == GUARDRAIL_FAILED:
+        elif event.kind == EventKind.GUARDRAIL_FAILED:
             then = "trying again" if d.get("retries_left") else "no retry left"
             checks = ", ".join(d.get("checks") or [])
             task, attempt = d.get("task"), d.get("attempt")
             self.console.print(f"  [yellow]↻[/] {task} failed {checks} (attempt {attempt}); {then}")
-        elif event.kind == MODEL_CALL:
+        elif event.kind == EventKind.MODEL_CALL:
             self.calls += 1
             self.tokens += int(d.get("prompt_tokens") or 0) + int(d.get("completion_tokens") or 0)
-        elif event.kind == ERROR:
+        elif event.kind == EventKind.ERROR:
             self.console.print(f"  [red]✗[/] {d.get('message')}")
-        if event.kind in (AGENT_TURN, TASK_STARTED):
+        if event.kind in (EventKind.AGENT_TURN, EventKind.TASK_STARTED):
             self.current = f"{d.get('agent')} · {d.get('task')}"
         if self._status is not None:
             self._status.update(f"{self.current} · {self.calls} model calls · {self.tokens} tokens")

@@ -1,16 +1,19 @@
-"""YAML files read with the line of every key, so errors can point at file:line."""
+"""YAML files read with the line of every key, and validated, so errors point at file:line."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
-from crewyard.errors import ConfigError
+from crewyard.errors import ConfigError, did_you_mean
 
 KeyPath = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -85,3 +88,49 @@ def read_yaml(path: Path) -> YamlDoc:
         return YamlDoc(path=path, data=None)
     lines: dict[KeyPath, int] = {}
     return YamlDoc(path=path, data=_walk(node, (), lines, path), lines=lines)
+
+
+def validate(model: type[M], data: Any, doc: YamlDoc, at: KeyPath = ()) -> M:
+    """Validate data as model; the first problem becomes a ConfigError at its file:line."""
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = (*at, *first["loc"])  # list indexes stay ints: their lines are known
+        field_name = str(first["loc"][-1]) if first["loc"] else ""
+        hint = None
+        if first["type"] == "extra_forbidden":
+            owner = _model_at(model, first["loc"][:-1])
+            known = [n for n in owner.model_fields if n != "extends"]
+            hint = did_you_mean(field_name, known) or f"known keys: {', '.join(known)}"
+            message = f"unknown key {field_name!r}"
+        elif first["type"] == "missing":
+            message = f"missing required key {field_name!r}"
+            hint = f"add {field_name}: … here"
+        else:
+            message = first["msg"].removeprefix("Value error, ")
+        more = len(exc.errors()) - 1
+        if more:
+            message += f" (and {more} more problem{'s' if more > 1 else ''} in this file)"
+        raise doc.error(message, loc, hint) from None
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    args = [a for a in get_args(tp) if a is not type(None)]
+    return args[0] if get_origin(tp) in (Union, UnionType) and len(args) == 1 else tp
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The (nested) model class that owns the field at loc, for 'did you mean' hints."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap_optional(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            current = field.annotation if field else current
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]
+        elif get_origin(current) in (tuple, list):
+            current = get_args(current)[0]
+    current = _unwrap_optional(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else model

@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import UnionType
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from agents import LIBRARY_DIR as AGENT_LIBRARY
 from agents.spec import AgentSpec
-from crews.options import ENGINE_OPTIONS
-from crews.spec import CrewFile, CrewSpec, InputSpec
+from crews.hooks import check_references
+from crews.inputs import PLACEHOLDER, outside_path_problem
+from crews.options import BUILTIN_PROCESSES
+from crews.routing import choose_process
+from crews.spec import AUTO_PROCESS, CrewFile, CrewSpec, InputSpec
+from crews.yamlfile import KeyPath, YamlDoc, read_yaml, validate
 from crewyard.errors import ConfigError, did_you_mean
-from crewyard.hooks import check_references
-from crewyard.routing import choose_process
-from crewyard.yamlfile import KeyPath, YamlDoc, read_yaml
 from tasks import LIBRARY_DIR as TASK_LIBRARY
 from tasks.spec import TaskSpec
 from tools import registered_names
 
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 AGENT_TEXT_FIELDS = ("role", "goal", "backstory")
 TASK_TEXT_FIELDS = ("description", "expected_output", "output_file")
-
-M = TypeVar("M", bound=BaseModel)
 
 
 def discover(crews_dir: Path) -> list[str]:
@@ -34,52 +30,6 @@ def discover(crews_dir: Path) -> list[str]:
     if not crews_dir.is_dir():
         return []
     return sorted(p.parent.name for p in crews_dir.glob("*/crew.yaml"))
-
-
-def validate(model: type[M], data: Any, doc: YamlDoc, at: KeyPath = ()) -> M:
-    """Validate data as model; the first problem becomes a ConfigError at its file:line."""
-    try:
-        return model.model_validate(data if data is not None else {})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = (*at, *first["loc"])  # list indexes stay ints: their lines are known
-        field_name = str(first["loc"][-1]) if first["loc"] else ""
-        hint = None
-        if first["type"] == "extra_forbidden":
-            owner = _model_at(model, first["loc"][:-1])
-            known = [n for n in owner.model_fields if n != "extends"]
-            hint = did_you_mean(field_name, known) or f"known keys: {', '.join(known)}"
-            message = f"unknown key {field_name!r}"
-        elif first["type"] == "missing":
-            message = f"missing required key {field_name!r}"
-            hint = f"add {field_name}: … here"
-        else:
-            message = first["msg"].removeprefix("Value error, ")
-        more = len(exc.errors()) - 1
-        if more:
-            message += f" (and {more} more problem{'s' if more > 1 else ''} in this file)"
-        raise doc.error(message, loc, hint) from None
-
-
-def _unwrap_optional(tp: Any) -> Any:
-    args = [a for a in get_args(tp) if a is not type(None)]
-    return args[0] if get_origin(tp) in (Union, UnionType) and len(args) == 1 else tp
-
-
-def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel]:
-    """The (nested) model class that owns the field at loc, for 'did you mean' hints."""
-    current: Any = model
-    for part in loc:
-        current = _unwrap_optional(current)
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(str(part))
-            current = field.annotation if field else current
-        elif get_origin(current) is dict:
-            current = get_args(current)[1]
-        elif get_origin(current) in (tuple, list):
-            current = get_args(current)[0]
-    current = _unwrap_optional(current)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else model
 
 
 def _mapping(doc: YamlDoc, what: str) -> dict[str, Any]:
@@ -150,8 +100,15 @@ def _placeholders(text: str | None) -> Iterator[str]:
     return (m.group(1) for m in PLACEHOLDER.finditer(text or ""))
 
 
-def load_crew(name: str, crews_dir: Path) -> CrewSpec:
-    """Read crews_dir/name into a checked CrewSpec, or raise ConfigError saying where and why."""
+def load_crew(
+    name: str, crews_dir: Path, processes: Mapping[str, type[BaseModel]] | None = None
+) -> CrewSpec:
+    """Read crews_dir/name into a checked CrewSpec, or raise ConfigError saying where and why.
+
+    processes: the processes a crew may name, each with its engine_options model (the
+    engine registry's, crewyard.engines.processes(), which includes plugins; default: the
+    built-in ones)."""
+    processes = BUILTIN_PROCESSES if processes is None else processes
     crew_dir = crews_dir / name
     crew_file = crew_dir / "crew.yaml"
     if not crew_file.is_file():
@@ -164,6 +121,13 @@ def load_crew(name: str, crews_dir: Path) -> CrewSpec:
     if crew_doc.data is not None and not isinstance(crew_doc.data, dict):
         raise crew_doc.error("crew.yaml must be a mapping of keys")
     crew = validate(CrewFile, crew_doc.data, crew_doc)
+    if crew.process != AUTO_PROCESS and crew.process not in processes:
+        raise crew_doc.error(
+            f"unknown process {crew.process!r}",
+            ("process",),
+            did_you_mean(crew.process, processes)
+            or f"one of: {', '.join([*processes, AUTO_PROCESS])}",
+        )
 
     agents_path = _find_file(crew_dir, "agents.yaml")
     tasks_path = _find_file(crew_dir, "tasks.yaml")
@@ -206,8 +170,9 @@ def load_crew(name: str, crews_dir: Path) -> CrewSpec:
     process, reason = choose_process(crew.process, agents, crew.models, crew.engine_options)
     _check_task_agents(tasks, task_docs, agents, needed=process == "sequential")
     _check_context(tasks, task_docs)
+    _check_output_files(tasks, task_docs)
     inputs = _check_placeholders(crew, crew_doc, agents, agents_doc, tasks, task_docs)
-    options = validate(ENGINE_OPTIONS[process], crew.engine_options, crew_doc, ("engine_options",))
+    options = validate(processes[process], crew.engine_options, crew_doc, ("engine_options",))
     _check_option_agents(options, agents, crew_doc)
     return CrewSpec(
         name=crew.name or name,
@@ -224,6 +189,23 @@ def load_crew(name: str, crews_dir: Path) -> CrewSpec:
         verbose=crew.verbose,
         directory=crew_dir,
     )
+
+
+def _check_output_files(
+    tasks: dict[str, TaskSpec], task_docs: dict[str, tuple[YamlDoc, KeyPath]]
+) -> None:
+    """output_file is a path inside the run's outputs folder: no absolute path, no `..`."""
+    for task_name, task in tasks.items():
+        if task.output_file is None:
+            continue
+        doc, at = task_docs[task_name]
+        if problem := outside_path_problem(task.output_file):
+            raise doc.error(
+                f"output_file {task.output_file!r} {problem}",
+                (*at, "output_file"),
+                "write a path inside the run's outputs folder, such as report.md or "
+                "reports/{topic}.md",
+            )
 
 
 def _check_option_agents(options: BaseModel, agents: dict[str, AgentSpec], doc: YamlDoc) -> None:

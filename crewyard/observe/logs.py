@@ -1,41 +1,28 @@
-"""loguru, configured once: a readable console sink and a JSON-lines file per run."""
+"""Where crewyard's logs go: a readable console sink (the command line adds it) and a JSON-lines
+file per run. The library adds and removes only its own sinks, never the caller's."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
 
 from loguru import logger
 
-from crewyard.redact import redact
-
 _console_id: int | None = None
-
-
-def _redact_record(record: Any) -> None:
-    record["message"] = redact(record["message"])
-    for key, value in list(record["extra"].items()):
-        if isinstance(value, str):
-            record["extra"][key] = redact(value)
-
-
-def ensure_configured() -> None:
-    """Configure with defaults unless the CLI (or the user) already did."""
-    if _console_id is None:
-        configure()
+LOADED_DEFAULT_SINK = 0  # the stderr sink loguru adds when it is imported
 
 
 def configure(level: str = "INFO") -> None:
-    """(Re)configure the console sink; secrets are masked in every sink."""
+    """The command line's console sink at level (-v: TRACE, the whole event stream). It
+    replaces loguru's own default stderr sink, which would print the same lines twice."""
     global _console_id
-    logger.configure(patcher=_redact_record)
     if _console_id is not None:
         logger.remove(_console_id)
     else:
-        logger.remove()
+        with suppress(ValueError):  # already removed by whoever runs us
+            logger.remove(LOADED_DEFAULT_SINK)
     _console_id = logger.add(
         sys.stderr,
         level=level,
@@ -50,7 +37,7 @@ def run_log(path: Path, run_id: str) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     sink_id = logger.add(
         path,
-        level="DEBUG",
+        level="TRACE",
         serialize=True,
         filter=lambda record: record["extra"].get("run_id") == run_id,
         enqueue=False,

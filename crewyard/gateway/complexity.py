@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from crewyard.models_config import Tier
+from crewyard.gateway.config import Tier
 
 TIERS: tuple[Tier, ...] = ("simple", "standard", "complex", "reasoning")
 

@@ -6,40 +6,46 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from loguru import logger
+from crewyard.redact import logger
+from crewyard.runs.store import RunStore
 
-from crewyard.runs import RunStore
+
+class EventKind(StrEnum):
+    """Every kind of event a run records; stored and logged as its value."""
+
+    RUN_STARTED = "run_started"
+    TASK_STARTED = "task_started"
+    TASK_FINISHED = "task_finished"
+    AGENT_TURN = "agent_turn"
+    MODEL_CALL = "model_call"
+    TOOL_CALL = "tool_call"
+    TOOL_DISABLED = "tool_disabled"  # a tool kept failing and was switched off for the run
+    TOOLS_UNAVAILABLE = "tools_unavailable"  # the agent's model has no native tool calls
+    ERROR = "error"
+    DELEGATION = "delegation"
+    DELEGATION_STOPPED = "delegation_stopped"
+    SPEAKER_SELECTED = "speaker_selected"
+    TEAM_STOPPED = "team_stopped"  # an AutoGen team ended (its stop reason)
+    CODE_SAVED = "code_saved"
+    GUARDRAIL_PASSED = "guardrail_passed"
+    GUARDRAIL_FAILED = "guardrail_failed"
+    MEMORY_RECALLED = "memory_recalled"
+    MEMORY_STORED = "memory_stored"
+    RUN_FINISHED = "run_finished"
 
 
 @dataclass(frozen=True)
 class Event:
-    kind: str
+    kind: EventKind
     run_id: str
     data: dict[str, Any]
     ts: float = field(default_factory=time.time)
 
 
 Listener = Callable[[Event], None]
-
-# Event kinds every engine emits.
-RUN_STARTED = "run_started"
-TASK_STARTED = "task_started"
-TASK_FINISHED = "task_finished"
-AGENT_TURN = "agent_turn"
-MODEL_CALL = "model_call"
-TOOL_CALL = "tool_call"
-TOOL_DISABLED = "tool_disabled"  # a tool kept failing and was switched off for the run
-ERROR = "error"
-DELEGATION = "delegation"
-DELEGATION_STOPPED = "delegation_stopped"
-SPEAKER_SELECTED = "speaker_selected"
-GUARDRAIL_PASSED = "guardrail_passed"
-GUARDRAIL_FAILED = "guardrail_failed"
-MEMORY_RECALLED = "memory_recalled"
-MEMORY_STORED = "memory_stored"
-RUN_FINISHED = "run_finished"
 
 
 class EventSink:
@@ -54,11 +60,11 @@ class EventSink:
         self.log = logger.bind(run_id=run_id, crew=crew)
         self._lock = threading.Lock()
 
-    def emit(self, kind: str, **data: Any) -> Event:
+    def emit(self, kind: EventKind, **data: Any) -> Event:
         event = Event(kind=kind, run_id=self.run_id, data=data)
         with self._lock:
             self.store.event(self.run_id, kind, data)
-            self.log.bind(event=kind, **_log_fields(data)).debug(_describe(event))
+            self.log.bind(event=kind, **_log_fields(data)).trace(_describe(event))
             for listener in self.listeners:
                 try:
                     listener(event)
@@ -73,14 +79,14 @@ def _log_fields(data: dict[str, Any]) -> dict[str, Any]:
 
 def _describe(event: Event) -> str:
     d = event.data
-    if event.kind == MODEL_CALL:
+    if event.kind is EventKind.MODEL_CALL:
         return (
             f"model call {d.get('alias')} ({d.get('model')}): {d.get('prompt_tokens')} in, "
             f"{d.get('completion_tokens')} out, {d.get('latency_ms', 0):.0f} ms"
         )
-    if event.kind == GUARDRAIL_FAILED:
+    if event.kind is EventKind.GUARDRAIL_FAILED:
         reasons = "; ".join(d.get("reasons") or [])
         return f"guardrail failed: {d.get('task')} attempt {d.get('attempt')}: {reasons}"
-    if event.kind in (TASK_STARTED, TASK_FINISHED):
+    if event.kind in (EventKind.TASK_STARTED, EventKind.TASK_FINISHED):
         return f"{event.kind.replace('_', ' ')}: {d.get('task')} ({d.get('agent')})"
     return f"{event.kind}: " + ", ".join(f"{k}={v}" for k, v in d.items() if k != "output")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import yaml
 
 from crews.spec import CrewSpec, InputSpec
 from crewyard.errors import InputError, did_you_mean
-from crewyard.loader import PLACEHOLDER
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
@@ -119,7 +121,35 @@ def resolve_inputs(spec: CrewSpec, given: dict[str, Any]) -> dict[str, Any]:
                 key=name,
                 hint=f'add --input {name}="…"',
             )
+    _check_output_files(spec, resolved)
     return resolved
+
+
+def outside_path_problem(path: str) -> str | None:
+    """Why a relative output path could land outside its folder, or None."""
+    if not path.strip():
+        return "is empty"
+    for flavour in (PurePosixPath(path), PureWindowsPath(path)):
+        if flavour.is_absolute() or flavour.drive or flavour.root:
+            return "is an absolute path"
+        if ".." in flavour.parts:
+            return "climbs out of the outputs folder with '..'"
+    return None
+
+
+def _check_output_files(spec: CrewSpec, inputs: dict[str, Any]) -> None:
+    """An input placed into an output_file must keep it inside the run's outputs folder."""
+    for task_name, task in spec.tasks.items():
+        if not task.output_file or not PLACEHOLDER.search(task.output_file):
+            continue
+        filled = fill(task.output_file, inputs)
+        if problem := outside_path_problem(filled):
+            used = [m.group(1) for m in PLACEHOLDER.finditer(task.output_file)]
+            raise InputError(
+                f"task {task_name!r} would write its output_file to {filled!r}, which {problem}",
+                key=used[0] if len(used) == 1 else None,
+                hint=f"give {' and '.join(used)} a value without '/', '\\' or '..'",
+            )
 
 
 def fill(text: str, inputs: dict[str, Any]) -> str:

@@ -7,9 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from crewyard.errors import ConfigError
-
-EXIT_OK = 0
+from crewyard.errors import ConfigError, ExitCode
 
 
 def run(argv: list[str]) -> int:
@@ -34,10 +32,10 @@ def _runs_parser() -> argparse.ArgumentParser:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from crewyard.runs import RunStore
+    from crewyard.runs.store import RunStore
     from crewyard.settings import Settings
 
-    settings = Settings()
+    settings = Settings.for_command_line()
     store = RunStore(settings.runs_db)
     if args.action == "show":
         if not args.run_id:
@@ -50,7 +48,7 @@ def _runs(args: argparse.Namespace) -> int:
     runs = store.recent(args.limit, args.crew)
     if args.json:
         print(json.dumps([vars(r) for r in runs], indent=2, default=str))
-        return EXIT_OK
+        return ExitCode.OK
     if not runs:
         print('no runs yet: python main.py --crew research --input topic="…"')
     for r in runs:
@@ -59,7 +57,7 @@ def _runs(args: argparse.Namespace) -> int:
             f"{r.id}  {r.crew:<12} {r.status:<11} {took}  "
             f"{r.usage.get('total_tokens', 0):>6} tokens  ${r.cost_usd:.4f}"
         )
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _show_run(store: Any, run_id: str, as_json: bool, cassettes_dir: Path) -> int:
@@ -74,7 +72,7 @@ def _show_run(store: Any, run_id: str, as_json: bool, cassettes_dir: Path) -> in
             "model_calls": store.model_calls(run.id),
         }
         print(json.dumps(data, indent=2, default=str))
-        return EXIT_OK
+        return ExitCode.OK
     print(f"run {run.id} · crew {run.crew} · {run.engine} · {run.status}")
     print(f"inputs: {json.dumps(run.inputs, ensure_ascii=False)}")
     print(
@@ -92,11 +90,13 @@ def _show_run(store: Any, run_id: str, as_json: bool, cassettes_dir: Path) -> in
     for c in checkpoints:
         saved = f" → {c.output_file}" if c.output_file else ""
         print(f"\n## {c.task} ({c.agent}){saved}\n\n{c.output}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _print_what_went_wrong(store: Any, run_id: str) -> None:
     """Failed attempts, routing and fallbacks, tools switched off, guardrail retries."""
+    from crewyard.runs.events import EventKind
+
     lines = []
     for c in store.model_calls(run_id):
         who = " · ".join(x for x in (c["task"], c["agent"]) if x)
@@ -105,9 +105,9 @@ def _print_what_went_wrong(store: Any, run_id: str) -> None:
         elif c["note"]:
             lines.append(f"{c['alias']} answered ({who}): {c['note']}")
     for kind, data in store.events(run_id):
-        if kind == "tool_disabled":
+        if kind == EventKind.TOOL_DISABLED:
             lines.append(f"tool {data['tool']} switched off: {data['reason']}")
-        elif kind == "guardrail_failed":
+        elif kind == EventKind.GUARDRAIL_FAILED:
             lines.append(
                 f"guardrails of {data.get('task')} failed on attempt {data.get('attempt')}: "
                 + "; ".join(map(str, data.get("reasons", [])))
@@ -118,12 +118,12 @@ def _print_what_went_wrong(store: Any, run_id: str) -> None:
 
 
 def _costs(store: Any, groups: list[str], since_days: float | None, as_json: bool) -> int:
-    from crewyard.runs import cost_report
+    from crewyard.runs.costs import cost_report
 
     report = {by: cost_report(store, by, since_days) for by in groups}
     if as_json:
         print(json.dumps(report, indent=2))
-        return EXIT_OK
+        return ExitCode.OK
     for by, rows in report.items():
         print(f"by {by}:")
         for r in rows or [{by: "(no model calls yet)"}]:
@@ -141,4 +141,4 @@ def _costs(store: Any, groups: list[str], since_days: float | None, as_json: boo
                 f"  {r[by]!s:<24} ${r['cost_usd'] or 0:9.4f}  {tokens:>8} tokens  "
                 f"{r['calls']:>5} calls{saved}"
             )
-    return EXIT_OK
+    return ExitCode.OK

@@ -1,0 +1,42 @@
+"""python main.py …: one module per command group — run (the default: run a crew, --list,
+--dry-run), runs, memory, schema. Each is imported only when its command is given, so the quick
+commands import no engine and no model library."""
+
+from __future__ import annotations
+
+import sys
+
+from crewyard.errors import ConfigError, CrewyardError, ExitCode
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit code (see crewyard.errors.ExitCode)."""
+    return int(_command(list(sys.argv[1:] if argv is None else argv)))
+
+
+def _command(args: list[str]) -> int:
+    try:
+        if args[:1] == ["schema"]:
+            from crewyard.cli import schema
+
+            return schema.run(args[1:])
+        if args[:1] == ["memory"]:
+            from crewyard.cli import memory
+
+            return memory.run(args[1:])
+        if args[:1] == ["runs"]:
+            from crewyard.cli import runs
+
+            return runs.run(args[1:])
+        from crewyard.cli import run
+
+        return run.run(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.BAD_INPUT
+    except CrewyardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.FAILED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED

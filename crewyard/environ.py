@@ -1,0 +1,40 @@
+"""The process environment, which belongs to whoever runs crewyard: the library never changes it.
+
+Some libraries read a variable once, while they are imported (LiteLLM fetches its price list
+from the network unless LITELLM_LOCAL_MODEL_COST_MAP is set; CrewAI builds its telemetry at
+import): `while_importing` sets such variables for the import alone and puts the caller's
+environment back. Reading `.env` into the environment is the command line's choice, never the
+library's (`load_dotenv_file`)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+_lock = threading.Lock()
+
+
+@contextmanager
+def while_importing(defaults: Mapping[str, str]) -> Iterator[None]:
+    """Set each variable the caller has not set, for the body only; then restore."""
+    with _lock:
+        added = [key for key in defaults if key not in os.environ]
+        for key in added:
+            os.environ[key] = defaults[key]
+        try:
+            yield
+        finally:
+            for key in added:
+                os.environ.pop(key, None)
+
+
+def load_dotenv_file(path: Path = Path(".env")) -> None:
+    """Put a .env file's variables (provider keys: OPENAI_API_KEY, …) into the environment,
+    where LiteLLM and models.yaml's api_key_env look; variables already set win. The CLI calls
+    this; notebooks and other programs pass settings and keys themselves."""
+    from dotenv import load_dotenv
+
+    load_dotenv(path, override=False)

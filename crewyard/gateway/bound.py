@@ -1,0 +1,136 @@
+"""The gateway bound to one run (`ctx.gateway`): every attempt of every call is recorded — in
+the run's usage here, and in its store and events through on_record — the run's budget is
+checked before each attempt, and the run's tape records or replays. Engines, judges and
+speaker selectors call this; nothing else applies budget or recording."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from crewyard.errors import BudgetExceeded, ModelError
+from crewyard.gateway.call import check_options
+from crewyard.gateway.records import CallRecord, Completion
+from crewyard.gateway.tapes import NO_TAPE, Replayed, Request, Tape
+from crewyard.gateway.usage import NO_LIMITS, Limits, UsageMeter
+
+if TYPE_CHECKING:
+    from crewyard.gateway.core import Gateway
+
+
+class RunGateway:
+    def __init__(
+        self,
+        gateway: Gateway,
+        *,
+        limits: Limits = NO_LIMITS,
+        on_record: Callable[[CallRecord], None] | None = None,
+        tape: Tape = NO_TAPE,
+    ) -> None:
+        self.gateway = gateway
+        self.limits = limits
+        self.tape = tape
+        self.usage = UsageMeter()
+        self._on_record = on_record
+
+    def record(self, call: CallRecord) -> None:
+        """One attempt, as it ended (failed ones too)."""
+        self.usage.add(call)
+        if self._on_record is not None:
+            self._on_record(call)
+
+    def check(self, alias: str, messages: list[dict[str, Any]]) -> None:
+        """Refuse an attempt that would pass the run's budget (BudgetExceeded)."""
+        self.limits.check(self.usage, alias, messages)
+
+    def complete(
+        self,
+        ref: str,
+        messages: list[dict[str, Any]],
+        *,
+        agent: str | None = None,
+        task: str | None = None,
+        **options: Any,
+    ) -> Completion:
+        """One chat completion: retried, fallen back and recorded attempt by attempt.
+
+        ref: an alias, a LiteLLM model string, or `auto` (routed by complexity).
+        options: stop, tools, temperature, max_tokens, response_format; unset ones come
+        from the alias in models.yaml."""
+        check_options(options)
+        request = Request(ref, messages, options, agent, task)
+        started = time.perf_counter()
+        if (played := self.tape.play(request)) is not None:
+            return self._replayed(request, played, started)
+        try:
+            result = self.gateway.send(request, self)
+        except (ModelError, BudgetExceeded) as exc:
+            self.tape.keep(request, error=exc)
+            raise
+        self.tape.keep(request, result)
+        return result
+
+    async def acomplete(
+        self,
+        ref: str,
+        messages: list[dict[str, Any]],
+        *,
+        agent: str | None = None,
+        task: str | None = None,
+        **options: Any,
+    ) -> Completion:
+        """complete() for async engines."""
+        check_options(options)
+        request = Request(ref, messages, options, agent, task)
+        started = time.perf_counter()
+        if (played := self.tape.play(request)) is not None:
+            return self._replayed(request, played, started)
+        try:
+            result = await self.gateway.asend(request, self)
+        except (ModelError, BudgetExceeded) as exc:
+            self.tape.keep(request, error=exc)
+            raise
+        self.tape.keep(request, result)
+        return result
+
+    def _replayed(self, request: Request, played: Replayed, started: float) -> Completion:
+        """A recorded call: recorded as replayed (nothing spent), then its reply or error."""
+        if isinstance(played.error, BudgetExceeded):  # refused before it was made
+            raise played.error
+        reply = played.completion
+        latency = (time.perf_counter() - started) * 1000
+        self.record(
+            CallRecord(
+                played.alias,
+                played.model,
+                request.agent,
+                request.task,
+                reply.prompt_tokens if reply else 0,
+                reply.completion_tokens if reply else 0,
+                0.0,
+                latency,
+                error=None if played.error is None else _detail(played.error),
+                cached=True,
+                note=played.note,
+                replayed=True,
+            )
+        )
+        if played.error is not None or reply is None:
+            raise played.error or ModelError(played.alias, played.model, "no reply recorded")
+        return dataclasses.replace(reply, latency_ms=latency)
+
+    # what engines ask of a model besides calls
+    def model_info(self, ref: str) -> dict[str, Any]:
+        return self.gateway.model_info(ref)
+
+    def context_window(self, ref: str) -> int:
+        return self.gateway.context_window(ref)
+
+    def count_tokens(self, ref: str, messages: list[dict[str, Any]]) -> int:
+        return self.gateway.count_tokens(ref, messages)
+
+
+def _detail(error: BaseException) -> str:
+    return error.detail if isinstance(error, ModelError) else str(error)
