@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 TOPIC ?= home solar batteries
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test test-unit test-contract test-e2e lint bench clean
 
 install: $(STAMP)
 
@@ -21,8 +21,19 @@ $(STAMP): pyproject.toml
 run: install
 	$(PY) main.py --crew research --input topic="$(TOPIC)"
 
-test: install
-	$(PY) -m pytest
+# The unit tier runs on its own first: it must not load a real engine, model or Qdrant
+# (tests/unit/conftest.py checks every test), which only a session of its own can see.
+test: test-unit
+	$(PY) -m pytest tests/contract tests/e2e
+
+test-unit: install
+	$(PY) -m pytest tests/unit
+
+test-contract: install
+	$(PY) -m pytest tests/contract
+
+test-e2e: install
+	$(PY) -m pytest tests/e2e
 
 lint: install
 	$(VENV)/bin/ruff check .

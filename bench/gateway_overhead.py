@@ -85,12 +85,12 @@ def clients(url: str, models: Path) -> dict[str, tuple[Callable[[], Any], Callab
     """name → (one sync call, one async call), all sending the same request body."""
     raw = openai.OpenAI(base_url=url, api_key="bench-key", max_retries=0, timeout=600.0)
     araw = openai.AsyncOpenAI(base_url=url, api_key="bench-key", max_retries=0, timeout=600.0)
-    # What Gateway._router_for builds for this alias: one deployment with its timeout, no
-    # fallbacks, num_retries=0 on the Router; the call carries the temperature.
+    # What the gateway's Router (gateway/router.py) holds for this alias: one deployment with
+    # its timeout, no fallbacks, num_retries=0; the call carries the temperature.
     params = {"model": "openai/fake-model", "api_base": url, "api_key": "bench-key"}
     deployment = {"model_name": "standard", "litellm_params": {**params, "timeout": 600.0}}
     router = Router(model_list=[deployment], fallbacks=[], num_retries=0)
-    gateway = Gateway(ModelTable.load(models, env={}), cache=None)
+    gateway = Gateway(ModelTable.load(models, env={}), cache=None).for_run()  # as runs call it
     call = {"messages": MESSAGES, "temperature": 0.2}
     return {
         RAW: (

@@ -2,9 +2,10 @@
 
 Some libraries read a variable once, while they are imported (LiteLLM fetches its price list
 from the network unless LITELLM_LOCAL_MODEL_COST_MAP is set; CrewAI builds its telemetry at
-import): `while_importing` sets such variables for the import alone and puts the caller's
-environment back. Reading `.env` into the environment is the command line's choice, never the
-library's (`load_dotenv_file`)."""
+import), and some set variables of their own then (CrewAI: TOKENIZERS_PARALLELISM).
+`while_importing` sets ours for the import alone and puts the caller's environment back as it
+was. Reading `.env` into the environment is the command line's choice, never the library's
+(`load_dotenv_file`)."""
 
 from __future__ import annotations
 
@@ -19,16 +20,20 @@ _lock = threading.Lock()
 
 @contextmanager
 def while_importing(defaults: Mapping[str, str]) -> Iterator[None]:
-    """Set each variable the caller has not set, for the body only; then restore."""
+    """Set each variable the caller has not set, for the body only; then put the whole
+    environment back as it was (whatever the imported library set goes too)."""
     with _lock:
-        added = [key for key in defaults if key not in os.environ]
-        for key in added:
-            os.environ[key] = defaults[key]
+        saved = dict(os.environ)
+        for key, value in defaults.items():
+            os.environ.setdefault(key, value)
         try:
             yield
         finally:
-            for key in added:
-                os.environ.pop(key, None)
+            for key in [k for k in os.environ if k not in saved]:
+                del os.environ[key]
+            for key, value in saved.items():
+                if os.environ.get(key) != value:
+                    os.environ[key] = value
 
 
 def load_dotenv_file(path: Path = Path(".env")) -> None:

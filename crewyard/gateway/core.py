@@ -72,17 +72,6 @@ class Gateway:
         """One call outside any run (nothing recorded, no budget). See RunGateway.complete."""
         return self.for_run().complete(ref, messages, agent=agent, task=task, **options)
 
-    async def acomplete(
-        self,
-        ref: str,
-        messages: list[dict[str, Any]],
-        *,
-        agent: str | None = None,
-        task: str | None = None,
-        **options: Any,
-    ) -> Completion:
-        return await self.for_run().acomplete(ref, messages, agent=agent, task=task, **options)
-
     # --- scripted replies (tests, offline checks) ------------------------------------------
 
     @property

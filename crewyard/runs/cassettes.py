@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, NoReturn
 
 from crewyard.errors import BudgetExceeded, ConfigError, ModelError, ReplayMismatch
 from crewyard.gateway.records import Completion
-from crewyard.gateway.tapes import Replayed, Request
+from crewyard.gateway.tapes import NoTape, Replayed, Request
 from crewyard.redact import redact_data
 
 VERSION = 1
@@ -69,7 +69,17 @@ class Recorded:
         return f"agent {self.agent!r}, task {self.task!r}"
 
 
-class CassetteWriter:
+class _Cassette(NoTape):
+    """What both cassettes answer by default: nothing to play, nothing to keep."""
+
+    def play_memory(self, op: str, args: dict[str, Any]) -> Played | None:
+        return None
+
+    def keep_memory(self, op: str, args: dict[str, Any], result: Any) -> None:
+        return None
+
+
+class CassetteWriter(_Cassette):
     """Appends entries to a run's cassette, flushed one by one (a crashed run keeps what it
     recorded); safe to call from engine threads and event loops at once."""
 
@@ -87,9 +97,6 @@ class CassetteWriter:
         line = json.dumps(normalized(entry), ensure_ascii=False)
         self._file.write(line + "\n")
         self._file.flush()
-
-    def play(self, request: Request) -> Replayed | None:
-        return None  # a recording run calls the models
 
     def keep(
         self,
@@ -119,9 +126,6 @@ class CassetteWriter:
             self._seq += 1
             self._calls += 1
             self._write({"seq": self._seq, "number": self._calls, **entry})
-
-    def play_memory(self, op: str, args: dict[str, Any]) -> Played | None:
-        return None  # a recording run reads the memory itself
 
     def keep_memory(self, op: str, args: dict[str, Any], result: Any) -> None:
         """What a memory search or save returned during the run."""
@@ -160,7 +164,7 @@ def read_cassette(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return header, rows[1:]
 
 
-class CassettePlayer:
+class CassettePlayer(_Cassette):
     """Answers a replayed run's model calls and memory reads from a cassette.
 
     Matching: each (agent, task) pair is a stream of calls in recorded order, and a request
@@ -261,14 +265,6 @@ class CassettePlayer:
             return Replayed(entry.alias, entry.model, note, completion, error)
         return Replayed(entry.alias, entry.model, note, completion)
 
-    def keep(
-        self,
-        request: Request,
-        result: Completion | None = None,
-        error: BaseException | None = None,
-    ) -> None:
-        return None  # a replay changes nothing
-
     def play_memory(self, op: str, args: dict[str, Any]) -> Played:
         """What this memory operation returned when the run was recorded."""
         with self._lock:
@@ -280,9 +276,6 @@ class CassettePlayer:
                     f"replay of run {self.run_id}: memory {op} {json.dumps(args)} was not recorded"
                 )
             return Played(results.popleft())
-
-    def keep_memory(self, op: str, args: dict[str, Any], result: Any) -> None:
-        return None  # a replay learns nothing
 
     def unused(self) -> list[Recorded]:
         with self._lock:

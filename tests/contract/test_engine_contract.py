@@ -6,6 +6,7 @@ A new engine is done when it passes this suite."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,6 +55,7 @@ def test_every_engine_honours_the_run_contract(
                 "description": "Answer: {question}",
                 "expected_output": "An answer",
                 "agent": "proposer",
+                "output_file": "answers/{question}.md",
             }
         },
     )
@@ -97,3 +99,7 @@ def test_every_engine_honours_the_run_contract(
     store = RunStore(settings.runs_db)
     assert [c.task for c in store.checkpoints(result.run_id)] == ["answer"]
     assert store.get(result.run_id).status == "done"
+    # the same finished-task path: the output file's placeholders filled, inside the run folder
+    (done,) = result.task_outputs
+    assert done.output_file == "answers/why?.md"
+    assert (Path(result.output_dir or "") / "answers" / "why?.md").read_text() == done.output

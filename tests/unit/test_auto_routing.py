@@ -10,14 +10,10 @@ from typing import Any
 
 import pytest
 
-from crews.loader import load_crew
-from crewyard.dispatcher import Dispatcher, plan
 from crewyard.errors import ConfigError
 from crewyard.gateway import CallRecord, Gateway, complexity
 from crewyard.gateway.config import ModelTable
 from crewyard.gateway.throttle import Throttle
-from crewyard.runs.store import RunStore
-from crewyard.settings import Settings
 
 
 def ask(text: str) -> list[dict[str, Any]]:
@@ -109,41 +105,6 @@ def test_routing_section_is_checked(tmp_path: Path) -> None:
     path.write_text("aliases:\n  auto: {model: scripted/a}\n")
     with pytest.raises(ConfigError, match="reserved"):
         ModelTable.load(path, env={})
-
-
-def test_a_task_can_ask_for_auto(settings: Settings, make_crew: Any) -> None:
-    make_crew(
-        "mixed",
-        crew={"memory": {"enabled": False}},
-        agents={"a": {"role": "Analyst", "goal": "g", "backstory": "b", "llm": "standard"}},
-        tasks={
-            "lookup": {"description": "What is the capital of Peru?", "expected_output": "x"},
-            "build": {
-                "description": "Implement a Python function to parse dates, with unit tests.",
-                "expected_output": "code",
-                "model": "auto",
-            },
-        },
-    )
-    settings.models_file.write_text(
-        json.dumps(
-            {"aliases": {n: {"model": f"scripted/{n}"} for n in ("fast", "standard", "smart")}}
-        )
-    )
-    dispatcher = Dispatcher(settings)
-    for name in ("fast", "standard", "smart"):
-        dispatcher.gateway.register_script(name, lambda m, name=name: f"Final Answer: {name}")
-    spec = load_crew("mixed", settings.crews_dir)
-    assert "auto" in plan(spec, dispatcher.table).models
-
-    result = dispatcher.run(spec, {})
-
-    assert [t.output for t in result.task_outputs] == ["standard", "smart"]
-    calls = RunStore(settings.runs_db).model_calls(result.run_id)
-    assert [(c["task"], c["alias"]) for c in calls] == [("lookup", "standard"), ("build", "smart")]
-    assert calls[1]["note"].startswith("auto → smart (complex")
-    events = [d for k, d in RunStore(settings.runs_db).events(result.run_id) if k == "model_call"]
-    assert events[1]["note"] == calls[1]["note"]  # the choice is on the model-call event too
 
 
 def test_throttle_waits_for_a_free_slot() -> None:

@@ -61,48 +61,6 @@ def test_bad_input_exits_2_with_a_clear_message(
     assert message in capsys.readouterr().err
 
 
-def test_run_then_runs_list_and_show(
-    env: Settings,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
-    models = {
-        "aliases": {
-            "standard": {"model": "scripted/main", "script": ["Final Answer: facts", "# Report"]}
-        }
-    }
-    env.models_file.write_text(json.dumps(models))
-    out_file = tmp_path / "final.md"
-    assert main(["--crew", "demo", "--input", "topic=tides", "--output", str(out_file)]) == 0
-    captured = capsys.readouterr()
-    assert captured.out.strip() == "# Report"
-    assert out_file.read_text() == "# Report"
-    assert "report: " in captured.err and "report.md" in captured.err
-    assert "run record: " in captured.err
-    run_id = captured.err.split("runs show ")[1].split(")")[0]
-
-    assert main(["runs"]) == 0
-    assert run_id in capsys.readouterr().out
-    assert main(["runs", "show", run_id]) == 0
-    shown = capsys.readouterr().out
-    assert "## research (researcher)" in shown and "facts" in shown
-    assert main(["runs", "show", run_id, "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert data["status"] == "done" and len(data["model_calls"]) == 2
-
-
-def test_failed_run_exits_1_and_says_what_was_kept(
-    env: Settings, capsys: pytest.CaptureFixture[str]
-) -> None:
-    models = {"aliases": {"standard": {"model": "scripted/main", "script": ["Final Answer: a"]}}}
-    env.models_file.write_text(json.dumps(models))
-    assert main(["--crew", "demo", "--input", "topic=x"]) == 1
-    err = capsys.readouterr().err
-    assert "model alias 'standard'" in err
-    assert "kept 1 finished task output(s): research" in err
-
-
 def test_schema_is_json_schema_with_descriptions(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)

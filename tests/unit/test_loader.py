@@ -243,3 +243,24 @@ def test_unknown_engine_option_is_rejected_for_that_process(
     assert err.key == "engine_options.round"
     assert err.hint == "did you mean 'rounds'?"
     assert err.line == 3
+
+
+@pytest.mark.parametrize("process", ["debate", "coding", "sequential", "hierarchical"])
+def test_output_file_outside_the_run_folder_is_refused_at_load_on_every_engine(
+    process: str, make_crew: MakeCrew, crews_dir: Path
+) -> None:
+    make_crew(
+        "escaping",
+        crew={"process": process, "models": {"manager": "standard"}},
+        agents={
+            "proposer": {"role": "Proposer", "goal": "g", "backstory": "b"},
+            "judge": {"role": "Judge", "goal": "g", "backstory": "b"},
+        },
+        tasks="verdict:\n  description: d\n  expected_output: e\n  agent: judge\n"
+        "  output_file: ../escape.md\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_crew("escaping", crews_dir)
+    assert (info.value.file or "").endswith("escaping/tasks.yaml")
+    assert (info.value.line, info.value.key) == (5, "verdict.output_file")
+    assert "climbs out of the outputs folder" in str(info.value)
