@@ -19,7 +19,7 @@ from crews.yamlfile import KeyPath, YamlDoc, read_yaml, validate
 from crewyard.errors import ConfigError, did_you_mean
 from tasks import LIBRARY_DIR as TASK_LIBRARY
 from tasks.spec import TaskSpec
-from tools import registered_names
+from tools import is_registered, registered_names
 
 AGENT_TEXT_FIELDS = ("role", "goal", "backstory")
 TASK_TEXT_FIELDS = ("description", "expected_output", "output_file")
@@ -228,13 +228,13 @@ def _check_tools(
     tasks: dict[str, TaskSpec],
     task_docs: dict[str, tuple[YamlDoc, KeyPath]],
 ) -> None:
-    known = registered_names()
     named: list[tuple[str, YamlDoc, KeyPath]] = [
         (t, agents_doc, (a, "tools", i)) for a, s in agents.items() for i, t in enumerate(s.tools)
     ]
     named += [(t, *task_docs[n]) for n, s in tasks.items() for t in s.tools]
     for tool, doc, at in named:
-        if tool not in known:
+        if not is_registered(tool):
+            known = registered_names()
             raise doc.error(
                 f"unknown tool {tool!r}",
                 at,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import InitVar, asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crews.spec import CrewSpec
-from crewyard.gateway import CallRecord, Gateway, RunGateway
+from crewyard.gateway.records import CallRecord
 from crewyard.gateway.tapes import NO_TAPE, Tape
 from crewyard.gateway.usage import Limits, UsageMeter
 from crewyard.runs.events import EventKind, EventSink
@@ -17,6 +17,9 @@ from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
 from memory import Memory
 from tools import Tool
+
+if TYPE_CHECKING:
+    from crewyard.gateway import Gateway, RunGateway
 
 
 @dataclass

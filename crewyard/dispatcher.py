@@ -12,9 +12,10 @@ from crews.spec import CrewSpec
 from crewyard import engines
 from crewyard.context import RunContext
 from crewyard.errors import BudgetExceeded, ConfigError, CrewyardError
-from crewyard.gateway.config import AUTO, ModelTable
+from crewyard.gateway.config import ModelTable
 from crewyard.gateway.tapes import NO_TAPE, Tape
 from crewyard.observe.logs import run_log
+from crewyard.plan import Plan, plan
 from crewyard.recall import memory_tools, recall, remember, render, with_memory
 from crewyard.redact import redact
 from crewyard.runs.cassettes import CassettePlayer, CassetteWriter, cassette_path
@@ -36,65 +37,6 @@ class RunFailed(CrewyardError):
     def __init__(self, message: str, result: RunResult) -> None:
         super().__init__(message)
         self.result = result
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What a run would do, computed without importing any engine or calling a model."""
-
-    crew: str
-    engine: str
-    process: str
-    reason: str
-    agents: dict[str, str]  # agent → model alias
-    tasks: list[tuple[str, str | None]]  # (task, agent)
-    models: dict[str, str]  # alias → LiteLLM model string
-    options: dict[str, Any]  # engine_options as set in crew.yaml
-    manager: str | None = None  # hierarchical: the manager agent, or the manager's model alias
-
-
-def _assignee(spec: CrewSpec) -> str:
-    """Who does a task that names no agent."""
-    if spec.process == "hierarchical":
-        return "the manager assigns it"
-    if spec.process != "sequential":
-        return f"the {spec.process} team"
-    return next(iter(spec.agents))
-
-
-def plan(spec: CrewSpec, table: ModelTable) -> Plan:
-    """Choose the engine and resolve every model the crew will call."""
-    engine = engines.engine_for(spec.process)
-    agents = {name: spec.agent_model(name) for name in spec.agents}
-    refs = set(agents.values()) | {t.model for t in spec.tasks.values() if t.model}
-    judged = [t.checks for t in spec.tasks.values() if t.checks and t.checks.judge]
-    refs |= {g.judge_model or spec.models.default for g in judged}  # checked before the run
-    manager = None
-    if spec.process == "hierarchical":
-        manager = spec.engine_options.get("manager_agent")
-        if manager is None:
-            manager = f"built by CrewAI on model {spec.models.manager or 'smart'}"
-            refs.add(spec.models.manager or "smart")
-    models = {}
-    for ref in sorted(refs):
-        if ref == AUTO:  # routed per call; every tier's alias must resolve
-            tiers = table.spec.routing.tiers
-            models[ref] = "by complexity: " + ", ".join(f"{t} → {a}" for t, a in tiers.items())
-            models.update({n: table.resolve(n)[1].model for n in table.candidates(AUTO)})
-            continue
-        name, cfg = table.resolve(ref)
-        models[name] = cfg.model
-    return Plan(
-        crew=spec.name,
-        engine=engine.name,
-        process=spec.process,
-        reason=spec.process_reason or f"process: {spec.process}",
-        agents=agents,
-        tasks=[(n, t.agent or _assignee(spec)) for n, t in spec.tasks.items()],
-        options=dict(spec.engine_options),
-        manager=manager,
-        models=models,
-    )
 
 
 @dataclass

@@ -7,9 +7,9 @@ qdrant_client importer); more register by name with `register(name, factory)` or
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
+from crewyard import plugins
 from memory.protocol import SCOPES, Memory, MemoryItem
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def register(name: str, factory: MemoryFactory) -> None:
 def backends() -> dict[str, MemoryFactory]:
     """Every memory backend by name: `qdrant` (built in), registered ones, plugins."""
     found: dict[str, MemoryFactory] = {"qdrant": _open_qdrant}
-    for entry in entry_points(group=ENTRY_POINTS):
+    for entry in plugins.declared(ENTRY_POINTS):
         found.setdefault(entry.name, entry.load())
     return {**found, **_registered}
 

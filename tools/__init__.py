@@ -5,8 +5,7 @@ an unknown name is a load error. The memory tools are bound to each run by the d
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
-
+from crewyard import plugins
 from tools.builtin import BUILTIN
 from tools.spec import Tool, ToolSpec, tool
 
@@ -20,20 +19,40 @@ def register(found: Tool) -> None:
     _registered[found.name] = found
 
 
-def registered() -> dict[str, Tool]:
-    """Every tool by name: built-in, registered, then plugins (a later name wins)."""
+def _load_plugins() -> None:
     global _plugins_loaded
     if not _plugins_loaded:
         _plugins_loaded = True
-        for entry in entry_points(group=ENTRY_POINTS):
+        for entry in plugins.declared(ENTRY_POINTS):
             loaded = entry.load()
             for one in loaded if isinstance(loaded, list | tuple) else [loaded]:
                 register(one)
+
+
+def registered() -> dict[str, Tool]:
+    """Every tool by name: built-in, registered, then plugins (a later name wins)."""
+    _load_plugins()
     return {**{t.name: t for t in BUILTIN}, **_registered}
+
+
+def is_registered(name: str) -> bool:
+    """A tool by this name exists (plugins are looked for only when it is not built in or
+    registered in code)."""
+    if name in _registered or any(t.name == name for t in BUILTIN):
+        return True
+    return name in registered()
 
 
 def registered_names() -> list[str]:
     return sorted(registered())
 
 
-__all__ = ["Tool", "ToolSpec", "register", "registered", "registered_names", "tool"]
+__all__ = [
+    "Tool",
+    "ToolSpec",
+    "is_registered",
+    "register",
+    "registered",
+    "registered_names",
+    "tool",
+]

@@ -114,9 +114,8 @@ def _run(args: argparse.Namespace) -> int:
         return ExitCode.BAD_INPUT
     from crews.inputs import parse_pairs, read_inputs_file, resolve_inputs
     from crewyard.gateway.config import ModelTable, parse_model_overrides
-    from crewyard.runs.replay import recorded_crew
 
-    crew = args.crew or recorded_crew(settings, args.replay)
+    crew = args.crew or _recorded_crew(settings, args.replay)
     spec = crews.load_crew(crew, settings.crews_dir, engines.processes())
     if args.budget_tokens is not None or args.budget_usd is not None:
         budget = spec.budget.model_copy(
@@ -131,11 +130,17 @@ def _run(args: argparse.Namespace) -> int:
     given.update(parse_pairs(args.input))
     overrides = parse_model_overrides(args.model)
     if args.dry_run:
-        from crewyard.dispatcher import plan
+        from crewyard.plan import plan
 
         inputs = resolve_inputs(spec, given)
         return _print_plan(plan(spec, ModelTable.load(settings.models_file, overrides)), inputs)
     return _execute(settings, spec, given, overrides, args)
+
+
+def _recorded_crew(settings: Any, replay: str) -> str:
+    from crewyard.runs.replay import recorded_crew
+
+    return recorded_crew(settings, replay)
 
 
 def _execute(

@@ -9,13 +9,13 @@ another package through the `crewyard.engines` entry point group."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from importlib.metadata import entry_points
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from pydantic import BaseModel
 
 from crews.options import BUILTIN_PROCESSES
+from crewyard import plugins
 from crewyard.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -75,25 +75,54 @@ def register(engine: Engine) -> None:
     _registered.append(engine)
 
 
-def engines() -> list[Engine]:
-    """Every engine: the built-in ones, then registered ones and plugins."""
+def _load_plugins() -> None:
     global _plugins_loaded
     if not _plugins_loaded:
         _plugins_loaded = True
-        for entry in entry_points(group=ENTRY_POINTS):
+        for entry in plugins.declared(ENTRY_POINTS):
             found = entry.load()
             _registered.append(found() if isinstance(found, type) else found)
+
+
+def engines() -> list[Engine]:
+    """Every engine: the built-in ones, then registered ones and plugins."""
+    _load_plugins()
     return list(_registered)
 
 
-def processes() -> dict[str, type[BaseModel]]:
+class Processes(Mapping[str, type[BaseModel]]):
+    """Every process a crew may name, with its options model; plugins are looked for only
+    when a name is not among the built-in and registered processes (or all are listed)."""
+
+    def _known(self) -> dict[str, type[BaseModel]]:
+        return {p: options for e in _registered for p, options in e.processes.items()}
+
+    def __getitem__(self, process: str) -> type[BaseModel]:
+        known = self._known()
+        if process not in known:
+            _load_plugins()
+            known = self._known()
+        return known[process]
+
+    def __iter__(self) -> Iterator[str]:
+        _load_plugins()
+        return iter(self._known())
+
+    def __len__(self) -> int:
+        _load_plugins()
+        return len(self._known())
+
+
+def processes() -> Processes:
     """Every process a crew may name, with its options model."""
-    return {p: options for e in engines() for p, options in e.processes.items()}
+    return Processes()
 
 
 def engine_for(process: str) -> Engine:
     """The engine that runs a process (the last registered claim wins)."""
-    for engine in reversed(engines()):
+    if process not in processes():
+        _load_plugins()
+    for engine in reversed(_registered):
         if process in engine.processes:
             return engine
     known = processes()

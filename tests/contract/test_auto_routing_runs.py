@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from crews.loader import load_crew
-from crewyard.dispatcher import Dispatcher, plan
+from crewyard.dispatcher import Dispatcher
+from crewyard.plan import plan
 from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
 

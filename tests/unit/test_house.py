@@ -11,13 +11,23 @@ PACKAGES = ("crewyard", "crews", "agents", "tasks", "tools", "memory")
 
 # Lowest first. A module may import from its own layer and the layers before it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("kernel", ("crewyard.errors", "crewyard.redact", "crewyard.settings", "crewyard.environ")),
+    (
+        "kernel",
+        (
+            "crewyard.errors",
+            "crewyard.redact",
+            "crewyard.settings",
+            "crewyard.environ",
+            "crewyard.plugins",
+        ),
+    ),
     ("crew files", ("agents", "tasks", "tools", "crews")),
     ("gateway and memory", ("crewyard.gateway", "memory")),
     ("run records", ("crewyard.runs",)),
     ("observing", ("crewyard.observe",)),
     ("a run's context", ("crewyard.context", "crewyard.guardrails", "crewyard.recall")),
     ("engines", ("crewyard.engines",)),
+    ("plans", ("crewyard.plan",)),
     ("dispatcher", ("crewyard.dispatcher",)),
     ("front doors", ("crewyard.cli", "=crewyard", "=main")),
 ]

@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 
 import crewyard
-import memory
 import tools
 from crews.loader import load_crew
-from crewyard import engines
+from crewyard import engines, plugins
 from crewyard.dispatcher import Dispatcher
 from crewyard.errors import ConfigError, ModelError
 from crewyard.gateway import CallRecord, Gateway, providers
@@ -28,14 +27,18 @@ from tests.unit import seam_plugins
 PLUGINS = "tests.unit.seam_plugins"
 
 
-def plugged(group: str, name: str, attribute: str) -> Any:
-    """entry_points() as it answers when another package declares one plugin in group."""
+ECHO_ENGINE = ("crewyard.engines", "echo", "ENGINE")
 
-    def entry_points(*, group: str = group) -> list[EntryPoint]:
-        wanted = EntryPoint(name=name, value=f"{PLUGINS}:{attribute}", group=group)
-        return [wanted] if group == wanted.group else []
 
-    return entry_points
+def plugged(*plugins: tuple[str, str, str]) -> Any:
+    """plugins.declared as it answers when another package declares these (group, name,
+    attribute of seam_plugins) entry points."""
+    declared = [EntryPoint(name=n, value=f"{PLUGINS}:{a}", group=g) for g, n, a in plugins]
+
+    def answer(group: str) -> list[EntryPoint]:
+        return [entry for entry in declared if entry.group == group]
+
+    return answer
 
 
 @pytest.fixture
@@ -43,7 +46,7 @@ def echo_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The echo engine, declared by another package's `crewyard.engines` entry point."""
     monkeypatch.setattr(engines, "_registered", list(engines._registered))
     monkeypatch.setattr(engines, "_plugins_loaded", False)
-    monkeypatch.setattr(engines, "entry_points", plugged("crewyard.engines", "echo", "ENGINE"))
+    monkeypatch.setattr(plugins, "declared", plugged(ECHO_ENGINE))
     yield
 
 
@@ -125,7 +128,7 @@ def test_a_provider_plugin_serves_its_prefix_before_litellm(
     monkeypatch.setattr(providers, "_registered", {})
     monkeypatch.setattr(providers, "_plugins_loaded", False)
     monkeypatch.setattr(
-        providers, "entry_points", plugged("crewyard.providers", "parrot", "ParrotProvider")
+        plugins, "declared", plugged(("crewyard.providers", "parrot", "ParrotProvider"))
     )
     models = write_yaml(tmp_path / "models.yaml", {"aliases": {"fast": {"model": "parrot/p1"}}})
     gateway = Gateway(ModelTable.load(models, env={}))
@@ -185,9 +188,8 @@ def test_a_memory_backend_plugin_is_recalled_and_remembered(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(
-        memory, "entry_points", plugged("crewyard.memory", "lists", "open_list_memory")
-    )
+    memory_plugin = ("crewyard.memory", "lists", "open_list_memory")
+    monkeypatch.setattr(plugins, "declared", plugged(ECHO_ENGINE, memory_plugin))
     monkeypatch.setattr(seam_plugins, "SHARED", seam_plugins.ListMemory())
     backend = settings.model_copy(update={"memory_backend": "lists"})
     seam_plugins.SHARED.add_fact("Say hi means greet warmly", crew="other", run_id="r0")
@@ -216,7 +218,7 @@ def test_a_tool_plugin_can_be_named_by_crews(
 ) -> None:
     monkeypatch.setattr(tools, "_registered", {})
     monkeypatch.setattr(tools, "_plugins_loaded", False)
-    monkeypatch.setattr(tools, "entry_points", plugged("crewyard.tools", "wc", "word_count"))
+    monkeypatch.setattr(plugins, "declared", plugged(("crewyard.tools", "wc", "word_count")))
     make_crew(
         "counting",
         agents={"a": {"role": "r", "goal": "g", "backstory": "b", "tools": ["word_count"]}},

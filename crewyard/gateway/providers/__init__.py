@@ -10,9 +10,9 @@ package through the `crewyard.providers` entry point group (name = prefix)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import Any, Protocol
 
+from crewyard import plugins
 from crewyard.gateway.config import ModelTable
 from crewyard.gateway.providers.local import LocalProvider
 from crewyard.gateway.providers.scripted import ScriptedProvider
@@ -63,7 +63,7 @@ def factories() -> dict[str, ProviderFactory]:
     """Every provider factory by prefix: the built-in ones, registered ones, plugins."""
     global _plugins_loaded
     if not _plugins_loaded:
-        for entry in entry_points(group=ENTRY_POINTS):
+        for entry in plugins.declared(ENTRY_POINTS):
             _registered.setdefault(entry.name, entry.load())
         _plugins_loaded = True
     return {"local": LocalProvider, "scripted": ScriptedProvider, **_registered}
