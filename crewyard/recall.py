@@ -24,11 +24,11 @@ _FACT_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(.{20,300}?)\s*$", re.MULTIL
 def open_memory(settings: Settings, gateway: Gateway | None = None) -> Memory:
     """The configured memory backend (CREWYARD_MEMORY_BACKEND; built in: qdrant — a server when
     QDRANT_URL is set, else the embedded store)."""
-    from memory import backends
+    from memory import backend, backends
 
-    found = backends()
-    factory = found.get(settings.memory_backend)
+    factory = backend(settings.memory_backend)
     if factory is None:
+        found = backends()
         raise ConfigError(
             f"no memory backend named {settings.memory_backend!r}",
             key="CREWYARD_MEMORY_BACKEND",

@@ -27,11 +27,21 @@ def register(name: str, factory: MemoryFactory) -> None:
 
 
 def backends() -> dict[str, MemoryFactory]:
-    """Every memory backend by name: `qdrant` (built in), registered ones, plugins."""
+    """Every memory backend by name: `qdrant` (built in), plugins, registered ones."""
     found: dict[str, MemoryFactory] = {"qdrant": _open_qdrant}
     for entry in plugins.declared(ENTRY_POINTS):
         found.setdefault(entry.name, entry.load())
     return {**found, **_registered}
+
+
+def backend(name: str) -> MemoryFactory | None:
+    """The backend called name (plugins are looked for only when it is not built in or
+    registered in code)."""
+    if name in _registered:
+        return _registered[name]
+    if name == "qdrant":
+        return _open_qdrant
+    return backends().get(name)
 
 
 def _open_qdrant(settings: Settings, gateway: Any) -> Memory:
@@ -40,4 +50,4 @@ def _open_qdrant(settings: Settings, gateway: Any) -> Memory:
     return open_store(settings, gateway)
 
 
-__all__ = ["SCOPES", "Memory", "MemoryItem", "backends", "register"]
+__all__ = ["SCOPES", "Memory", "MemoryItem", "backend", "backends", "register"]

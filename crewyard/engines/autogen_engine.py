@@ -23,6 +23,7 @@ from autogen_agentchat.conditions import (
 from autogen_agentchat.messages import BaseChatMessage
 from autogen_agentchat.teams import BaseGroupChat, RoundRobinGroupChat, SelectorGroupChat
 
+from crews.inputs import fill
 from crews.options import CodingOptions, DebateOptions
 from crewyard.context import RunContext
 from crewyard.engines.asyncrun import run_coroutine
@@ -165,20 +166,24 @@ async def _coding(ctx: RunContext) -> list[TaskOutput]:
         )
         file_name = ctx.spec.tasks[name].output_file or f"{name}.py"
         guard, message = Guard.of(name, ctx), run.message_for(name) + tests
-        while True:  # the team keeps its history: a retry reads the reasons after its code
-            await run.team(team, message)
-            if not executor.passed or not (reasons := await _review(guard, executor.last_code)):
-                break
-            message, executor.passed = feedback(reasons), False
-        if not executor.passed:
-            if not executor.last_code:
-                raise EngineError(f"task {name!r}: the coder sent no runnable ```python block")
-            kept = ctx.finish_task(name, coder, executor.last_code, file_name, finished=False)
-            raise EngineError(
-                f"task {name!r}: the code still fails after {executor.rounds} execution(s) "
-                f"(limit {opts.max_rounds} rounds); the last version is in "
-                f"{ctx.output_dir / (kept.output_file or file_name)}"
-            )
+        try:
+            while True:  # the team keeps its history: a retry reads the reasons after its code
+                await run.team(team, message)
+                if not executor.passed or not (reasons := await _review(guard, executor.last_code)):
+                    break
+                message, executor.passed = feedback(reasons), False
+            if not executor.passed:
+                raise EngineError(
+                    f"task {name!r}: the code still fails after {executor.rounds} execution(s) "
+                    f"(limit {opts.max_rounds} rounds); the last version is kept in "
+                    f"{ctx.output_dir / fill(file_name, ctx.inputs)}"
+                    if executor.last_code
+                    else f"task {name!r}: the coder sent no runnable ```python block"
+                )
+        except BaseException:  # guardrails spent, budget, Ctrl-C: the last code is kept
+            if executor.last_code:
+                ctx.finish_task(name, coder, executor.last_code, file_name, finished=False)
+            raise
         done = ctx.finish_task(name, coder, executor.last_code, file_name)
         run.outputs.append(done)
         ctx.events.emit(
