@@ -12,7 +12,7 @@ from crewyard.errors import ConfigError, did_you_mean
 from crewyard.redact import logger
 from crewyard.runs.result import TaskOutput
 from crewyard.settings import Settings
-from memory import Memory, MemoryItem
+from memory import Episode, Memory, MemoryItem
 from tools import ToolSpec, tool
 
 if TYPE_CHECKING:
@@ -102,13 +102,15 @@ def remember(
     try:
         final = outputs[-1].output if outputs else ""
         memory.add_episode(
-            run_id=run_id,
-            crew=spec.name,
-            engine=engine,
-            objective=objective(spec, inputs),
-            steps=[o.task for o in outputs],
-            outcome=final,
-            success=success,
+            Episode(
+                run_id=run_id,
+                crew=spec.name,
+                engine=engine,
+                objective=objective(spec, inputs),
+                steps=[o.task for o in outputs],
+                outcome=final,
+                success=success,
+            )
         )
         counts["episodes"] = 1
         for out in outputs:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crewyard import plugins
-from memory.protocol import SCOPES, Memory, MemoryItem
+from memory.protocol import SCOPES, Episode, Memory, MemoryItem
 
 if TYPE_CHECKING:
     from crewyard.settings import Settings
@@ -50,4 +50,4 @@ def _open_qdrant(settings: Settings, gateway: Any) -> Memory:
     return open_store(settings, gateway)
 
 
-__all__ = ["SCOPES", "Memory", "MemoryItem", "backend", "backends", "register"]
+__all__ = ["SCOPES", "Episode", "Memory", "MemoryItem", "backend", "backends", "register"]

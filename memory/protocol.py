@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 SCOPES = ("short_term", "facts", "entities", "episodes")
@@ -16,6 +17,19 @@ class MemoryItem(NamedTuple):
     text: str
     payload: dict[str, Any]
     score: float | None = None
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One run, as memory keeps it: recalled for similar objectives later."""
+
+    run_id: str
+    crew: str
+    engine: str
+    objective: str
+    steps: list[str]
+    outcome: str
+    success: bool
 
 
 class Memory(Protocol):
@@ -41,17 +55,7 @@ class Memory(Protocol):
         """An entity's attributes, merged into what is stored under the same name."""
         ...
 
-    def add_episode(
-        self,
-        *,
-        run_id: str,
-        crew: str,
-        engine: str,
-        objective: str,
-        steps: list[str],
-        outcome: str,
-        success: bool,
-    ) -> str:
+    def add_episode(self, episode: Episode) -> str:
         """One run: what it set out to do, its steps and how it ended."""
         ...
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -21,7 +22,7 @@ from memory.clients import local_client, server_client
 from memory.collections import check_schema, ensure_collection, point_id
 from memory.embedders import Embedder, FastEmbedEmbedder, GatewayEmbedder, WordLlamaEmbedder
 from memory.index import ExactIndex
-from memory.protocol import SCOPES, MemoryItem
+from memory.protocol import SCOPES, Episode, MemoryItem
 
 if TYPE_CHECKING:
     from crewyard.settings import Settings
@@ -175,36 +176,10 @@ class MemoryStore:
             [(pid, text, {"entity": name, "attributes": merged, "crew": crew, "run_id": run_id})],
         )[0]
 
-    def add_episode(
-        self,
-        *,
-        run_id: str,
-        crew: str,
-        engine: str,
-        objective: str,
-        steps: list[str],
-        outcome: str,
-        success: bool,
-    ) -> str:
-        text = f"{objective}\nOutcome: {outcome[:1500]}"
-        return self._put(
-            "episodes",
-            [
-                (
-                    point_id("episodes", run_id),
-                    text,
-                    {
-                        "run_id": run_id,
-                        "crew": crew,
-                        "engine": engine,
-                        "objective": objective,
-                        "steps": steps,
-                        "outcome": outcome[:4000],
-                        "success": success,
-                    },
-                )
-            ],
-        )[0]
+    def add_episode(self, episode: Episode) -> str:
+        text = f"{episode.objective}\nOutcome: {episode.outcome[:1500]}"
+        payload = {**asdict(episode), "outcome": episode.outcome[:4000]}
+        return self._put("episodes", [(point_id("episodes", episode.run_id), text, payload)])[0]
 
     def add_short_term(self, text: str, *, crew: str, run_id: str, task: str) -> str:
         return self._put(

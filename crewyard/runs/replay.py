@@ -10,7 +10,7 @@ from crewyard.errors import ConfigError, CrewyardError
 from crewyard.runs.cassettes import CassettePlayer, CassetteWriter, cassette_path
 from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
-from memory import SCOPES, Memory, MemoryItem
+from memory import SCOPES, Episode, Memory, MemoryItem
 
 
 def find_cassette(settings: Settings, store: RunStore, ref: str | Path) -> Path:
@@ -96,28 +96,8 @@ class MemoryTape:
             return ""
         return self.store.upsert_entity(name, attributes, crew=crew, run_id=run_id)
 
-    def add_episode(
-        self,
-        *,
-        run_id: str,
-        crew: str,
-        engine: str,
-        objective: str,
-        steps: list[str],
-        outcome: str,
-        success: bool,
-    ) -> str:
-        if self.store is None:
-            return ""
-        return self.store.add_episode(
-            run_id=run_id,
-            crew=crew,
-            engine=engine,
-            objective=objective,
-            steps=steps,
-            outcome=outcome,
-            success=success,
-        )
+    def add_episode(self, episode: Episode) -> str:
+        return self.store.add_episode(episode) if self.store is not None else ""
 
     def add_short_term(self, text: str, *, crew: str, run_id: str, task: str) -> str:
         if self.store is None:

@@ -10,6 +10,7 @@ import pytest
 from crewyard.cli import main
 from crewyard.recall import open_memory
 from crewyard.settings import Settings
+from memory import Episode
 
 
 @pytest.fixture
@@ -21,13 +22,15 @@ def filled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     store.add_fact("Tidal power follows the moon", crew="other", run_id="r2")
     store.upsert_entity("sodium-ion", {"cost": "low"}, crew="research", run_id="r1")
     store.add_episode(
-        run_id="r1",
-        crew="research",
-        engine="crewai",
-        objective="sodium-ion",
-        steps=["t"],
-        outcome="report",
-        success=True,
+        Episode(
+            run_id="r1",
+            crew="research",
+            engine="crewai",
+            objective="sodium-ion",
+            steps=["t"],
+            outcome="report",
+            success=True,
+        )
     )
     return settings
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from crewyard.errors import ConfigError
+from memory import Episode
 from memory.embedders import WordLlamaEmbedder
 from memory.store import MemoryStore, point_id
 from tests.conftest import cli_uses
@@ -41,22 +42,26 @@ def test_entities_merge_attributes_in_place(store: MemoryStore) -> None:
 
 def test_episodes_are_recalled_for_similar_objectives(store: MemoryStore) -> None:
     store.add_episode(
-        run_id="r1",
-        crew="research",
-        engine="crewai",
-        objective="Research sodium-ion batteries",
-        steps=["research", "write"],
-        outcome="A report on sodium-ion cells",
-        success=True,
+        Episode(
+            run_id="r1",
+            crew="research",
+            engine="crewai",
+            objective="Research sodium-ion batteries",
+            steps=["research", "write"],
+            outcome="A report on sodium-ion cells",
+            success=True,
+        )
     )
     store.add_episode(
-        run_id="r2",
-        crew="cook",
-        engine="crewai",
-        objective="Bake bread",
-        steps=["knead"],
-        outcome="Bread",
-        success=True,
+        Episode(
+            run_id="r2",
+            crew="cook",
+            engine="crewai",
+            objective="Bake bread",
+            steps=["knead"],
+            outcome="Bread",
+            success=True,
+        )
     )
     best = store.search("sodium-ion storage for a utility", scopes=("episodes",), k=1)[0]
     assert best.payload["run_id"] == "r1" and best.payload["success"] is True
@@ -66,13 +71,15 @@ def test_replaying_a_task_never_duplicates(store: MemoryStore) -> None:
     for _ in range(3):
         store.add_short_term("draft one", crew="a", run_id="r1", task="t1")
         store.add_episode(
-            run_id="r1",
-            crew="a",
-            engine="crewai",
-            objective="o",
-            steps=[],
-            outcome="x",
-            success=True,
+            Episode(
+                run_id="r1",
+                crew="a",
+                engine="crewai",
+                objective="o",
+                steps=[],
+                outcome="x",
+                success=True,
+            )
         )
     assert store.stats()["short_term"] == 1 and store.stats()["episodes"] == 1
     assert store.get(point_id("short_term", "r1:t1")) is not None

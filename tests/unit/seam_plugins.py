@@ -13,7 +13,7 @@ from crewyard.context import RunContext
 from crewyard.gateway.config import ModelTable
 from crewyard.gateway.records import Reply
 from crewyard.runs.result import TaskOutput
-from memory import SCOPES, MemoryItem
+from memory import SCOPES, Episode, MemoryItem
 from tools import tool
 
 
@@ -123,18 +123,9 @@ class ListMemory:
     ) -> str:
         return self._add("entities", name, attributes=attributes, crew=crew, run_id=run_id)
 
-    def add_episode(
-        self,
-        *,
-        run_id: str,
-        crew: str,
-        engine: str,
-        objective: str,
-        steps: list[str],
-        outcome: str,
-        success: bool,
-    ) -> str:
-        return self._add("episodes", f"{objective} → {outcome}", crew=crew, success=success)
+    def add_episode(self, episode: Episode) -> str:
+        text = f"{episode.objective} → {episode.outcome}"
+        return self._add("episodes", text, crew=episode.crew, success=episode.success)
 
     def add_short_term(self, text: str, *, crew: str, run_id: str, task: str) -> str:
         return self._add("short_term", text, crew=crew, run_id=run_id, task=task)
