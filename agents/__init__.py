@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from agents.spec import AgentSpec
+from crewyard.agents.spec import AgentSpec
 
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
 

@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from memory.embedders import WordLlamaEmbedder
+from crewyard.memory.embedders import WordLlamaEmbedder
 
 PRODUCTS = [
     "Aurora heat pump",

@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from memory.store import SCOPES, MemoryStore
+from crewyard.memory.store import SCOPES, MemoryStore
 
 DIM = 256
 QUERIES = 500

@@ -29,7 +29,7 @@ for flag, value in {
 
 from crewai import LLM, Agent, Crew, Process, Task
 
-from crews.loader import load_crew
+from crewyard.crews.loader import load_crew
 from crewyard.dispatcher import Dispatcher
 from crewyard.settings import Settings
 from tests.fakellm import FakeLLM

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crews.spec import CrewFile, CrewSpec, InputSpec
+from crewyard.crews.spec import CrewFile, CrewSpec, InputSpec
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -18,7 +18,7 @@ CREWS_DIR = Path(__file__).resolve().parent
 
 def discover(crews_dir: Path | None = None) -> list[str]:
     """Names of the crews in crews_dir (default: the configured crews folder)."""
-    from crews.loader import discover as _discover
+    from crewyard.crews.loader import discover as _discover
 
     return _discover(crews_dir or _configured_dir())
 
@@ -31,7 +31,7 @@ def load_crew(
     """The crew called name, loaded and checked (raises ConfigError with file:line).
     processes: what a crew may name as its process (default: the built-in ones; crewyard's
     own callers pass every engine's, plugins included)."""
-    from crews.loader import load_crew as _load
+    from crewyard.crews.loader import load_crew as _load
 
     return _load(name, crews_dir or _configured_dir(), processes)
 

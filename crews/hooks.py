@@ -19,9 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from crews.yamlfile import KeyPath, YamlDoc
+from crewyard.crews.yamlfile import KeyPath, YamlDoc
 from crewyard.errors import did_you_mean
-from tasks.spec import TaskSpec
+from crewyard.tasks.spec import TaskSpec
 
 HOOKS_FILE = "hooks.py"
 # what to write in hooks.py for each key that names something there

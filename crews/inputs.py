@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from crews.spec import CrewSpec, InputSpec
+from crewyard.crews.spec import CrewSpec, InputSpec
 from crewyard.errors import InputError, did_you_mean
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -8,18 +8,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agents import LIBRARY_DIR as AGENT_LIBRARY
-from agents.spec import AgentSpec
-from crews.hooks import check_references
-from crews.inputs import PLACEHOLDER, outside_path_problem
-from crews.options import BUILTIN_PROCESSES
-from crews.routing import choose_process
-from crews.spec import AUTO_PROCESS, CrewFile, CrewSpec, InputSpec
-from crews.yamlfile import KeyPath, YamlDoc, read_yaml, validate
+from crewyard.agents import LIBRARY_DIR as AGENT_LIBRARY
+from crewyard.agents.spec import AgentSpec
+from crewyard.crews.hooks import check_references
+from crewyard.crews.inputs import PLACEHOLDER, outside_path_problem
+from crewyard.crews.options import BUILTIN_PROCESSES
+from crewyard.crews.routing import choose_process
+from crewyard.crews.spec import AUTO_PROCESS, CrewFile, CrewSpec, InputSpec
+from crewyard.crews.yamlfile import KeyPath, YamlDoc, read_yaml, validate
 from crewyard.errors import ConfigError, did_you_mean
-from tasks import LIBRARY_DIR as TASK_LIBRARY
-from tasks.spec import TaskSpec
-from tools import is_registered, registered_names
+from crewyard.tasks import LIBRARY_DIR as TASK_LIBRARY
+from crewyard.tasks.spec import TaskSpec
+from crewyard.tools import is_registered, registered_names
 
 AGENT_TEXT_FIELDS = ("role", "goal", "backstory")
 TASK_TEXT_FIELDS = ("description", "expected_output", "output_file")

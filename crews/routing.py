@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from agents.spec import AgentSpec
-from crews.spec import AUTO_PROCESS, ModelChoice, Process
+from crewyard.agents.spec import AgentSpec
+from crewyard.crews.spec import AUTO_PROCESS, ModelChoice, Process
 
 DEBATE_ROLES = ("judge", "critic", "proposer", "debater")
 CODING_ROLES = ("coder", "programmer", "developer", "engineer")

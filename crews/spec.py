@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.spec import AgentSpec
-from tasks.spec import TaskSpec
+from crewyard.agents.spec import AgentSpec
+from crewyard.tasks.spec import TaskSpec
 
 # sequential | hierarchical | debate | coding | auto, or a process an engine plugin adds
 Process = str

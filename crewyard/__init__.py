@@ -9,23 +9,22 @@ Engines and models are imported on first run, so `import crewyard` stays light.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from crewyard.errors import ConfigError, CrewyardError, EngineError, InputError, ModelError
 
 if TYPE_CHECKING:
-    from crews.spec import CrewSpec
+    from crewyard.crews.spec import CrewSpec
     from crewyard.runs.result import RunResult
     from crewyard.settings import Settings
-    from memory import Memory
 
 __version__ = "0.1.0"
 
 
 def load_crew(name: str, settings: Settings | None = None) -> CrewSpec:
     """The crew called name, loaded and checked (ConfigError says file:line and the fix)."""
-    import crews
-    from crewyard import engines
+    from crewyard import crews, engines
 
     crews_dir = settings.crews_dir if settings is not None else None
     return crews.load_crew(name, crews_dir, engines.processes())
@@ -33,7 +32,7 @@ def load_crew(name: str, settings: Settings | None = None) -> CrewSpec:
 
 def list_crews(settings: Settings | None = None) -> list[str]:
     """Names of the crews in the crews folder."""
-    import crews
+    from crewyard import crews
 
     return crews.discover(settings.crews_dir if settings is not None else None)
 
@@ -59,15 +58,6 @@ def run(
     spec = load_crew(crew, settings) if isinstance(crew, str) else crew
     dispatcher = Dispatcher(settings, model_overrides=models)
     return dispatcher.run(spec, inputs, record=record, replay=replay)
-
-
-def memory(settings: Settings | None = None) -> Memory:
-    """The shared memory for notebooks (the built-in store also has items, stats, forget and
-    reset)."""
-    from crewyard.recall import open_memory
-    from crewyard.settings import Settings
-
-    return open_memory(settings or Settings())
 
 
 def costs(
@@ -96,6 +86,14 @@ async def arun(
     return await asyncio.to_thread(
         run, crew, settings=settings, models=models, record=record, replay=replay, **inputs
     )
+
+
+def __getattr__(name: str) -> Any:
+    # crewyard.memory is the memory package, which opens the shared memory when called:
+    # crewyard.memory().search("…")
+    if name == "memory":
+        return importlib.import_module("crewyard.memory")
+    raise AttributeError(f"module 'crewyard' has no attribute {name!r}")
 
 
 __all__ = [

@@ -6,17 +6,17 @@ from dataclasses import InitVar, asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crews.spec import CrewSpec
+from crewyard.crews.spec import CrewSpec
 from crewyard.gateway.records import CallRecord
 from crewyard.gateway.tapes import NO_TAPE, Tape
 from crewyard.gateway.usage import Limits, UsageMeter
+from crewyard.memory import Memory
 from crewyard.runs.events import EventKind, EventSink
 from crewyard.runs.files import finish_task
 from crewyard.runs.result import TaskOutput
 from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
-from memory import Memory
-from tools import Tool
+from crewyard.tools import Tool
 
 if TYPE_CHECKING:
     from crewyard.gateway import Gateway, RunGateway

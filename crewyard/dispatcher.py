@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crews.inputs import resolve_inputs
-from crews.spec import CrewSpec
 from crewyard import engines
 from crewyard.context import RunContext
+from crewyard.crews.inputs import resolve_inputs
+from crewyard.crews.spec import CrewSpec
 from crewyard.errors import BudgetExceeded, ConfigError, CrewyardError
 from crewyard.gateway.config import ModelTable
 from crewyard.gateway.tapes import NO_TAPE, Tape
@@ -24,11 +24,11 @@ from crewyard.runs.replay import MemoryTape, open_player
 from crewyard.runs.result import RunResult, TaskOutput
 from crewyard.runs.store import RunStore, new_run_id
 from crewyard.settings import Settings
-from tools import registered
+from crewyard.tools import registered
 
 if TYPE_CHECKING:
     from crewyard.gateway import Gateway
-    from memory import Memory
+    from crewyard.memory import Memory
 
 
 class RunFailed(CrewyardError):
@@ -94,7 +94,7 @@ class Dispatcher:
     def memory(self) -> Memory:
         """The shared memory, opened on first use (QDRANT_URL or the embedded store)."""
         if self._memory is None:
-            from crewyard.recall import open_memory
+            from crewyard.memory import open_memory
 
             gateway = self.gateway if self.settings.embedder == "litellm" else None
             self._memory = open_memory(self.settings, gateway)

@@ -12,12 +12,12 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from crews import hooks
-from crews.inputs import fill
 from crewyard.context import RunContext
+from crewyard.crews import hooks
+from crewyard.crews.inputs import fill
 from crewyard.errors import ConfigError, GuardrailFailed
 from crewyard.runs.events import EventKind
-from tasks.spec import Guardrails, TaskSpec
+from crewyard.tasks.spec import Guardrails, TaskSpec
 
 EXCERPT_CHARS = 500  # of each attempt's output, kept in the run record
 MAX_ERRORS = 5  # schema errors reported per attempt: enough to fix, not a flood

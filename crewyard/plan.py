@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crews.spec import CrewSpec
 from crewyard import engines
+from crewyard.crews.spec import CrewSpec
 from crewyard.gateway.config import AUTO, ModelTable
 
 

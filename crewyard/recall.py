@@ -4,42 +4,16 @@ run leaves behind (its episode, facts, entities and short-term notes)."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from crews.inputs import fill
-from crews.spec import CrewSpec
-from crewyard.errors import ConfigError, did_you_mean
+from crewyard.crews.inputs import fill
+from crewyard.crews.spec import CrewSpec
+from crewyard.memory import Episode, Memory, MemoryItem
 from crewyard.redact import logger
 from crewyard.runs.result import TaskOutput
-from crewyard.settings import Settings
-from memory import Episode, Memory, MemoryItem
-from tools import ToolSpec, tool
-
-if TYPE_CHECKING:
-    from crewyard.gateway import Gateway
+from crewyard.tools import ToolSpec, tool
 
 _FACT_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(.{20,300}?)\s*$", re.MULTILINE)
-
-
-def open_memory(settings: Settings, gateway: Gateway | None = None) -> Memory:
-    """The configured memory backend (CREWYARD_MEMORY_BACKEND; built in: qdrant — a server when
-    QDRANT_URL is set, else the embedded store)."""
-    from memory import backend, backends
-
-    factory = backend(settings.memory_backend)
-    if factory is None:
-        found = backends()
-        raise ConfigError(
-            f"no memory backend named {settings.memory_backend!r}",
-            key="CREWYARD_MEMORY_BACKEND",
-            hint=did_you_mean(settings.memory_backend, found) or f"one of: {', '.join(found)}",
-        )
-    if settings.embedder == "litellm" and gateway is None:
-        from crewyard.gateway import Gateway
-        from crewyard.gateway.config import ModelTable
-
-        gateway = Gateway(ModelTable.load(settings.models_file))
-    return factory(settings, gateway)
 
 
 def objective(spec: CrewSpec, inputs: dict[str, Any]) -> str:

@@ -2,18 +2,24 @@
 the agents' memory tools, the write-back after it, and replay's stand-in (a tape) — so any
 backend with these methods plugs in. The built-in backend is Qdrant (memory/store.py: the only
 qdrant_client importer); more register by name with `register(name, factory)` or through the
-`crewyard.memory` entry point group, and `CREWYARD_MEMORY_BACKEND` picks one."""
+`crewyard.memory` entry point group, and `CREWYARD_MEMORY_BACKEND` picks one.
+
+In a notebook, `crewyard.memory()` — this package, called — opens the configured memory."""
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crewyard import plugins
-from memory.protocol import SCOPES, Episode, Memory, MemoryItem
+from crewyard.errors import ConfigError, did_you_mean
+from crewyard.memory.protocol import SCOPES, Episode, Memory, MemoryItem
+from crewyard.settings import Settings
 
 if TYPE_CHECKING:
-    from crewyard.settings import Settings
+    from crewyard.gateway import Gateway
 
 ENTRY_POINTS = "crewyard.memory"
 # A backend factory gets the settings (data folder, embedder) and the gateway for embedding
@@ -44,10 +50,50 @@ def backend(name: str) -> MemoryFactory | None:
     return backends().get(name)
 
 
+def open_memory(settings: Settings, gateway: Gateway | None = None) -> Memory:
+    """The configured memory backend (CREWYARD_MEMORY_BACKEND; built in: qdrant — a server when
+    QDRANT_URL is set, else the embedded store). gateway: for CREWYARD_EMBEDDER=litellm (one
+    is made from models.yaml when none is given)."""
+    factory = backend(settings.memory_backend)
+    if factory is None:
+        found = backends()
+        raise ConfigError(
+            f"no memory backend named {settings.memory_backend!r}",
+            key="CREWYARD_MEMORY_BACKEND",
+            hint=did_you_mean(settings.memory_backend, found) or f"one of: {', '.join(found)}",
+        )
+    if settings.embedder == "litellm" and gateway is None:
+        from crewyard.gateway import Gateway
+        from crewyard.gateway.config import ModelTable
+
+        gateway = Gateway(ModelTable.load(settings.models_file))
+    return factory(settings, gateway)
+
+
 def _open_qdrant(settings: Settings, gateway: Any) -> Memory:
-    from memory.store import open_store
+    from crewyard.memory.store import open_store
 
     return open_store(settings, gateway)
 
 
-__all__ = ["SCOPES", "Episode", "Memory", "MemoryItem", "backend", "backends", "register"]
+class _CallablePackage(types.ModuleType):
+    """`crewyard.memory` is this package and, called, the notebook's way to the memory: the
+    package took the name the notebook API already had."""
+
+    def __call__(self, settings: Settings | None = None) -> Memory:
+        """The shared memory (the built-in store also has items, stats, forget, reset)."""
+        return open_memory(settings or Settings())
+
+
+sys.modules[__name__].__class__ = _CallablePackage
+
+__all__ = [
+    "SCOPES",
+    "Episode",
+    "Memory",
+    "MemoryItem",
+    "backend",
+    "backends",
+    "open_memory",
+    "register",
+]

@@ -9,7 +9,7 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from crewyard.errors import ConfigError
-from memory.embedders import Embedder
+from crewyard.memory.embedders import Embedder
 
 SCHEMA_VERSION = 1
 NAMESPACE = uuid.UUID("6f0c3a52-2d1e-4b7a-9a51-0d7c1f3e8b10")

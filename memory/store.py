@@ -17,12 +17,17 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from crewyard.errors import ConfigError
+from crewyard.memory.clients import local_client, server_client
+from crewyard.memory.collections import check_schema, ensure_collection, point_id
+from crewyard.memory.embedders import (
+    Embedder,
+    FastEmbedEmbedder,
+    GatewayEmbedder,
+    WordLlamaEmbedder,
+)
+from crewyard.memory.index import ExactIndex
+from crewyard.memory.protocol import SCOPES, Episode, MemoryItem
 from crewyard.redact import redact, redact_data
-from memory.clients import local_client, server_client
-from memory.collections import check_schema, ensure_collection, point_id
-from memory.embedders import Embedder, FastEmbedEmbedder, GatewayEmbedder, WordLlamaEmbedder
-from memory.index import ExactIndex
-from memory.protocol import SCOPES, Episode, MemoryItem
 
 if TYPE_CHECKING:
     from crewyard.settings import Settings

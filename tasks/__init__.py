@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tasks.spec import TaskSpec
+from crewyard.tasks.spec import TaskSpec
 
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
 

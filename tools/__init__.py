@@ -6,8 +6,8 @@ an unknown name is a load error. The memory tools are bound to each run by the d
 from __future__ import annotations
 
 from crewyard import plugins
-from tools.builtin import BUILTIN
-from tools.spec import Tool, ToolSpec, tool
+from crewyard.tools.builtin import BUILTIN
+from crewyard.tools.spec import Tool, ToolSpec, tool
 
 ENTRY_POINTS = "crewyard.tools"
 _registered: dict[str, Tool] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tools.spec import tool
+from crewyard.tools.spec import tool
 
 
 @tool

@@ -67,9 +67,9 @@ def _print(items: list[Any], as_json: bool) -> None:
 
 
 def run(args: list[str]) -> int:
-    from crewyard.recall import open_memory
+    from crewyard.memory import open_memory
+    from crewyard.memory.store import MemoryStore
     from crewyard.settings import Settings
-    from memory.store import MemoryStore
 
     ns = parser().parse_args(args or ["stats"])
     settings = Settings.for_command_line()

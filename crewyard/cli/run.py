@@ -100,8 +100,7 @@ def _settings_and_logs(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import crews
-    from crewyard import engines
+    from crewyard import crews, engines
 
     settings = _settings_and_logs(args)
     if args.no_cache:
@@ -112,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
         _run_parser().print_usage(sys.stderr)
         print("error: give --crew NAME (see --list)", file=sys.stderr)
         return ExitCode.BAD_INPUT
-    from crews.inputs import parse_pairs, read_inputs_file, resolve_inputs
+    from crewyard.crews.inputs import parse_pairs, read_inputs_file, resolve_inputs
     from crewyard.gateway.config import ModelTable, parse_model_overrides
 
     crew = args.crew or _recorded_crew(settings, args.replay)
@@ -202,8 +201,8 @@ def _execute(
 
 
 def _list(crews_dir: Path) -> int:
-    from crews.loader import discover, load_crew
     from crewyard import engines
+    from crewyard.crews.loader import discover, load_crew
 
     processes = engines.processes()
     names = discover(crews_dir)

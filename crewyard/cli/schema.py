@@ -9,11 +9,11 @@ from crewyard.errors import ExitCode
 
 
 def run(argv: list[str]) -> int:
-    from agents.spec import AgentSpec
-    from crews.spec import AUTO_PROCESS, CrewFile
     from crewyard import engines
+    from crewyard.agents.spec import AgentSpec
+    from crewyard.crews.spec import AUTO_PROCESS, CrewFile
     from crewyard.gateway.config import ModelsFile
-    from tasks.spec import TaskSpec
+    from crewyard.tasks.spec import TaskSpec
 
     processes = engines.processes()
     # pydantic nests each model's parts under its own $defs but refers to them from the

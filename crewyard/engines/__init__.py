@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from pydantic import BaseModel
 
-from crews.options import BUILTIN_PROCESSES
 from crewyard import plugins
+from crewyard.crews.options import BUILTIN_PROCESSES
 from crewyard.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:

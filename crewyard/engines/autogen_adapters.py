@@ -32,12 +32,12 @@ from autogen_core.models import (
 from autogen_core.tools import BaseTool, Tool, ToolSchema
 from pydantic import BaseModel
 
-from crews.options import CodingOptions
 from crewyard.context import RunContext
+from crewyard.crews.options import CodingOptions
 from crewyard.errors import EngineError
 from crewyard.runs.events import EventKind
-from tools import Tool as CrewyardTool
-from tools.sandbox import SandboxLimits, run_python
+from crewyard.tools import Tool as CrewyardTool
+from crewyard.tools.sandbox import SandboxLimits, run_python
 
 TESTS_PASSED = "ALL TESTS PASSED"
 

@@ -23,9 +23,9 @@ from autogen_agentchat.conditions import (
 from autogen_agentchat.messages import BaseChatMessage
 from autogen_agentchat.teams import BaseGroupChat, RoundRobinGroupChat, SelectorGroupChat
 
-from crews.inputs import fill
-from crews.options import CodingOptions, DebateOptions
 from crewyard.context import RunContext
+from crewyard.crews.inputs import fill
+from crewyard.crews.options import CodingOptions, DebateOptions
 from crewyard.engines.asyncrun import run_coroutine
 from crewyard.engines.autogen_adapters import (
     TESTS_PASSED,

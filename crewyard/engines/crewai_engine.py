@@ -12,16 +12,16 @@ from typing import Any
 
 from pydantic import PrivateAttr
 
-from crews.options import HierarchicalOptions
 from crewyard.context import RunContext
+from crewyard.crews.options import HierarchicalOptions
 from crewyard.engines.delegation import DelegationGuard, DelegationStopped
 from crewyard.engines.prompts import context_block
 from crewyard.environ import while_importing
 from crewyard.guardrails import Guard, feedback
 from crewyard.runs.events import EventKind
 from crewyard.runs.result import TaskOutput
-from tasks.spec import TaskSpec
-from tools import Tool
+from crewyard.tasks.spec import TaskSpec
+from crewyard.tools import Tool
 
 # CrewAI reads these while it is imported (its telemetry is built then, and stays off for the
 # process); the caller's environment is left as it was.

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.spec import AgentSpec
-from crews.inputs import fill
-from tasks.spec import TaskSpec
+from crewyard.agents.spec import AgentSpec
+from crewyard.crews.inputs import fill
+from crewyard.tasks.spec import TaskSpec
 
 
 def agent_system_message(agent: AgentSpec, inputs: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crews.yamlfile import read_yaml, validate
+from crewyard.crews.yamlfile import read_yaml, validate
 from crewyard.errors import ConfigError, did_you_mean
 
 ENV_OVERRIDE_PREFIX = "CREWYARD_MODEL_"

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from crews.inputs import fill
+from crewyard.crews.inputs import fill
 from crewyard.errors import ConfigError
 from crewyard.runs.events import EventKind, EventSink
 from crewyard.runs.result import TaskOutput

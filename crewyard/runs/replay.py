@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from crewyard.errors import ConfigError, CrewyardError
+from crewyard.memory import SCOPES, Episode, Memory, MemoryItem
 from crewyard.runs.cassettes import CassettePlayer, CassetteWriter, cassette_path
 from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
-from memory import SCOPES, Episode, Memory, MemoryItem
 
 
 def find_cassette(settings: Settings, store: RunStore, ref: str | Path) -> Path:

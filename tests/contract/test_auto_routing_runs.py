@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from crews.loader import load_crew
+from crewyard.crews.loader import load_crew
 from crewyard.dispatcher import Dispatcher
 from crewyard.plan import plan
 from crewyard.runs.store import RunStore

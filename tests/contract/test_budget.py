@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crews.loader import load_crew
 from crewyard.cli import main
+from crewyard.crews.loader import load_crew
 from crewyard.dispatcher import Dispatcher, RunFailed
 from crewyard.gateway import Gateway
 from crewyard.gateway.config import ModelTable

@@ -46,7 +46,7 @@ def env(settings: Settings, make_crew: Any, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_second_identical_run_is_answered_from_the_cache(env: Settings) -> None:
-    from crews.loader import load_crew
+    from crewyard.crews.loader import load_crew
     from crewyard.dispatcher import Dispatcher
 
     dispatcher = Dispatcher(env)  # one gateway: its script holds replies for one run only
@@ -66,7 +66,7 @@ def test_second_identical_run_is_answered_from_the_cache(env: Settings) -> None:
 
 
 def test_no_cache_calls_the_model_again(env: Settings) -> None:
-    from crews.loader import load_crew
+    from crewyard.crews.loader import load_crew
     from crewyard.dispatcher import Dispatcher, RunFailed
 
     dispatcher = Dispatcher(env.model_copy(update={"cache": False}))

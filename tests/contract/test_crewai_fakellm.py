@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crews.loader import load_crew
 from crewyard.cli import main
+from crewyard.crews.loader import load_crew
 from crewyard.dispatcher import Dispatcher, RunFailed
 from crewyard.runs.store import RunStore
 from crewyard.settings import Settings

@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
-import tools
-from crews.loader import load_crew
+from crewyard import tools
 from crewyard.cli import main
+from crewyard.crews.loader import load_crew
 from crewyard.dispatcher import Dispatcher
 from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
+from crewyard.tools import tool
 from tests.conftest import TOPIC_INPUT, TWO_AGENTS, TWO_TASKS, cli_uses, standard_at
 from tests.contract.test_faults import TRANSIENT, TRANSIENT_IDS
 from tests.fakellm import FakeLLM, Reply
-from tools import tool
 
 CANARY = "canary-7f3a9c1e2b5d4e6f8a0b"  # an API key nobody may ever see
 

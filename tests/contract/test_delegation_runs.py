@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from crews.loader import load_crew
+from crewyard.crews.loader import load_crew
 from crewyard.dispatcher import Dispatcher, RunFailed
 from crewyard.gateway import Gateway
 from crewyard.gateway.config import ModelTable

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crewyard.errors import ConfigError
-from crewyard.recall import open_memory
+from crewyard.memory import open_memory
 from crewyard.settings import Settings
 from tests.fakellm import FakeLLM
 

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from crewyard.cli import main
-from crewyard.recall import open_memory
+from crewyard.memory import Episode, open_memory
 from crewyard.settings import Settings
-from memory import Episode
 
 
 @pytest.fixture

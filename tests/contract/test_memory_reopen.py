@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from memory.clients import _local_clients
-from memory.embedders import WordLlamaEmbedder
-from memory.store import MemoryStore
+from crewyard.memory.clients import _local_clients
+from crewyard.memory.embedders import WordLlamaEmbedder
+from crewyard.memory.store import MemoryStore
 
 
 def test_reopened_store_searches_what_is_on_disk(tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from crewyard.errors import ConfigError
-from memory import Episode
-from memory.embedders import WordLlamaEmbedder
-from memory.store import MemoryStore, point_id
+from crewyard.memory import Episode
+from crewyard.memory.embedders import WordLlamaEmbedder
+from crewyard.memory.store import MemoryStore, point_id
 from tests.conftest import cli_uses
 
 
@@ -115,7 +115,7 @@ class OtherEmbedder(WordLlamaEmbedder):
 def test_a_different_embedder_is_explained_not_mixed(tmp_path: Path) -> None:
     path = tmp_path / "q1"
     MemoryStore.open(WordLlamaEmbedder(), path=path).add_fact("x", crew="a", run_id="1")
-    from memory import clients
+    from crewyard.memory import clients
 
     clients._local_clients.clear()  # a new process, as far as the store can tell
     with pytest.raises(ConfigError, match="written with wordllama/l2_supercat-256") as info:

@@ -30,7 +30,7 @@ def scripted(settings: Settings) -> Settings:
 def test_run_returns_a_result_that_renders_as_markdown(
     scripted: Settings, two_step_crew: Path
 ) -> None:
-    from crews.loader import load_crew
+    from crewyard.crews.loader import load_crew
 
     result = crewyard.run(load_crew("demo", scripted.crews_dir), settings=scripted, topic="tides")
     assert (result.output, result.engine, result.status) == ("# Tides report", "crewai", "done")
@@ -51,7 +51,7 @@ def test_arun_and_list_crews(
 
 
 def test_failed_run_raises_with_the_partial_result(settings: Settings, two_step_crew: Path) -> None:
-    from crews.loader import load_crew
+    from crewyard.crews.loader import load_crew
 
     settings.models_file.write_text(
         json.dumps(
@@ -66,7 +66,7 @@ def test_failed_run_raises_with_the_partial_result(settings: Settings, two_step_
 def test_run_log_is_json_lines_bound_to_the_run_without_secrets(
     scripted: Settings, two_step_crew: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from crews.loader import load_crew
+    from crewyard.crews.loader import load_crew
 
     canary = "sk-canaryLOG1234567890abcdef"
     monkeypatch.setenv("ANTHROPIC_API_KEY", canary)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import crewyard
-from crews.loader import load_crew
 from crewyard.cli import main
+from crewyard.crews.loader import load_crew
 from crewyard.dispatcher import Dispatcher, RunFailed
 from crewyard.errors import ReplayMismatch
 from crewyard.gateway import Gateway

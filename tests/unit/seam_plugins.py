@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from crewyard.context import RunContext
 from crewyard.gateway.config import ModelTable
 from crewyard.gateway.records import Reply
+from crewyard.memory import SCOPES, Episode, MemoryItem
 from crewyard.runs.result import TaskOutput
-from memory import SCOPES, Episode, MemoryItem
-from tools import tool
+from crewyard.tools import tool
 
 
 class EchoOptions(BaseModel):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from crews.loader import load_crew
+from crewyard.crews.loader import load_crew
 from crewyard.engines.delegation import DelegationGuard, DelegationStopped
 from tests.conftest import TWO_AGENTS, TWO_TASKS
 

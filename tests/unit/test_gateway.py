@@ -98,7 +98,7 @@ def test_a_providers_usual_key_is_required_before_the_run(
     """CREWYARD_MODEL_STANDARD=openai/gpt-4o with no OPENAI_API_KEY: stopped before any call,
     naming the variable; the same key in .env is found by the command line (never by the
     library, which leaves the caller's environment alone)."""
-    from crews.loader import load_crew
+    from crewyard.crews.loader import load_crew
     from crewyard.dispatcher import Dispatcher
     from crewyard.settings import Settings
 

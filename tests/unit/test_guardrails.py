@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from crews.loader import load_crew
 from crewyard.context import RunContext
+from crewyard.crews.loader import load_crew
 from crewyard.errors import ConfigError, GuardrailFailed
 from crewyard.gateway import Gateway
 from crewyard.gateway.config import ModelTable
@@ -19,7 +19,7 @@ from crewyard.guardrails import Guard, check, feedback, parse_json, read_verdict
 from crewyard.runs.events import EventSink
 from crewyard.runs.store import RunStore, new_run_id
 from crewyard.settings import Settings
-from tasks.spec import TaskSpec
+from crewyard.tasks.spec import TaskSpec
 from tests.conftest import MakeCrew
 
 AGENT = {"a": {"role": "A", "goal": "g", "backstory": "b"}}
@@ -369,7 +369,7 @@ def test_hooks_py_is_imported_only_when_a_task_names_it(
 
 
 def test_two_crews_hooks_never_clash(make_crew: MakeCrew, crews_dir: Path) -> None:
-    from crews.hooks import check_function
+    from crewyard.crews.hooks import check_function
 
     for name, answer in (("one", "True"), ("two", "False")):
         folder = make_crew(name, agents=AGENT, tasks=TASK + "  guardrails: {check: ok}\n")

@@ -4,10 +4,12 @@ import graph has no cycles — function-level imports included, typing-only ones
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("crewyard", "crews", "agents", "tasks", "tools", "memory")
+# crews/, agents/, tasks/, tools/ and memory/ sit at the top of the tree and are imported as
+# crewyard.crews, … (crewyard/ holds a link to each), so no folder of a user's shadows them.
 
 # Lowest first. A module may import from its own layer and the layers before it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
@@ -21,8 +23,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "crewyard.plugins",
         ),
     ),
-    ("crew files", ("agents", "tasks", "tools", "crews")),
-    ("gateway and memory", ("crewyard.gateway", "memory")),
+    ("crew files", ("crewyard.agents", "crewyard.tasks", "crewyard.tools", "crewyard.crews")),
+    ("gateway and memory", ("crewyard.gateway", "crewyard.memory")),
     ("run records", ("crewyard.runs",)),
     ("observing", ("crewyard.observe",)),
     ("a run's context", ("crewyard.context", "crewyard.guardrails", "crewyard.recall")),
@@ -39,8 +41,11 @@ def module_name(path: Path) -> str:
 
 
 def modules() -> dict[str, Path]:
-    found = {module_name(p): p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}
-    found["main"] = ROOT / "main.py"
+    found = {"main": ROOT / "main.py"}
+    for folder, _, files in os.walk(ROOT / "crewyard", followlinks=True):
+        found.update(
+            {module_name(Path(folder) / f): Path(folder) / f for f in files if f.endswith(".py")}
+        )
     return found
 
 
@@ -119,11 +124,14 @@ def test_the_import_graph_has_no_cycles() -> None:
 
 
 def test_the_checks_see_what_they_claim_to() -> None:
-    """The walker finds function-level imports and skips typing-only ones."""
+    """The walker finds function-level imports and skips typing-only ones, and the folders
+    at the top of the tree are seen under their crewyard names."""
     edges = graph()
+    assert "crewyard.crews.loader" in edges and "crewyard.memory.store" in edges
+    assert not any(name.startswith(("crews", "tools", "memory")) for name in edges)
     assert "crewyard.engines.crewai_engine" in edges["crewyard.engines"]  # inside run()
     assert "crewyard.context" not in edges["crewyard.engines"]  # under TYPE_CHECKING
-    assert layer_of("crewyard.gateway.core") > layer_of("crews.loader")
+    assert layer_of("crewyard.gateway.core") > layer_of("crewyard.crews.loader")
     assert layer_of("crewyard") == layer_of("crewyard.cli.run") > layer_of("crewyard.dispatcher")
 
 

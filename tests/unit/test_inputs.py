@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crews.inputs import fill, parse_pairs, read_inputs_file, resolve_inputs
-from crews.loader import load_crew
+from crewyard.crews.inputs import fill, parse_pairs, read_inputs_file, resolve_inputs
+from crewyard.crews.loader import load_crew
 from crewyard.errors import InputError
 from tests.conftest import TWO_AGENTS, TWO_TASKS, MakeCrew
 

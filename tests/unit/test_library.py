@@ -94,3 +94,24 @@ def test_the_library_never_reads_dotenv_but_the_command_line_does(
 
     assert Settings.for_command_line().data_dir == Path("from-dotenv")
     assert os.environ["SEAM_TEST_API_KEY"].startswith("sk-dotenv")
+
+
+def test_a_users_own_tools_crews_or_memory_folder_shadows_nothing(tmp_path: Path) -> None:
+    """A notebook in a folder with its own tools/, crews/, memory/, agents/, tasks/ packages:
+    crewyard's are imported as crewyard.tools, …, so neither side shadows the other."""
+    for name in ("tools", "crews", "memory", "agents", "tasks"):
+        write_yaml(tmp_path / name / "__init__.py", f"WHOSE = 'the user\\'s {name}'\n")
+    code = (
+        "import crewyard, crewyard.cli, tools\n"
+        "from crewyard.tools import ToolSpec\n"
+        "code = crewyard.cli.main(['--list'])\n"
+        "print(code, tools.WHOSE, sorted(crewyard.list_crews()))\n"
+    )
+    env = {**os.environ, "CREWYARD_CREWS_DIR": str(ROOT / "crews")}
+    env["PYTHONPATH"] = str(ROOT)  # the checkout, as the editable install also puts it
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("0 the user's tools [") and "'research'" in last

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crews import CREWS_DIR
-from crews.loader import discover, load_crew
+from crewyard.crews import CREWS_DIR
+from crewyard.crews.loader import discover, load_crew
 from crewyard.errors import ConfigError
 from tests.conftest import TOPIC_INPUT, TWO_AGENTS, TWO_TASKS, MakeCrew
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from memory.index import ExactIndex
+from crewyard.memory.index import ExactIndex
 
 
 def test_top_k_filters_updates_and_removals() -> None:

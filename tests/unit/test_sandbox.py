@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.sandbox import SandboxLimits, run_python
+from crewyard.tools.sandbox import SandboxLimits, run_python
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces need root here")
 

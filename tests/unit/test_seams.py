@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 import crewyard
-import tools
-from crews.loader import load_crew
-from crewyard import engines, plugins
+from crewyard import engines, plugins, tools
+from crewyard.crews.loader import load_crew
 from crewyard.dispatcher import Dispatcher
 from crewyard.errors import ConfigError, ModelError
 from crewyard.gateway import CallRecord, Gateway, providers
