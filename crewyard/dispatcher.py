@@ -11,6 +11,7 @@ from crewyard import engines
 from crewyard.context import RunContext
 from crewyard.crews.inputs import resolve_inputs
 from crewyard.crews.spec import CrewSpec
+from crewyard.crews.templates import filled
 from crewyard.errors import BudgetExceeded, ConfigError, CrewyardError
 from crewyard.gateway.config import ModelTable
 from crewyard.gateway.tapes import NO_TAPE, Tape
@@ -183,7 +184,7 @@ class Dispatcher:
         block, recalled_items = recalled
         ctx = RunContext(
             run_id=run_id,
-            spec=with_memory(spec, block),
+            spec=with_memory(filled(spec, inputs), block),
             inputs=inputs,
             settings=self.settings,
             store=self.store,

@@ -14,7 +14,6 @@ from pydantic import ValidationError
 
 from crewyard.context import RunContext
 from crewyard.crews import hooks
-from crewyard.crews.inputs import fill
 from crewyard.errors import ConfigError, GuardrailFailed
 from crewyard.runs.events import EventKind
 from crewyard.tasks.spec import Guardrails, TaskSpec
@@ -247,8 +246,8 @@ def _judge(
     task_name: str, spec: TaskSpec, rules: Guardrails, output: str, ctx: RunContext
 ) -> list[str]:
     """One model call through the gateway; its verdict's reasons when it says no."""
-    criteria = fill(rules.judge or "", ctx.inputs)
-    task = fill(f"{spec.description.strip()}\nExpected output: {spec.expected_output}", ctx.inputs)
+    criteria = rules.judge or ""  # the spec's templates are filled before the run
+    task = f"{spec.description.strip()}\nExpected output: {spec.expected_output}"
     prompt = (
         f"The task:\n{task}\n\nThe criteria:\n{criteria}\n\n"
         f"The output to review:\n<<<\n{output}\n>>>\n\n"

@@ -73,7 +73,7 @@ class _AutoGenRun:
             memory=[SharedMemory(self.ctx)] if self.ctx.memory is not None else None,
             reflect_on_tool_use=bool(tools),
             description=spec.role,
-            system_message=agent_system_message(spec, self.ctx.inputs) + extra,
+            system_message=agent_system_message(spec) + extra,
         )
 
     async def team(self, team: BaseGroupChat, message: str) -> list[BaseChatMessage]:
@@ -90,7 +90,7 @@ class _AutoGenRun:
 
     def message_for(self, name: str) -> str:
         context = [(o.task, o.output) for o in self.outputs]
-        return task_message(self.ctx.spec.tasks[name], self.ctx.inputs, context)
+        return task_message(self.ctx.spec.tasks[name], context)
 
 
 async def _debate(ctx: RunContext) -> list[TaskOutput]:

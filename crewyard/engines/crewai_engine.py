@@ -266,5 +266,7 @@ def run_crewai(ctx: RunContext) -> list[TaskOutput]:
         memory=False,
         tracing=False,
     )
-    crew.kickoff(inputs={k: v for k, v in ctx.inputs.items()})
+    # no inputs: the spec's templates are filled already, and CrewAI would read any braces
+    # in recalled memory or in an input's value as placeholders of its own
+    crew.kickoff()
     return run.outputs

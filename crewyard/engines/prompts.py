@@ -1,29 +1,25 @@
 """Prompt text shared by engines that have no prompt scheme of their own (AutoGen), and the
-earlier-task context CrewAI drops when it retries a task after a failed guardrail."""
+earlier-task context CrewAI drops when it retries a task after a failed guardrail. The spec's
+templates are filled before the run (crews/templates.py): nothing here fills placeholders, so
+braces in earlier outputs stay as they are."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from crewyard.agents.spec import AgentSpec
-from crewyard.crews.inputs import fill
 from crewyard.tasks.spec import TaskSpec
 
 
-def agent_system_message(agent: AgentSpec, inputs: dict[str, Any]) -> str:
-    """Role, goal and backstory as one system message, placeholders filled."""
-    return fill(
-        f"You are {agent.role}. {agent.backstory.strip()}\nYour goal: {agent.goal.strip()}",
-        inputs,
-    )
+def agent_system_message(agent: AgentSpec) -> str:
+    """Role, goal and backstory as one system message."""
+    return f"You are {agent.role}. {agent.backstory.strip()}\nYour goal: {agent.goal.strip()}"
 
 
-def task_message(task: TaskSpec, inputs: dict[str, Any], context: list[tuple[str, str]]) -> str:
+def task_message(task: TaskSpec, context: list[tuple[str, str]]) -> str:
     """The task as a user message: what to do, what a good answer is, earlier outputs."""
     text = f"{task.description.strip()}\n\nExpected output: {task.expected_output.strip()}"
     if block := context_block(task, context):
         text += f"\n\n{block}"
-    return fill(text, inputs)
+    return text
 
 
 def context_block(task: TaskSpec, context: list[tuple[str, str]]) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from crewyard.context import RunContext
 from crewyard.crews.loader import load_crew
+from crewyard.crews.templates import filled
 from crewyard.errors import ConfigError, GuardrailFailed
 from crewyard.gateway import Gateway
 from crewyard.gateway.config import ModelTable
@@ -62,7 +63,7 @@ def build(settings: Settings, make_crew: MakeCrew) -> Build:
         task = {"description": "Sum up {topic}", "expected_output": "a summary", "agent": "a"}
         folder = make_crew(agents=AGENT, tasks={"t": {**task, "guardrails": guardrails, **keys}})
         (folder / "hooks.py").write_text(HOOKS)
-        spec = load_crew("demo", settings.crews_dir)
+        spec = filled(load_crew("demo", settings.crews_dir), {"topic": "tides"})  # as a run has it
         gateway = Gateway(ModelTable.load(settings.models_file))
         gateway.register_script("main", judge or [])
         store = RunStore(settings.runs_db)
