@@ -6,6 +6,7 @@ a point."""
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ from crewyard.memory.embedders import (
 )
 from crewyard.memory.index import ExactIndex
 from crewyard.memory.protocol import SCOPES, Episode, MemoryItem
-from crewyard.redact import redact, redact_data
+from crewyard.redact import logger, redact, redact_data
 
 if TYPE_CHECKING:
     from crewyard.settings import Settings
@@ -108,11 +109,24 @@ class MemoryStore:
         return name
 
     def _put(self, scope: str, items: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
-        """Upsert (id, text, payload) triples, embedding all texts in one batch."""
+        """Upsert (id, text, payload) triples, embedding all texts in one batch; the ids kept.
+        Empty texts are skipped (an embedder may answer them with NaN), and so is any vector
+        that is not finite: the store never receives one."""
+        items = [item for item in items if item[1].strip()]
         if not items:
             return []
         texts = [redact(text) for _, text, _ in items]
-        vectors = self.embedder.embed(texts)
+        embedded = self.embedder.embed(texts)
+        finite = [i for i, vec in enumerate(embedded) if all(math.isfinite(x) for x in vec)]
+        if len(finite) < len(items):
+            logger.warning(
+                "memory: {} text(s) gave no usable vector, not stored", len(items) - len(finite)
+            )
+        items = [items[i] for i in finite]
+        texts = [texts[i] for i in finite]
+        vectors = [embedded[i] for i in finite]
+        if not items:
+            return []
         now = time.time()
         points = [
             qm.PointStruct(
@@ -137,32 +151,36 @@ class MemoryStore:
         if near and (near[0].score or 0) >= FACT_DUPLICATE:
             old = near[0]
             seen = int(old.payload.get("times_seen", 1)) + 1
-            return self._put(
+            return _first(
+                self._put(
+                    "facts",
+                    [
+                        (
+                            old.id,
+                            text,
+                            {
+                                **old.payload,
+                                "crew": crew,
+                                "run_id": run_id,
+                                "times_seen": seen,
+                                "created_at": old.payload.get("created_at", time.time()),
+                            },
+                        )
+                    ],
+                )
+            )
+        return _first(
+            self._put(
                 "facts",
                 [
                     (
-                        old.id,
+                        point_id("facts", text.lower()),
                         text,
-                        {
-                            **old.payload,
-                            "crew": crew,
-                            "run_id": run_id,
-                            "times_seen": seen,
-                            "created_at": old.payload.get("created_at", time.time()),
-                        },
+                        {"crew": crew, "run_id": run_id, "times_seen": 1},
                     )
                 ],
-            )[0]
-        return self._put(
-            "facts",
-            [
-                (
-                    point_id("facts", text.lower()),
-                    text,
-                    {"crew": crew, "run_id": run_id, "times_seen": 1},
-                )
-            ],
-        )[0]
+            )
+        )
 
     def upsert_entity(
         self, name: str, attributes: dict[str, Any], *, crew: str, run_id: str
@@ -176,32 +194,44 @@ class MemoryStore:
             else (dict(attributes))
         )
         text = f"{name}: " + "; ".join(f"{k}: {v}" for k, v in merged.items())
-        return self._put(
-            "entities",
-            [(pid, text, {"entity": name, "attributes": merged, "crew": crew, "run_id": run_id})],
-        )[0]
+        return _first(
+            self._put(
+                "entities",
+                [
+                    (
+                        pid,
+                        text,
+                        {"entity": name, "attributes": merged, "crew": crew, "run_id": run_id},
+                    )
+                ],
+            )
+        )
 
     def add_episode(self, episode: Episode) -> str:
         text = f"{episode.objective}\nOutcome: {episode.outcome[:1500]}"
         payload = {**asdict(episode), "outcome": episode.outcome[:4000]}
-        return self._put("episodes", [(point_id("episodes", episode.run_id), text, payload)])[0]
+        return _first(
+            self._put("episodes", [(point_id("episodes", episode.run_id), text, payload)])
+        )
 
     def add_short_term(self, text: str, *, crew: str, run_id: str, task: str) -> str:
-        return self._put(
-            "short_term",
-            [
-                (
-                    point_id("short_term", f"{run_id}:{task}"),
-                    text,
-                    {
-                        "crew": crew,
-                        "run_id": run_id,
-                        "task": task,
-                        "expires_at": time.time() + self.short_term_s,
-                    },
-                )
-            ],
-        )[0]
+        return _first(
+            self._put(
+                "short_term",
+                [
+                    (
+                        point_id("short_term", f"{run_id}:{task}"),
+                        text,
+                        {
+                            "crew": crew,
+                            "run_id": run_id,
+                            "task": task,
+                            "expires_at": time.time() + self.short_term_s,
+                        },
+                    )
+                ],
+            )
+        )
 
     @staticmethod
     def _filter(crew: str | None, run_id: str | None) -> qm.Filter | None:
@@ -221,10 +251,13 @@ class MemoryStore:
         crew: str | None = None,
         run_id: str | None = None,
     ) -> list[MemoryItem]:
-        """The k closest items over the given scopes, best first."""
-        return self.search_vector(
-            self.embedder.embed([query])[0], scopes=scopes, k=k, crew=crew, run_id=run_id
-        )
+        """The k closest items over the given scopes, best first (none for an empty query)."""
+        if not query.strip():
+            return []
+        vector = self.embedder.embed([query])[0]
+        if not all(math.isfinite(x) for x in vector):
+            return []
+        return self.search_vector(vector, scopes=scopes, k=k, crew=crew, run_id=run_id)
 
     def _index(self, name: str) -> ExactIndex:
         """The collection's exact index, loaded from Qdrant on first use."""
@@ -347,3 +380,8 @@ class MemoryStore:
 
     def stats(self) -> dict[str, int]:
         return {scope: self.client.count(self._collection(scope)).count for scope in SCOPES}
+
+
+def _first(ids: list[str]) -> str:
+    """The id of what was stored, or "" when nothing was (an empty text)."""
+    return ids[0] if ids else ""

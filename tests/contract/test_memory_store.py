@@ -167,3 +167,42 @@ def test_unreachable_qdrant_url_stops_the_run_before_it_starts(
     assert main(["--crew", "demo", "--input", "topic=x"]) == 2
     assert "Qdrant server at http://127.0.0.1:9 is not reachable" in capsys.readouterr().err
     assert RunStore(settings.runs_db).recent() == []
+
+
+def test_empty_texts_are_skipped_and_no_nan_vector_is_ever_stored(store: MemoryStore) -> None:
+    """WordLlama embeds "" as NaN, which made Qdrant refuse the whole memory update of a run."""
+    from crewyard.crews.spec import CrewSpec
+    from crewyard.recall import remember
+    from crewyard.runs.result import TaskOutput
+
+    assert store.add_short_term("", crew="c", run_id="r1", task="t") == ""
+    assert store.add_fact("   ", crew="c", run_id="r1") == ""
+    spec = CrewSpec.model_validate(
+        {
+            "name": "c",
+            "process": "sequential",
+            "inputs": {},
+            "models": {},
+            "agents": {"a": {"role": "r", "goal": "g", "backstory": "b"}},
+            "tasks": {"t": {"description": "d", "expected_output": "e"}},
+            "directory": ".",
+        }
+    )
+    outputs = [TaskOutput("empty", "a", ""), TaskOutput("t", "a", "- a fact about tides, kept")]
+    counts = remember(store, spec, {}, "r1", "crewai", outputs, True)
+    assert store.stats()["facts"] == 1 and store.stats()["episodes"] == 1
+    assert store.stats()["short_term"] == 1 and counts["episodes"] == 1
+    assert store.search("") == []
+
+    class HalfBroken(WordLlamaEmbedder):
+        def embed(self, texts: list[str]) -> list[list[float]]:
+            return [
+                [float("nan")] * self.dim if "broken" in t else v
+                for t, v in zip(texts, super().embed(texts), strict=True)
+            ]
+
+    odd = MemoryStore.open(HalfBroken())
+    assert odd.add_fact("a broken vector", crew="c", run_id="r") == ""
+    assert odd.add_fact("a sound vector", crew="c", run_id="r") != ""
+    points, _ = odd.client.scroll("crewyard_facts", with_vectors=True)
+    assert len(points) == 1 and all(x == x for x in points[0].vector)  # type: ignore[union-attr]
