@@ -221,13 +221,12 @@ class Dispatcher:
         except KeyboardInterrupt:
             status, error = "interrupted", "stopped by the user (Ctrl-C)"
         except Exception as exc:
-            failure = _telling(exc)
+            # the whole story goes to the run's log file; the record and the console get the
+            # cause in a line or two
+            events.log.opt(exception=exc).trace("the engine stopped with an exception")
+            failure = _telling(exc, ctx.gateway.raised)
             status = "budget_exceeded" if isinstance(failure, BudgetExceeded) else "failed"
-            error = redact(
-                str(failure)
-                if isinstance(failure, CrewyardError)
-                else f"{type(failure).__name__}: {failure}"
-            )
+            error = redact(_without_traceback(failure))
             events.emit(EventKind.ERROR, message=error)
         if status != "done":
             outputs = [
@@ -277,11 +276,27 @@ class Dispatcher:
         return result
 
 
-def _telling(exc: BaseException) -> BaseException:
-    """The most telling error in the chain: ours (model, budget, config) beat their wrappers."""
+def _telling(exc: BaseException, raised: list[CrewyardError]) -> BaseException:
+    """The most telling error: ours (model, budget, config) beat their wrappers — found in the
+    exception's chain, or, when an engine wrapped ours as text (AutoGen does), the error the
+    run's gateway raised that the wrapper quotes."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, CrewyardError):
             return seen
         seen = seen.__cause__ or seen.__context__
-    return exc
+    text = str(exc)
+    return next((err for err in reversed(raised) if str(err) in text), exc)
+
+
+def _without_traceback(failure: BaseException) -> str:
+    """What went wrong, without the traceback an engine may have put in its message."""
+    text = (
+        str(failure)
+        if isinstance(failure, CrewyardError)
+        else f"{type(failure).__name__}: {failure}"
+    )
+    cut = text.find("Traceback (most recent call last)")
+    if cut > 0:
+        text = text[:cut].rstrip(" \n:") or text
+    return text.strip()

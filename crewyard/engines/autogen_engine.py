@@ -6,6 +6,10 @@ and finished tasks go to the RunContext, code runs in tools/sandbox.py (SandboxE
 from __future__ import annotations
 
 import asyncio
+import logging
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from autogen_agentchat.agents import (
@@ -207,4 +211,36 @@ def run_autogen(ctx: RunContext) -> list[TaskOutput]:
     runner = {"debate": _debate, "coding": _coding}.get(ctx.spec.process)
     if runner is None:
         raise EngineError(f"AutoGen runs debate and coding crews, not {ctx.spec.process!r}")
-    return run_coroutine(lambda: runner(ctx))
+    with _logs_to_the_run(ctx):
+        return run_coroutine(lambda: runner(ctx))
+
+
+class _ToRunLog(logging.Handler):
+    """AutoGen's own log records (an agent's error with its traceback, for one) go to the
+    run's log file, not to the console: the run reports the failure once, in a line."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        super().__init__(logging.DEBUG)
+        self.log = ctx.events.log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + "".join(traceback.format_exception(*record.exc_info))
+        self.log.trace("{}: {}", record.name, text)
+
+
+@contextmanager
+def _logs_to_the_run(ctx: RunContext) -> Iterator[None]:
+    handler = _ToRunLog(ctx)
+    loggers = [logging.getLogger(name) for name in ("autogen_core", "autogen_agentchat")]
+    saved = [(lg, lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.propagate = False
+    try:
+        yield
+    finally:
+        for lg, propagate in saved:
+            lg.removeHandler(handler)
+            lg.propagate = propagate

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from crewyard.errors import BudgetExceeded, ModelError
+from crewyard.errors import BudgetExceeded, CrewyardError, ModelError
 from crewyard.gateway.call import check_options
 from crewyard.gateway.records import CallRecord, Completion
 from crewyard.gateway.tapes import NO_TAPE, Replayed, Request, Tape
@@ -34,6 +34,9 @@ class RunGateway:
         self.tape = tape
         self.usage = UsageMeter()
         self._on_record = on_record
+        # the errors this view raised to the engine: an engine that wraps them in its own
+        # exception (AutoGen does, as text) still lets the run name the real cause
+        self.raised: list[CrewyardError] = []
 
     def record(self, call: CallRecord) -> None:
         """One attempt, as it ended (failed ones too)."""
@@ -62,12 +65,16 @@ class RunGateway:
         check_options(options)
         request = Request(ref, messages, options, agent, task)
         started = time.perf_counter()
-        if (played := self.tape.play(request)) is not None:
-            return self._replayed(request, played, started)
         try:
+            if (played := self.tape.play(request)) is not None:
+                return self._replayed(request, played, started)
             result = self.gateway.send(request, self)
         except (ModelError, BudgetExceeded) as exc:
             self.tape.keep(request, error=exc)
+            self.raised.append(exc)
+            raise
+        except CrewyardError as exc:  # a replay that differs from its recording
+            self.raised.append(exc)
             raise
         self.tape.keep(request, result)
         return result
@@ -85,12 +92,16 @@ class RunGateway:
         check_options(options)
         request = Request(ref, messages, options, agent, task)
         started = time.perf_counter()
-        if (played := self.tape.play(request)) is not None:
-            return self._replayed(request, played, started)
         try:
+            if (played := self.tape.play(request)) is not None:
+                return self._replayed(request, played, started)
             result = await self.gateway.asend(request, self)
         except (ModelError, BudgetExceeded) as exc:
             self.tape.keep(request, error=exc)
+            self.raised.append(exc)
+            raise
+        except CrewyardError as exc:  # a replay that differs from its recording
+            self.raised.append(exc)
             raise
         self.tape.keep(request, result)
         return result
