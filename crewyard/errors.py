@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     FAILED = 1  # a run failed, or stopped at its budget
     BAD_INPUT = 2  # a bad command, crew file, models.yaml or input
     INTERRUPTED = 130  # Ctrl-C
+    CLOSED_OUTPUT = 141  # the reader of the output went away (`… | head`), as after SIGPIPE
 
 
 class CrewyardError(Exception):

@@ -4,6 +4,7 @@ commands import no engine and no model library."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 from crewyard.errors import ConfigError, CrewyardError, ExitCode
@@ -11,7 +12,15 @@ from crewyard.errors import ConfigError, CrewyardError, ExitCode
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; its exit code (see crewyard.errors.ExitCode)."""
-    return int(_command(list(sys.argv[1:] if argv is None else argv)))
+    try:
+        code = _command(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()
+        return int(code)
+    except BrokenPipeError:
+        # the reader went away (`… | head`): stop quietly, as any writer to a pipe does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return int(ExitCode.CLOSED_OUTPUT)
 
 
 def _command(args: list[str]) -> int:

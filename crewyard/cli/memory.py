@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from crewyard.cli.args import positive_int
 from crewyard.errors import ConfigError
 
 SCOPES = ("short_term", "facts", "entities", "episodes")
@@ -21,12 +22,12 @@ def parser() -> argparse.ArgumentParser:
     ls.add_argument("--scope", choices=SCOPES, default="facts")
     ls.add_argument("--crew")
     ls.add_argument("--run")
-    ls.add_argument("--limit", type=int, default=20)
+    ls.add_argument("--limit", type=positive_int, default=20)
     find = sub.add_parser("search", help="closest items to a text, over all scopes")
     find.add_argument("query")
     find.add_argument("--scope", choices=SCOPES, action="append")
     find.add_argument("--crew")
-    find.add_argument("-k", type=int, default=8)
+    find.add_argument("-k", type=positive_int, default=8)
     sub.add_parser("stats", help="how many items each scope holds")
     show = sub.add_parser("show", help="one item with its payload")
     show.add_argument("id")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from crewyard.cli.args import positive_float, positive_int
 from crewyard.errors import ConfigError, ExitCode
 
 
@@ -66,13 +67,13 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--budget-tokens",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="stop the run cleanly before it spends more than N tokens",
     )
     p.add_argument(
         "--budget-usd",
-        type=float,
+        type=positive_float,
         metavar="X",
         help="stop the run cleanly once it has spent X dollars",
     )

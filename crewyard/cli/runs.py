@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from crewyard.cli.args import positive_float, positive_int
 from crewyard.errors import ConfigError, ExitCode
 
 
 def run(argv: list[str]) -> int:
-    return _runs(_runs_parser().parse_args(argv))
+    # intermixed: `runs show --json ID` and `runs show ID --json` alike
+    return _runs(_runs_parser().parse_intermixed_args(argv))
 
 
 def _runs_parser() -> argparse.ArgumentParser:
@@ -19,7 +21,7 @@ def _runs_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=["list", "show", "cost"], default="list")
     p.add_argument("run_id", nargs="?", help="run id (or a unique prefix) for `show`")
     p.add_argument("--crew", help="only runs of this crew")
-    p.add_argument("--limit", type=int, default=20, help="how many runs to list")
+    p.add_argument("--limit", type=positive_int, default=20, help="how many runs to list")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument(
         "--by",
@@ -27,7 +29,7 @@ def _runs_parser() -> argparse.ArgumentParser:
         action="append",
         help="for `cost`: how to group (repeat; default: all four)",
     )
-    p.add_argument("--since-days", type=float, help="for `cost`: only the last N days")
+    p.add_argument("--since-days", type=positive_float, help="for `cost`: only the last N days")
     return p
 
 

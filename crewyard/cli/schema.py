@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import Any
 
@@ -9,6 +10,11 @@ from crewyard.errors import ExitCode
 
 
 def run(argv: list[str]) -> int:
+    argparse.ArgumentParser(
+        prog="python main.py schema",
+        description="Print the JSON Schema of crew.yaml, agents.yaml, tasks.yaml and "
+        "models.yaml (every key, with its description), for editors.",
+    ).parse_args(argv)
     from crewyard import engines
     from crewyard.agents.spec import AgentSpec
     from crewyard.crews.spec import AUTO_PROCESS, CrewFile

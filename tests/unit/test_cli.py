@@ -4,9 +4,11 @@ imports on the quick paths."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -112,3 +114,62 @@ def test_quick_commands_import_no_engine_or_model_library() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "[0, 0, 0] []"
+
+
+def test_output_into_a_closed_pipe_stops_quietly(
+    settings: Settings, make_crew: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python main.py --list | head -1`: the reader goes away, the writer stops, no traceback."""
+    make_crew(
+        "wordy",
+        crew={"description": "word " * 40_000},  # more than a pipe holds
+        agents={"a": {"role": "r", "goal": "g", "backstory": "b"}},
+        tasks={"t": {"description": "d", "expected_output": "e"}},
+    )
+    env = {**os.environ, "CREWYARD_CREWS_DIR": str(settings.crews_dir)}
+    proc = subprocess.Popen(
+        [sys.executable, "main.py", "--list"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10) == "wordy  [se"
+    proc.stdout.close()
+    errors = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141
+    assert "Traceback" not in errors and "BrokenPipe" not in errors
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--crew", "demo", "--dry-run", "--budget-tokens", "-5"], "-5 is not above 0"),
+        (["--crew", "demo", "--dry-run", "--budget-usd", "0"], "0 is not a number above 0"),
+        (["runs", "--limit", "0"], "0 is not above 0"),
+    ],
+)
+def test_numbers_that_must_be_positive_are_checked(
+    env: Settings, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_runs_show_takes_its_flags_before_or_after_the_id(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for argv in (["runs", "show", "--json", "nope"], ["runs", "show", "nope", "--json"]):
+        assert main(argv) == 2
+        assert "no run 'nope'" in capsys.readouterr().err
+
+
+def test_schema_help_is_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["schema", "--help"])
+    out = capsys.readouterr().out
+    assert info.value.code == 0 and out.startswith("usage: python main.py schema")
+    assert "$defs" not in out
