@@ -24,7 +24,7 @@ from crewyard.runs.events import EventKind, EventSink, Listener
 from crewyard.runs.replay import MemoryTape, open_player
 from crewyard.runs.result import RunResult, TaskOutput
 from crewyard.runs.store import RunStore, new_run_id
-from crewyard.settings import Settings
+from crewyard.settings import Settings, usable_folder
 from crewyard.tools import registered
 
 if TYPE_CHECKING:
@@ -140,9 +140,8 @@ class Dispatcher:
             items = recall(self.memory, spec, resolved) if spec.memory.enabled else []
             recalled = (render(items, spec.memory.budget_chars), len(items))
         run_id = new_run_id()
-        output_dir = self.settings.outputs_dir / run_id
-        output_dir.mkdir(parents=True, exist_ok=True)
-        log_file = self.settings.logs_dir / f"{run_id}.jsonl"
+        output_dir = usable_folder(self.settings.outputs_dir / run_id, "the outputs folder")
+        log_file = usable_folder(self.settings.logs_dir, "the logs folder") / f"{run_id}.jsonl"
         if record:
             header = {
                 "run_id": run_id,

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crewyard.errors import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -79,3 +81,25 @@ class Settings(BaseSettings):
     @property
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
+
+
+def usable_folder(path: Path, what: str, key: str = "CREWYARD_DATA_DIR") -> Path:
+    """path as a folder crewyard can write in (made if missing), or a ConfigError saying which
+    folder, why not, and what to do: a file in its place, no permission, a read-only disk."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".crewyard-write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if path.exists() and not path.is_dir():
+            reason = "it is a file, not a folder"
+        elif any(p.exists() and not p.is_dir() for p in path.parents):
+            reason = "a file stands where one of its parent folders should be"
+        raise ConfigError(
+            f"{what} {path} cannot be used: {reason}",
+            key=key,
+            hint=f"point {key} at a folder you can write in, or move aside what is in the way",
+        ) from None
+    return path

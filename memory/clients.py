@@ -10,6 +10,7 @@ from qdrant_client import QdrantClient
 
 from crewyard.errors import ConfigError
 from crewyard.redact import redact
+from crewyard.settings import usable_folder
 
 _local_clients: dict[str, QdrantClient] = {}
 _local_lock = threading.Lock()
@@ -20,7 +21,7 @@ def local_client(path: Path) -> QdrantClient:
     key = str(path.resolve())
     with _local_lock:
         if key not in _local_clients:
-            path.mkdir(parents=True, exist_ok=True)
+            usable_folder(path, "the memory store folder")
             try:
                 _local_clients[key] = QdrantClient(path=key)
             except Exception as exc:

@@ -129,12 +129,25 @@ def _run(args: argparse.Namespace) -> int:
     given: dict[str, Any] = read_inputs_file(args.inputs_file) if args.inputs_file else {}
     given.update(parse_pairs(args.input))
     overrides = parse_model_overrides(args.model)
+    if args.output is not None:
+        _check_output(args.output)
     if args.dry_run:
         from crewyard.plan import plan
 
         inputs = resolve_inputs(spec, given)
         return _print_plan(plan(spec, ModelTable.load(settings.models_file, overrides)), inputs)
     return _execute(settings, spec, given, overrides, args)
+
+
+def _check_output(path: Path) -> None:
+    """--output must name a file that can be written, checked before the run starts."""
+    from crewyard.settings import usable_folder
+
+    if path.is_dir():
+        raise ConfigError(
+            f"--output {path} is a folder", hint=f"name a file in it, e.g. {path / 'report.md'}"
+        )
+    usable_folder(path.parent, "the folder of", key="--output")
 
 
 def _recorded_crew(settings: Any, replay: str) -> str:
@@ -172,7 +185,15 @@ def _execute(
             return ExitCode.FAILED
     print(result.output)
     if args.output:
-        write_atomic(args.output, result.output)
+        try:
+            write_atomic(args.output, result.output)
+        except OSError as exc:  # the run and its outputs are kept in the run store
+            print(
+                f"error: --output {args.output} could not be written ({exc.strerror or exc}); "
+                f"the output is kept: python main.py runs show {result.run_id}",
+                file=sys.stderr,
+            )
+            return ExitCode.FAILED
     u = result.usage
     err = sys.stderr
     print(

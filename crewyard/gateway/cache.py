@@ -10,10 +10,12 @@ from typing import Any
 
 import diskcache
 
+from crewyard.settings import usable_folder
+
 
 class ResponseCache:
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        usable_folder(folder, "the response cache")
         self.folder = folder
         self._store = diskcache.Cache(str(folder))
 

@@ -24,6 +24,7 @@ from crewyard.errors import BudgetExceeded, ConfigError, ModelError, ReplayMisma
 from crewyard.gateway.records import Completion
 from crewyard.gateway.tapes import NoTape, Replayed, Request
 from crewyard.redact import redact_data
+from crewyard.settings import usable_folder
 
 VERSION = 1
 DIFF_LINES = 80  # a mismatch shows at most this many diff lines
@@ -84,7 +85,7 @@ class CassetteWriter(_Cassette):
     recorded); safe to call from engine threads and event loops at once."""
 
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        usable_folder(path.parent, "the cassettes folder")
         self.path = path
         self._lock = threading.Lock()
         self._file = path.open("a", encoding="utf-8")

@@ -5,7 +5,7 @@ path confined, the file replaced atomically), and announced as a task_finished e
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,15 @@ from crewyard.runs.result import TaskOutput
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write so that a crash never leaves half a file: temp + fsync + rename."""
+    """Write so that a crash never leaves half a file: temp + fsync + rename. The file gets
+    the mode a plain write would give it (0666 less the umask), or keeps the one it had."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    existing = path.is_file()
+    mode = path.stat().st_mode & 0o7777 if existing else 0o666
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)  # the umask applies
+    if existing:
+        os.fchmod(fd, mode)  # an existing file keeps its mode, whatever the umask
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

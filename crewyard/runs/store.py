@@ -16,6 +16,7 @@ from typing import Any
 
 from crewyard.errors import ConfigError, did_you_mean
 from crewyard.redact import redact, redact_data
+from crewyard.settings import usable_folder
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -89,6 +90,22 @@ class RunRecord:
     replay_of: str | None = None  # the run whose cassette this run replayed
 
 
+def _unusable(path: Path, exc: sqlite3.DatabaseError) -> ConfigError:
+    """Why the run store at path cannot be opened, and what to do about it."""
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        why, fix = "it is not a readable SQLite database (damaged?)", "move it aside"
+    elif "readonly" in text or "unable to open" in text:
+        why, fix = "it cannot be written here (read-only?)", "make the folder writable"
+    else:
+        why, fix = text, "move it aside"
+    return ConfigError(
+        f"the run store {path} cannot be opened: {why}",
+        key="CREWYARD_DATA_DIR",
+        hint=f"{fix} (a new one is made on the next run), or point CREWYARD_DATA_DIR elsewhere",
+    )
+
+
 def new_run_id() -> str:
     """Sortable by start time, unique across processes."""
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
@@ -111,20 +128,28 @@ class RunStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        usable_folder(path.parent, "the data folder")
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(SCHEMA)
+        try:
+            self._db = self._open(path)
+        except sqlite3.DatabaseError as exc:
+            raise _unusable(path, exc) from None
+        self.mark_interrupted()
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA busy_timeout=10000")
+        db.executescript(SCHEMA)
         for table, added in (("model_calls", ADDED_CALL_COLUMNS), ("runs", ADDED_RUN_COLUMNS)):
-            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
             for column, kind in added.items():  # a store made by an older version
                 if column not in columns:
-                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-        self.mark_interrupted()
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        return db
 
     def close(self) -> None:
         with self._lock:

@@ -206,3 +206,11 @@ def test_empty_texts_are_skipped_and_no_nan_vector_is_ever_stored(store: MemoryS
     assert odd.add_fact("a sound vector", crew="c", run_id="r") != ""
     points, _ = odd.client.scroll("crewyard_facts", with_vectors=True)
     assert len(points) == 1 and all(x == x for x in points[0].vector)  # type: ignore[union-attr]
+
+
+def test_a_memory_folder_that_is_a_file_is_explained(tmp_path: Path) -> None:
+    (tmp_path / "qdrant").write_text("in the way")
+    with pytest.raises(
+        ConfigError, match=r"the memory store folder .*qdrant cannot be used: it is a file"
+    ):
+        MemoryStore.open(WordLlamaEmbedder(), path=tmp_path / "qdrant")
