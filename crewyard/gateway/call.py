@@ -181,12 +181,16 @@ class Call:
         self.plan.failed(attempt, fault, retry_after(exc))
 
     def give_up(self) -> ModelError:
-        tried = "; ".join(self.errors)
-        if len(self.errors) == 1:
+        """The call's failure: every attempt, each with its alias, and the aliases skipped while
+        cooling down (one attempt on the alias asked for reads as that alias's error)."""
+        skipped = [note for note in self.plan.notes if note.startswith("skipped ")]
+        if len(self.errors) == 1 and not skipped:
             return ModelError(self.alias, self.cfg.model, self.errors[0].split(": ", 1)[1])
-        return ModelError(
-            self.alias, self.cfg.model, f"all {len(self.errors)} attempts failed: {tried}"
-        )
+        count = len(self.errors)
+        detail = f"all {count} attempt{'s' if count != 1 else ''} failed: " + "; ".join(self.errors)
+        if skipped:
+            detail += f" ({'; '.join(skipped)})"
+        return ModelError(self.alias, self.cfg.model, detail)
 
     def done(self, attempt: Attempt, reply: Reply) -> Completion:
         prompt, completion = reply.prompt_tokens, reply.completion_tokens

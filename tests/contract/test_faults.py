@@ -141,6 +141,31 @@ def test_all_models_down_says_what_was_tried(
     assert "2. standard (openai/backup-model): InternalServerError: backup down" in text
 
 
+def test_a_call_that_finds_its_alias_cooling_says_so_and_names_who_failed(
+    tmp_path: Path, fakellm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fakellm.add(*[Reply(status=500, error=f"down {n}") for n in range(3)])
+    gw = gateway(
+        tmp_path,
+        fakellm,
+        monkeypatch,
+        num_retries=0,
+        fallbacks=["standard"],
+        allowed_fails=1,
+        cooldown_s=60,
+    )
+    with pytest.raises(ModelError):
+        gw.complete("smart", HI)  # both fail; smart cools down
+    with pytest.raises(ModelError) as info:
+        gw.complete("smart", HI)  # smart is skipped, standard fails
+    text = str(info.value)
+    assert (
+        "all 1 attempt failed: 1. standard (openai/backup-model): InternalServerError: down 2"
+        in (text)
+    )
+    assert "skipped smart (cooling down for" in text
+
+
 @pytest.mark.parametrize("retries", [0, 1, 3])
 def test_attempts_never_exceed_retries_plus_fallbacks_plus_one(
     tmp_path: Path, fakellm: FakeLLM, monkeypatch: pytest.MonkeyPatch, retries: int

@@ -38,7 +38,11 @@ def test_run_of_a_dead_process_is_marked_interrupted(tmp_path: Path) -> None:
         "import sys; from pathlib import Path; from crewyard.runs.store import RunStore;"
         f"s = RunStore(Path({str(db)!r}));"
         "s.start('dead', 'demo', {}, 'crewai', Path('.'), None);"
-        "s.checkpoint('dead', 't1', 'a', 'kept'); import os; os._exit(9)"
+        "s.checkpoint('dead', 't1', 'a', 'kept');"
+        "call = dict(alias='fast', model='m', agent='a', task='t1', latency_ms=5.0, error=None);"
+        "s.model_call('dead', prompt_tokens=100, completion_tokens=20, cost_usd=0.25, **call);"
+        "s.model_call('dead', prompt_tokens=7, completion_tokens=3, cost_usd=0.5, **call);"
+        "import os; os._exit(9)"
     )
     subprocess.run([sys.executable, "-c", code], check=False)
     store = RunStore(db)
@@ -46,6 +50,9 @@ def test_run_of_a_dead_process_is_marked_interrupted(tmp_path: Path) -> None:
     assert record.status == "interrupted"
     assert "stopped" in (record.error or "")
     assert store.checkpoints("dead")[0].output == "kept"
+    # what its recorded calls spent, not 0 tokens and $0
+    assert (record.usage["total_tokens"], record.usage["calls"]) == (130, 2)
+    assert record.cost_usd == 0.75
 
 
 def test_unknown_run_id_says_how_to_list(tmp_path: Path) -> None:
