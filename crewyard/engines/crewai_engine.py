@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable
+from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 from pydantic import PrivateAttr
@@ -20,6 +22,7 @@ from crewyard.environ import while_importing
 from crewyard.guardrails import Guard, feedback
 from crewyard.runs.events import EventKind
 from crewyard.runs.result import TaskOutput
+from crewyard.settings import usable_folder
 from crewyard.tasks.spec import TaskSpec
 from crewyard.tools import Tool
 
@@ -37,9 +40,26 @@ with while_importing(
     from crewai import Agent, BaseLLM, Crew, Process, Task
     from crewai.tasks.task_output import TaskOutput as CrewAITaskOutput
     from crewai.tools import BaseTool
+    from crewai.utilities import task_output_storage_handler as kickoff_outputs
     from crewai_core.telemetry import Telemetry
 
     Telemetry()  # the process-wide instance, made while telemetry is off: it never sends
+
+# CrewAI keeps every crew's task outputs in one SQLite file under the home folder (for its own
+# `crewai replay`), mixing projects. A crew crewyard runs keeps it in the run's data folder;
+# CrewAI used outside a crewyard run is left as it was.
+_KICKOFF_DB: ContextVar[Path | None] = ContextVar("crewyard_kickoff_outputs", default=None)
+_crewai_kickoff_storage = kickoff_outputs.KickoffTaskOutputsSQLiteStorage  # type: ignore[attr-defined]
+
+
+def _kickoff_storage(db_path: str | None = None) -> Any:
+    in_run = _KICKOFF_DB.get()
+    if db_path is None and in_run is not None:
+        db_path = str(in_run)
+    return _crewai_kickoff_storage(db_path)
+
+
+kickoff_outputs.KickoffTaskOutputsSQLiteStorage = _kickoff_storage  # type: ignore[attr-defined,assignment]
 
 AGENT_KEYS = (
     "role",
@@ -215,6 +235,15 @@ class _CrewRun:
 
 def run_crewai(ctx: RunContext) -> list[TaskOutput]:
     """Run a sequential or hierarchical crew; returns the task outputs in order."""
+    folder = usable_folder(ctx.settings.data_dir / "crewai", "CrewAI's task outputs folder")
+    token = _KICKOFF_DB.set(folder / f"{ctx.run_id}.db")
+    try:
+        return _run(ctx)
+    finally:
+        _KICKOFF_DB.reset(token)
+
+
+def _run(ctx: RunContext) -> list[TaskOutput]:
     spec = ctx.spec
     run = _CrewRun(ctx)
     hierarchical = spec.process == "hierarchical"
