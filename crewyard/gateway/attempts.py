@@ -29,6 +29,11 @@ class BadReply(Exception):
     """The provider answered, but with nothing usable."""
 
 
+class ContextWindowExceededError(Exception):
+    """The prompt does not fit the model (LiteLLM's name for it): an alias with a longer
+    context may take it, the same alias never will."""
+
+
 def classify(exc: BaseException) -> Fault:
     """A provider error as a Fault, by LiteLLM's (OpenAI-style) class names and status."""
     if isinstance(exc, BadReply):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from crewyard.errors import ConfigError, CrewyardError, ModelError
 from crewyard.gateway import complexity
-from crewyard.gateway.attempts import Attempt, Cooldowns
+from crewyard.gateway.attempts import Attempt, ContextWindowExceededError, Cooldowns
 from crewyard.gateway.bound import RunGateway
 from crewyard.gateway.cache import ResponseCache
 from crewyard.gateway.call import Call, describe
@@ -46,6 +46,7 @@ class Gateway:
         self.throttle = Throttle()
         self._router: LiteLLMRouter | None = None
         self._deployments: dict[str, AliasConfig] = {}
+        self._windows: dict[str, int] = {}  # alias → context window, asked of each call
         self._lock = threading.Lock()
 
     # --- a run's view, and calls made outside any run --------------------------------------
@@ -123,12 +124,17 @@ class Gateway:
         return min(self._context_window(c) for c in self.table.candidates(ref))
 
     def _context_window(self, ref: str) -> int:
+        if (known := self._windows.get(ref)) is not None:
+            return known
         _, cfg = self.table.resolve(ref)
         if served := self.provider(cfg.model):
-            return served[0].context_window(served[1])
-        from crewyard.gateway import router
+            window = served[0].context_window(served[1])
+        else:
+            from crewyard.gateway import router
 
-        return router.context_window(cfg.model)
+            window = router.context_window(cfg.model)
+        self._windows[ref] = window
+        return window
 
     def model_info(self, ref: str) -> dict[str, Any]:
         """What the model behind ref can do, truthfully, in AutoGen's ModelInfo keys (for
@@ -252,8 +258,31 @@ class Gateway:
                 call.failed(attempt, exc)
         raise call.give_up()
 
+    def _fits(self, attempt: Attempt, call: Call, options: dict[str, Any]) -> None:
+        """Refuse, before sending, a prompt the alias's model cannot read (a 10 MB input is
+        never tokenized, let alone sent): a fallback with a longer context may take it."""
+        window = self._context_window(attempt.alias)
+        reply = int(options.get("max_tokens") or 0)
+        chars = sum(len(str(m.get("content") or "")) for m in call.messages)
+        if chars // 4 <= (window - reply) // 2:
+            return  # far inside the window: no need to count
+        tokens = chars // 4 if chars // 4 > 4 * window else None
+        if tokens is None:
+            tokens = self.count_tokens(attempt.alias, call.messages)
+        if tokens + reply > window:
+            who = ", ".join(
+                f"{k} {v!r}" for k, v in (("task", call.task), ("agent", call.agent)) if v
+            )
+            raise ContextWindowExceededError(
+                f"the prompt{f' ({who})' if who else ''} has about {tokens:,} tokens; "
+                f"{attempt.cfg.model} reads {window:,} in all, {reply:,} of them kept for the "
+                "reply: shorten the inputs (or what the task reads), or use a model with a "
+                "longer context"
+            )
+
     def _reply(self, attempt: Attempt, call: Call) -> Reply:
         options = call.options_for(attempt)
+        self._fits(attempt, call, options)
         if served := self.provider(attempt.cfg.model):
             return served[0].complete(served[1], call.messages, options)
         return self._litellm(attempt.alias, attempt.cfg).complete(
@@ -262,6 +291,7 @@ class Gateway:
 
     async def _areply(self, attempt: Attempt, call: Call) -> Reply:
         options = call.options_for(attempt)
+        self._fits(attempt, call, options)
         if served := self.provider(attempt.cfg.model):
             return await served[0].acomplete(served[1], call.messages, options)
         router = self._litellm(attempt.alias, attempt.cfg)

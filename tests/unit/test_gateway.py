@@ -126,3 +126,22 @@ def test_a_providers_usual_key_is_required_before_the_run(
     dispatcher.gateway.check(["standard"])  # passes now: the key came from .env
     assert os.environ["OPENAI_API_KEY"].startswith("sk-from-dotenv")
     monkeypatch.delenv("OPENAI_API_KEY")
+
+
+@pytest.mark.parametrize("size", [40_000, 10 * 1024 * 1024])
+def test_a_prompt_the_model_cannot_read_is_refused_before_it_is_sent(
+    tmp_path: Path, size: int
+) -> None:
+    """A 10 MB input once went out whole: 10.5M prompt tokens and 5.4 GB of memory."""
+    aliases = {"fast": {"model": "scripted/s", "script": ["never"], "max_tokens": 100}}
+    gateway = Gateway(table(tmp_path, aliases))
+    calls: list[CallRecord] = []
+    huge = [{"role": "user", "content": "word " * (size // 5)}]
+    with pytest.raises(ModelError) as info:
+        gateway.for_run(on_record=calls.append).complete("fast", huge, agent="a", task="t")
+    text = str(info.value)
+    assert f"has about {size // 4:,} tokens" in text
+    assert "scripted/s reads 8,192 in all, 100 of them kept for the reply" in text
+    assert "(task 't', agent 'a')" in text and "ContextWindowExceededError" in text
+    assert gateway.scripts["s"].calls == []  # never sent
+    assert [c.error is not None for c in calls] == [True]  # the refused attempt is recorded

@@ -11,7 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from crewyard.errors import ConfigError, CrewyardError
+from crewyard.errors import ConfigError
+from crewyard.gateway.attempts import ContextWindowExceededError
 from crewyard.gateway.config import LocalModelConfig, ModelTable
 from crewyard.gateway.records import Reply
 
@@ -81,11 +82,6 @@ class LocalModel:
 
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))
-
-
-class ContextWindowExceededError(CrewyardError):
-    """The prompt does not fit the model. LiteLLM's name for it, so attempts.classify moves on
-    to a fallback alias instead of retrying a prompt that can never fit."""
 
 
 def llama_format(fmt: dict[str, Any] | None) -> dict[str, Any] | None:
