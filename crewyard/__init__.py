@@ -56,8 +56,8 @@ def run(
     from crewyard.dispatcher import Dispatcher
 
     spec = load_crew(crew, settings) if isinstance(crew, str) else crew
-    dispatcher = Dispatcher(settings, model_overrides=models)
-    return dispatcher.run(spec, inputs, record=record, replay=replay)
+    with Dispatcher(settings, model_overrides=models) as dispatcher:  # frees the memory after
+        return dispatcher.run(spec, inputs, record=record, replay=replay)
 
 
 def costs(

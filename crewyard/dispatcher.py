@@ -78,8 +78,23 @@ class Dispatcher:
         )
         self._gateway = gateway
         self._memory: Memory | None = memory
+        self._owns_memory = memory is None  # what it opens itself, it closes
         self.listeners = list(listeners or [])
         self.store = RunStore(self.settings.runs_db)
+
+    def __enter__(self) -> Dispatcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let go of the memory it opened (the embedded store is then free for other
+        processes: the command line while a notebook lives on) and of the run store."""
+        if self._owns_memory and self._memory is not None:
+            self._memory.close()
+            self._memory = None
+        self.store.close()
 
     @property
     def gateway(self) -> Gateway:

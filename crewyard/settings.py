@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         "through LiteLLM, or fastembed (if installed).",
     )
     fastembed_model: str = Field(default="BAAI/bge-small-en-v1.5", description="fastembed model.")
+    memory_wait_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds to wait for another process that holds the embedded memory.",
+    )
     memory_backend: str = Field(
         default="qdrant",
         description="The shared memory's backend: qdrant (built in: a server when QDRANT_URL "

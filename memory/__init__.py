@@ -8,6 +8,7 @@ In a notebook, `crewyard.memory()` — this package, called — opens the config
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 from collections.abc import Callable
@@ -71,9 +72,27 @@ def open_memory(settings: Settings, gateway: Gateway | None = None) -> Memory:
 
 
 def _open_qdrant(settings: Settings, gateway: Any) -> Memory:
-    from crewyard.memory.store import open_store
+    """The built-in store: a Qdrant server when QDRANT_URL is set, else the embedded one in
+    the data folder; texts embedded by settings.embedder (gateway: for `litellm`)."""
+    from crewyard.memory import embedders
+    from crewyard.memory.store import MemoryStore
 
-    return open_store(settings, gateway)
+    embedder: embedders.Embedder
+    if settings.embedder == "litellm":
+        embedder = embedders.GatewayEmbedder(gateway)
+    elif settings.embedder == "fastembed":
+        embedder = embedders.FastEmbedEmbedder(settings.fastembed_model)
+    else:
+        embedder = embedders.WordLlamaEmbedder()
+    store = MemoryStore.open(
+        embedder,
+        path=settings.data_dir / "qdrant",
+        url=os.environ.get("QDRANT_URL") or None,
+        api_key=os.environ.get("QDRANT_API_KEY"),
+        wait_s=settings.memory_wait_s,
+    )
+    store.expire()  # short-term notes past their retention
+    return store
 
 
 class _CallablePackage(types.ModuleType):

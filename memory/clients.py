@@ -1,9 +1,11 @@
-"""Qdrant clients: the embedded store (one client per folder per process) or a server."""
+"""Qdrant clients: the embedded store (one client per folder per process, shared by the stores
+that hold it and closed when the last lets go) or a server."""
 
 from __future__ import annotations
 
 import atexit
 import threading
+import time
 from pathlib import Path
 
 from qdrant_client import QdrantClient
@@ -12,31 +14,64 @@ from crewyard.errors import ConfigError
 from crewyard.redact import redact
 from crewyard.settings import usable_folder
 
-_local_clients: dict[str, QdrantClient] = {}
+# folder → (client, how many open stores hold it)
+_local_clients: dict[str, tuple[QdrantClient, int]] = {}
 _local_lock = threading.Lock()
+RETRY_EVERY_S = 0.25
 
 
-def local_client(path: Path) -> QdrantClient:
-    """One client per folder per process: local mode allows one process per folder."""
+def local_client(path: Path, wait_s: float = 30.0) -> QdrantClient:
+    """The embedded store's client for path. Local mode allows one process per folder: while
+    another process holds it, wait up to wait_s for it to let go."""
+    key = str(path.resolve())
+    with _local_lock:
+        if key in _local_clients:
+            client, holders = _local_clients[key]
+            _local_clients[key] = (client, holders + 1)
+            return client
+        usable_folder(path, "the memory store folder")
+        client = _open_local(path, key, wait_s)
+        _local_clients[key] = (client, 1)
+        return client
+
+
+def release_local_client(path: Path) -> None:
+    """One store lets go of path's client; the last one closes it, so other processes (the
+    command line while a notebook lives on) can open the store."""
     key = str(path.resolve())
     with _local_lock:
         if key not in _local_clients:
-            usable_folder(path, "the memory store folder")
-            try:
-                _local_clients[key] = QdrantClient(path=key)
-            except Exception as exc:
-                if "already accessed" in str(exc):
-                    raise ConfigError(
-                        f"the memory store at {path} is in use by another crewyard process",
-                        hint="run the crews one after another, use the batch runner, or set "
-                        "QDRANT_URL to a Qdrant server that many processes can share",
-                    ) from exc
+            return
+        client, holders = _local_clients[key]
+        if holders > 1:
+            _local_clients[key] = (client, holders - 1)
+            return
+        del _local_clients[key]
+        client.close()
+
+
+def _open_local(path: Path, key: str, wait_s: float) -> QdrantClient:
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return QdrantClient(path=key)
+        except Exception as exc:
+            if "already accessed" not in str(exc):
                 raise ConfigError(  # a damaged store: say where it is and how to start over
                     f"the memory store at {path} cannot be opened "
                     f"({type(exc).__name__}: {str(exc)[:200]})",
                     hint=f"move {path} aside (or delete it) to start with an empty memory",
                 ) from exc
-        return _local_clients[key]
+            if time.monotonic() >= deadline:
+                raise ConfigError(
+                    f"the memory store at {path} is in use by another crewyard process "
+                    f"(waited {wait_s:g} s for it)",
+                    key="CREWYARD_MEMORY_WAIT_S",
+                    hint="run the crews one after another, wait longer "
+                    "(CREWYARD_MEMORY_WAIT_S), use the batch runner, or set QDRANT_URL to a "
+                    "Qdrant server that many processes can share",
+                ) from exc
+            time.sleep(RETRY_EVERY_S)
 
 
 def server_client(url: str, api_key: str | None) -> QdrantClient:
@@ -55,6 +90,6 @@ def server_client(url: str, api_key: str | None) -> QdrantClient:
 @atexit.register
 def _close_local_clients() -> None:
     # Close while the interpreter still works: the client's __del__ fails at shutdown.
-    for client in _local_clients.values():
+    for client, _ in _local_clients.values():
         client.close()
     _local_clients.clear()

@@ -62,3 +62,7 @@ class Memory(Protocol):
     def add_short_term(self, text: str, *, crew: str, run_id: str, task: str) -> str:
         """A task output of a run, kept for a while."""
         ...
+
+    def close(self) -> None:
+        """Let go of what the backend holds (files, locks, connections)."""
+        ...

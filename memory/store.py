@@ -7,53 +7,26 @@ a point."""
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from crewyard.errors import ConfigError
-from crewyard.memory.clients import local_client, server_client
+from crewyard.memory.clients import local_client, release_local_client, server_client
 from crewyard.memory.collections import check_schema, ensure_collection, point_id
 from crewyard.memory.embedders import (
     Embedder,
-    FastEmbedEmbedder,
-    GatewayEmbedder,
-    WordLlamaEmbedder,
 )
 from crewyard.memory.index import ExactIndex
 from crewyard.memory.protocol import SCOPES, Episode, MemoryItem
 from crewyard.redact import logger, redact, redact_data
 
-if TYPE_CHECKING:
-    from crewyard.settings import Settings
-
 FACT_DUPLICATE = 0.92  # cosine above which a new fact updates the old one
-
-
-def open_store(settings: Settings, gateway: Any = None) -> MemoryStore:
-    """The configured store: a Qdrant server when QDRANT_URL is set, else the embedded one in
-    the data folder; texts embedded by settings.embedder (gateway: for `litellm`)."""
-    embedder: Embedder
-    if settings.embedder == "litellm":
-        embedder = GatewayEmbedder(gateway)
-    elif settings.embedder == "fastembed":
-        embedder = FastEmbedEmbedder(settings.fastembed_model)
-    else:
-        embedder = WordLlamaEmbedder()
-    store = MemoryStore.open(
-        embedder,
-        path=settings.data_dir / "qdrant",
-        url=os.environ.get("QDRANT_URL") or None,
-        api_key=os.environ.get("QDRANT_API_KEY"),
-    )
-    store.expire()  # short-term notes past their retention
-    return store
 
 
 class MemoryStore:
@@ -78,6 +51,7 @@ class MemoryStore:
         self._ready: set[str] = set()
         # Embedded mode: searches are answered by exact numpy indexes over the stored points.
         self._indexes: dict[str, ExactIndex] = {}
+        self._local_path: Path | None = None  # the embedded store's folder, to release
         check_schema(self.client, prefix, embedder, where)
 
     @classmethod
@@ -88,13 +62,32 @@ class MemoryStore:
         path: Path | None = None,
         url: str | None = None,
         api_key: str | None = None,
+        wait_s: float = 30.0,
     ) -> MemoryStore:
-        """The server at url when given, else the embedded store in path (':memory:' ok)."""
+        """The server at url when given, else the embedded store in path (':memory:' ok),
+        waiting up to wait_s for another process that holds it."""
         if url:
             return cls(server_client(url, api_key), embedder, url, server=True)
         if path is None or str(path) == ":memory:":
             return cls(QdrantClient(":memory:"), embedder, ":memory:")
-        return cls(local_client(path), embedder, str(path))
+        store = cls(local_client(path, wait_s), embedder, str(path))
+        store._local_path = path
+        return store
+
+    def __enter__(self) -> MemoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let go of the store: the embedded one is released for other processes once no
+        store of this process holds it."""
+        if self._local_path is not None:
+            release_local_client(self._local_path)
+            self._local_path = None
+        elif self.server:
+            self.client.close()
 
     def _name(self, scope: str) -> str:
         if scope not in SCOPES:

@@ -16,6 +16,7 @@ from pydantic import PrivateAttr
 
 from crewyard.context import RunContext
 from crewyard.crews.options import HierarchicalOptions
+from crewyard.engines.asyncrun import off_the_loop
 from crewyard.engines.delegation import DelegationGuard, DelegationStopped
 from crewyard.engines.prompts import context_block
 from crewyard.environ import while_importing
@@ -236,11 +237,16 @@ class _CrewRun:
 def run_crewai(ctx: RunContext) -> list[TaskOutput]:
     """Run a sequential or hierarchical crew; returns the task outputs in order."""
     folder = usable_folder(ctx.settings.data_dir / "crewai", "CrewAI's task outputs folder")
-    token = _KICKOFF_DB.set(folder / f"{ctx.run_id}.db")
-    try:
-        return _run(ctx)
-    finally:
-        _KICKOFF_DB.reset(token)
+
+    def in_this_thread() -> list[TaskOutput]:
+        token = _KICKOFF_DB.set(folder / f"{ctx.run_id}.db")
+        try:
+            return _run(ctx)
+        finally:
+            _KICKOFF_DB.reset(token)
+
+    # CrewAI refuses to run synchronously inside an event loop (a notebook cell's)
+    return off_the_loop(in_this_thread)
 
 
 def _run(ctx: RunContext) -> list[TaskOutput]:

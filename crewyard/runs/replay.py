@@ -103,3 +103,6 @@ class MemoryTape:
         if self.store is None:
             return ""
         return self.store.add_short_term(text, crew=crew, run_id=run_id, task=task)
+
+    def close(self) -> None:
+        return None  # the store belongs to the dispatcher, which closes it

@@ -127,10 +127,10 @@ def test_second_process_gets_a_clear_message(tmp_path: Path) -> None:
     path = tmp_path / "q2"
     MemoryStore.open(WordLlamaEmbedder(), path=path).add_fact("x", crew="a", run_id="1")
     code = (
-        "from pathlib import Path; from memory.store import MemoryStore;"
-        "from memory.embedders import WordLlamaEmbedder; from crewyard.errors import "
+        "from pathlib import Path; from crewyard.memory.store import MemoryStore;"
+        "from crewyard.memory.embedders import WordLlamaEmbedder; from crewyard.errors import "
         "ConfigError\ntry:\n"
-        f"    MemoryStore.open(WordLlamaEmbedder(), path=Path({str(path)!r}))\n"
+        f"    MemoryStore.open(WordLlamaEmbedder(), path=Path({str(path)!r}), wait_s=0)\n"
         "except ConfigError as e:\n    print(e)\n"
     )
     out = subprocess.run(
@@ -214,3 +214,38 @@ def test_a_memory_folder_that_is_a_file_is_explained(tmp_path: Path) -> None:
         ConfigError, match=r"the memory store folder .*qdrant cannot be used: it is a file"
     ):
         MemoryStore.open(WordLlamaEmbedder(), path=tmp_path / "qdrant")
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from crewyard.memory.embedders import WordLlamaEmbedder
+from crewyard.memory.store import MemoryStore
+store = MemoryStore.open(WordLlamaEmbedder(), path=Path(sys.argv[1]))
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+store.close()
+print("released", flush=True)
+time.sleep(30)
+"""
+
+
+@pytest.mark.parametrize(("hold_s", "wait_s", "opens"), [(2.0, 60.0, True), (60.0, 0.5, False)])
+def test_a_second_process_waits_a_bounded_time_for_the_embedded_store(
+    tmp_path: Path, hold_s: float, wait_s: float, opens: bool
+) -> None:
+    path = tmp_path / "qdrant"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path), str(hold_s)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        if opens:  # the holder lets go while we wait (and lives on)
+            with MemoryStore.open(WordLlamaEmbedder(), path=path, wait_s=wait_s) as store:
+                assert store.stats()["facts"] == 0
+        else:
+            with pytest.raises(ConfigError, match=r"in use by another crewyard process \(waited"):
+                MemoryStore.open(WordLlamaEmbedder(), path=path, wait_s=wait_s)
+    finally:
+        holder.kill()
+        holder.wait()

@@ -130,6 +130,9 @@ class ListMemory:
     def add_short_term(self, text: str, *, crew: str, run_id: str, task: str) -> str:
         return self._add("short_term", text, crew=crew, run_id=run_id, task=task)
 
+    def close(self) -> None:
+        self.closed = True
+
 
 SHARED = ListMemory()
 
