@@ -74,6 +74,11 @@ class CodingOptions(_Options):
     cpu_s: int = Field(default=20, ge=1, description="CPU seconds per execution.")
     memory_mb: int = Field(default=512, ge=64, description="Address-space limit per execution.")
     network: bool = Field(default=False, description="Let executed code use the network.")
+    keep_scratch: bool = Field(
+        default=False,
+        description="Keep each round's sandbox folder (program and what it wrote) under the "
+        "run's outputs; by default only the final code is saved.",
+    )
 
 
 BUILTIN_PROCESSES: dict[str, type[BaseModel]] = {

@@ -4,7 +4,9 @@ the sandboxed code executor, and shared memory through AutoGen's Memory protocol
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import shutil
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, Literal, cast
 
@@ -241,8 +243,17 @@ class SandboxExecutor(CodeExecutor):
             memory_mb=self._options.memory_mb,
             network=self._options.network,
         )
+        # Each round's scratch goes once it has run: the engine saves the final code itself
+        # (ctx.finish_task); keep_scratch keeps the rounds (what each wrote, up to the cap).
+        keep = self._options.keep_scratch
         work = self._ctx.output_dir / "sandbox" / f"round-{self.rounds}"
-        result = await asyncio.to_thread(run_python, program, work, limits)
+        try:
+            result = await asyncio.to_thread(run_python, program, work, limits, keep_files=keep)
+        finally:
+            if not keep:
+                shutil.rmtree(work, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    work.parent.rmdir()  # only if no other round is left in it
         self.passed = result.ok
         output = (result.stdout + result.stderr).strip()
         if result.killed_by:

@@ -99,6 +99,22 @@ def test_coding_retries_until_the_tests_pass(settings: Settings, make_crew: Any)
     assert result.output == solution.read_text()
     events = [k for k, _ in RunStore(settings.runs_db).events(result.run_id)]
     assert "code_saved" in events
+    # only what the crew saves stays: the two rounds' scratch folders are gone
+    assert sorted(p.name for p in Path(result.output_dir or "").iterdir()) == ["solution.py"]
+
+
+def test_coding_keeps_each_rounds_scratch_when_asked(settings: Settings, make_crew: Any) -> None:
+    options = {**CODING["crew"]["engine_options"], "keep_scratch": True}  # type: ignore[index]
+    make_crew("coding", **{**CODING, "crew": {**CODING["crew"], "engine_options": options}})
+    replies = [
+        "```python\ndef solve(x):\n    return x + 1\n```",
+        "```python\nopen('note.txt', 'w').write('kept')\ndef solve(x):\n    return x * 2\n```",
+    ]
+    dispatcher, _ = dispatcher_for(settings, replies)
+    result = dispatcher.run(load_crew("coding", settings.crews_dir), {"spec": "double"})
+    rounds = Path(result.output_dir or "") / "sandbox"
+    assert sorted(p.name for p in rounds.iterdir()) == ["round-1", "round-2"]
+    assert (rounds / "round-2" / "note.txt").read_text() == "kept"
 
 
 def test_coding_endless_loop_is_stopped_and_reported(settings: Settings, make_crew: Any) -> None:
