@@ -28,7 +28,9 @@ def load_crew(
     crews_dir: Path | None = None,
     processes: Mapping[str, type[BaseModel]] | None = None,
 ) -> CrewSpec:
-    """The crew called name, loaded and checked (raises ConfigError with file:line).
+    """The crew called name, loaded and checked (raises ConfigError with file:line). name is
+    the name of a folder in crews_dir: a path ('../x', '/x', 'a/b') is refused before any file
+    is read; a folder there that is a symlink is followed, wherever it points.
     processes: what a crew may name as its process (default: the built-in ones; crewyard's
     own callers pass every engine's, plugins included)."""
     from crewyard.crews.loader import load_crew as _load

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-import yaml
-
 from crewyard.crews.spec import CrewSpec, InputSpec
-from crewyard.errors import InputError, did_you_mean
+from crewyard.crews.yamlfile import (
+    MAX_DEPTH,
+    MAX_INT,
+    MAX_INT_CHARS,
+    MAX_VALUES,
+    parse_yaml,
+    read_text,
+    short,
+    too_deep,
+    too_many,
+)
+from crewyard.errors import ConfigError, InputError, did_you_mean
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -32,21 +42,78 @@ def parse_pairs(pairs: list[str]) -> dict[str, str]:
 
 
 def read_inputs_file(path: Path) -> dict[str, Any]:
-    """Inputs from a JSON or YAML file holding one mapping."""
+    """Inputs from a JSON or YAML file holding one mapping, read within the limits of crew
+    files (crewyard.crews.yamlfile: size, UTF-8 text, depth, values, numbers)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read inputs file: {exc.strerror}", file=path) from exc
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"inputs file is not valid JSON/YAML: {exc}", file=path) from exc
+        text = read_text(path, "the inputs file")
+        if path.suffix.lower() == ".json":
+            data = _parse_json(text, path)
+        else:
+            data = parse_yaml(text, path).data
+    except InputError:
+        raise
+    except ConfigError as exc:
+        raise InputError(
+            exc.message, file=exc.file, line=exc.line, key=exc.key, hint=exc.hint
+        ) from None
     if not isinstance(data, dict):
         raise InputError("inputs file must hold one mapping of input names to values", file=path)
     return {str(k): v for k, v in data.items()}
 
 
-def _convert(name: str, spec: InputSpec, value: Any) -> Any:
+def _parse_json(text: str, path: Path) -> Any:
+    def integer(digits: str) -> int:
+        if len(digits) > MAX_INT_CHARS:
+            raise ValueError(f"number {short(digits, 40)} is too large")
+        return int(digits)
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a finite number")
+
+    try:
+        data = json.loads(text, parse_int=integer, parse_constant=constant)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"malformed JSON: {exc.msg}",
+            file=path,
+            line=exc.lineno,
+            hint="check the quotes, commas and brackets near that line",
+        ) from None
+    except ValueError as exc:
+        raise ConfigError(str(exc), file=path, hint="write a finite number") from None
+    except RecursionError:
+        raise too_deep(path) from None
+    return _check_plain(data, path)
+
+
+def _check_plain(data: Any, path: Path | str) -> Any:
+    """Parsed JSON within the limits of YAML files: depth, values, int64, finite floats."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    count = 0
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise too_many(path)
+        if depth > MAX_DEPTH:
+            raise too_deep(path)
+        if isinstance(value, dict):
+            stack += [(v, depth + 1) for v in value.values()]
+        elif isinstance(value, list):
+            stack += [(v, depth + 1) for v in value]
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{value} is not a finite number", file=path, hint="write a number")
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise ConfigError(
+                f"number {short(str(value), 40)} is too large (at most {MAX_INT})",
+                file=path,
+                hint="write a smaller number, or quote it to keep it as text",
+            )
+    return data
+
+
+def convert(name: str, spec: InputSpec, value: Any) -> Any:
+    """value (a CLI string, or a value from a file or a default) as the input's type."""
     expected = spec.type
     if not isinstance(value, str) or expected == "str":
         ok = {
@@ -61,7 +128,8 @@ def _convert(name: str, spec: InputSpec, value: Any) -> Any:
             return str(value)
         if not ok:
             raise InputError(
-                f"input {name!r} must be {expected}, got {type(value).__name__} {value!r}",
+                f"input {name!r} must be {expected}, "
+                f"got {type(value).__name__} {short(repr(value), 60)}",
                 key=name,
             )
         return float(value) if expected == "float" else value
@@ -92,7 +160,7 @@ def _convert(name: str, spec: InputSpec, value: Any) -> Any:
             "dict": '{"k": "v"}',
         }
         raise InputError(
-            f"input {name!r} must be {expected}, got {value!r}",
+            f"input {name!r} must be {expected}, got {short(repr(value), 60)}",
             key=name,
             hint=f"for example --input {name}={examples[expected]}",
         ) from None
@@ -111,9 +179,9 @@ def resolve_inputs(spec: CrewSpec, given: dict[str, Any]) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
     for name, input_spec in spec.inputs.items():
         if name in given:
-            resolved[name] = _convert(name, input_spec, given[name])
-        elif input_spec.default is not None:
-            resolved[name] = input_spec.default
+            resolved[name] = convert(name, input_spec, given[name])
+        elif input_spec.default is not None:  # checked when the crew was loaded
+            resolved[name] = convert(name, input_spec, input_spec.default)
         elif input_spec.is_required:
             desc = f" ({input_spec.description})" if input_spec.description else ""
             raise InputError(

@@ -10,6 +10,12 @@ from pydantic import BaseModel
 
 from crewyard.agents import LIBRARY_DIR as AGENT_LIBRARY
 from crewyard.agents.spec import AgentSpec
+from crewyard.crews.checks import (
+    check_crew_name,
+    check_input_defaults,
+    check_library_name,
+    name_problem,
+)
 from crewyard.crews.hooks import check_references
 from crewyard.crews.inputs import PLACEHOLDER, outside_path_problem
 from crewyard.crews.options import BUILTIN_PROCESSES
@@ -26,10 +32,12 @@ TASK_TEXT_FIELDS = ("description", "expected_output", "output_file")
 
 
 def discover(crews_dir: Path) -> list[str]:
-    """Names of the crews under crews_dir: every folder with a crew.yaml."""
+    """Names of the crews under crews_dir: every folder with a crew.yaml whose name is a
+    plain name (so `--crew NAME` can load it; a folder such as .hidden is skipped)."""
     if not crews_dir.is_dir():
         return []
-    return sorted(p.parent.name for p in crews_dir.glob("*/crew.yaml"))
+    found = (p for p in crews_dir.glob("*/crew.yaml") if p.is_file())
+    return sorted(p.parent.name for p in found if name_problem(p.parent.name) is None)
 
 
 def _mapping(doc: YamlDoc, what: str) -> dict[str, Any]:
@@ -74,6 +82,7 @@ class _Resolver:
         if self.local is not None and name in self.entries and not chain:
             raw, src, path = self.entries[name], self.local, (name,)
         else:
+            check_library_name(name, self.kind[:-1], self.library, doc, at)
             lib_file = self.library / f"{name}.yaml"
             if not lib_file.is_file():
                 raise doc.error(
@@ -86,6 +95,12 @@ class _Resolver:
         if not isinstance(raw, dict):
             raise src.error(f"{self.kind[:-1]} {name!r} must be a mapping of keys", path)
         base = raw.get("extends")
+        if base is not None and not isinstance(base, str):
+            raise src.error(
+                f"extends must name one {self.kind[:-1]}, not hold a {type(base).__name__}",
+                (*path, "extends"),
+                f"write extends: <name of a {self.kind[:-1]} in {self.library}>",
+            )
         if base is not None:
             if base in chain or base == name:
                 raise src.error(f"'extends' loops back to {base!r}", (*path, "extends"))
@@ -108,6 +123,7 @@ def load_crew(
     processes: the processes a crew may name, each with its engine_options model (the
     engine registry's, crewyard.engines.processes(), which includes plugins; default: the
     built-in ones)."""
+    name = check_crew_name(name, crews_dir, lambda: discover(crews_dir))  # before any read
     processes = BUILTIN_PROCESSES if processes is None else processes
     crew_dir = crews_dir / name
     crew_file = crew_dir / "crew.yaml"
@@ -121,6 +137,7 @@ def load_crew(
     if crew_doc.data is not None and not isinstance(crew_doc.data, dict):
         raise crew_doc.error("crew.yaml must be a mapping of keys")
     crew = validate(CrewFile, crew_doc.data, crew_doc)
+    check_input_defaults(crew, crew_doc)
     if crew.process != AUTO_PROCESS and crew.process not in processes:
         raise crew_doc.error(
             f"unknown process {crew.process!r}",

@@ -40,13 +40,16 @@ def test_a_crewai_run_writes_its_task_outputs_in_the_data_folder(
     assert done.returncode == 0, done.stderr
     assert list(home.rglob("latest_kickoff_task_outputs.db")) == []
     (kept,) = (settings.data_dir / "crewai").glob("*.db")
-    assert kept.stem == json.loads(
-        subprocess.run(
-            [sys.executable, "main.py", "runs", "--json"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )[0]["id"]
+    assert (
+        kept.stem
+        == json.loads(
+            subprocess.run(
+                [sys.executable, "main.py", "runs", "--json"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )[0]["id"]
+    )

@@ -8,6 +8,7 @@ import pytest
 
 from crewyard.crews.inputs import fill, parse_pairs, read_inputs_file, resolve_inputs
 from crewyard.crews.loader import load_crew
+from crewyard.crews.yamlfile import MAX_DEPTH
 from crewyard.errors import InputError
 from tests.conftest import TWO_AGENTS, TWO_TASKS, MakeCrew
 
@@ -77,3 +78,63 @@ def test_fill_leaves_non_placeholder_braces_alone() -> None:
     assert fill('{topic} as {"json": 1} and {unknown}', {"topic": "t"}) == (
         't as {"json": 1} and {unknown}'
     )
+
+
+def test_defaults_are_given_as_their_declared_type(make_crew: MakeCrew, crews_dir: Path) -> None:
+    inputs = {
+        "topic": {"type": "str", "default": 5},
+        "ratio": {"type": "float", "default": 2},
+        "tags": {"type": "list", "default": "a, b"},
+        "deep": {"type": "bool", "default": "yes"},
+    }
+    make_crew(crew={"inputs": inputs}, agents=TWO_AGENTS, tasks=TWO_TASKS)
+    resolved = resolve_inputs(load_crew("demo", crews_dir), {})
+    assert resolved == {"topic": "5", "ratio": 2.0, "tags": ["a", "b"], "deep": True}
+    assert isinstance(resolved["ratio"], float)
+
+
+def test_inputs_file_is_read_within_the_limits_of_crew_files(tmp_path: Path) -> None:
+    path = tmp_path / "in.yaml"
+    with path.open("wb") as fh:
+        fh.truncate(64 * 1024 * 1024)  # sparse
+    with pytest.raises(InputError, match=r"the inputs file is too large: 64\.0 MiB"):
+        read_inputs_file(path)
+    path.write_bytes(b"topic: caf\xe9\n")
+    with pytest.raises(InputError, match="not UTF-8 text: byte 0xe9 at offset 10") as info:
+        read_inputs_file(path)
+    assert info.value.line == 1 and info.value.hint
+
+
+BOMB = "".join(
+    f"l{i}: &l{i} [{', '.join([f'*l{i - 1}' if i else 'lol'] * 9)}]\n" for i in range(9)
+).encode()
+
+
+@pytest.mark.parametrize(
+    ("suffix", "data", "words"),
+    [
+        (".json", b'{"topic": "caf\xe9"}', "not UTF-8"),
+        (".yaml", bytes(range(256)), "not UTF-8"),
+        (".yaml", BOMB, "alias"),
+        (".json", b"[" * 50_000, f"more than {MAX_DEPTH} levels"),
+        (".json", b'{"topic": 1' + b"0" * 5000 + b"}", "too large"),
+        (".json", b'{"topic": NaN}', "finite"),
+        (".yaml", b"topic: 1.0e+999\n", "finite"),
+        (".json", b'{"topic": "x",\n"count": }', "malformed JSON"),
+        (".yaml", b"\xef\xbb\xbftopic: tides\r\nx: [", "malformed YAML"),
+    ],
+)
+def test_a_hostile_inputs_file_is_an_input_error(
+    suffix: str, data: bytes, words: str, tmp_path: Path
+) -> None:
+    path = tmp_path / f"inputs{suffix}"
+    path.write_bytes(data)
+    with pytest.raises(InputError) as info:
+        read_inputs_file(path)
+    assert words in info.value.message and info.value.file == str(path)
+
+
+def test_an_inputs_file_with_a_bom_and_crlf_reads(tmp_path: Path) -> None:
+    path = tmp_path / "inputs.json"
+    path.write_bytes(b'\xef\xbb\xbf{"topic": "tides",\r\n "n": 2}')
+    assert read_inputs_file(path) == {"topic": "tides", "n": 2}
