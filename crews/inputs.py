@@ -23,6 +23,9 @@ from crewyard.crews.yamlfile import (
 from crewyard.errors import ConfigError, InputError, did_you_mean
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# One input's text: far more than any model's context window holds (the gateway says so),
+# little enough never to exhaust the machine (a 10 MB input once took 5.4 GB).
+MAX_INPUT_CHARS = 1024 * 1024
 
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
@@ -175,6 +178,14 @@ def resolve_inputs(spec: CrewSpec, given: dict[str, Any]) -> dict[str, Any]:
                 f"crew {spec.name!r} has no input {name!r}",
                 key=name,
                 hint=did_you_mean(name, spec.inputs) or f"its inputs: {known}",
+            )
+    for name, value in given.items():
+        if isinstance(value, str) and len(value) > MAX_INPUT_CHARS:
+            raise InputError(
+                f"input {name!r} is {len(value):,} characters long; an input holds at most "
+                f"{MAX_INPUT_CHARS:,}",
+                key=name,
+                hint="give the crew a shorter text, or a file it reads with a tool",
             )
     resolved: dict[str, Any] = {}
     for name, input_spec in spec.inputs.items():

@@ -14,7 +14,7 @@ IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 def _compiles(pattern: str) -> str:
     try:
         re.compile(pattern)
-    except re.error as exc:
+    except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999} overflows
         raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
     return pattern
 
@@ -28,6 +28,8 @@ def _is_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
     except exceptions.SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "the top level"
         raise ValueError(f"not a valid JSON Schema at {where}: {exc.message}") from None
+    except (TypeError, LookupError) as exc:  # e.g. `$schema: [1]` names no known draft
+        raise ValueError(f"not a valid JSON Schema: {exc}") from None
     return schema
 
 

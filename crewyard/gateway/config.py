@@ -150,9 +150,9 @@ class ModelTable:
         env = os.environ if env is None else env
         for key, value in env.items():
             if key.startswith(ENV_OVERRIDE_PREFIX) and value:
-                table.override(key[len(ENV_OVERRIDE_PREFIX) :].lower(), value)
+                table.override(key[len(ENV_OVERRIDE_PREFIX) :].lower(), value, key)
         for alias, model in dict(overrides or {}).items():
-            table.override(alias, model)
+            table.override(alias, model, f"--model {alias}={model}")
         if AUTO in table.aliases:
             raise doc.error(
                 f"{AUTO!r} is reserved for complexity routing and cannot be an alias",
@@ -197,13 +197,19 @@ class ModelTable:
         tiers = [routing.alias_for(t) for t in ("simple", "standard", "complex", "reasoning")]
         return list(dict.fromkeys(tiers))
 
-    def override(self, alias: str, model: str) -> None:
-        """Point an alias at another model string (keeps its other settings)."""
+    def override(self, alias: str, model: str, given_as: str = "") -> None:
+        """Point an alias at another model string (keeps its other settings). Only aliases
+        models.yaml declares: an override of any other name would change nothing."""
         current = self.aliases.get(alias)
         if current is None:
-            self.aliases[alias] = AliasConfig(model=model)
-        else:
-            self.aliases[alias] = current.model_copy(update={"model": model, "script": None})
+            raise ConfigError(
+                f"{given_as or alias}: {alias!r} is not an alias of models.yaml, so it would "
+                "change nothing",
+                file=self.source,
+                hint=did_you_mean(alias, self.aliases)
+                or f"aliases: {', '.join(self.aliases)}; a new alias is added in models.yaml",
+            )
+        self.aliases[alias] = current.model_copy(update={"model": model, "script": None})
 
     def resolve(self, name: str) -> tuple[str, AliasConfig]:
         """An alias, or a raw LiteLLM model string ('provider/model'), as (name, config)."""

@@ -145,3 +145,28 @@ def test_a_prompt_the_model_cannot_read_is_refused_before_it_is_sent(
     assert "(task 't', agent 'a')" in text and "ContextWindowExceededError" in text
     assert gateway.scripts["s"].calls == []  # never sent
     assert [c.error is not None for c in calls] == [True]  # the refused attempt is recorded
+
+
+def test_an_override_of_an_alias_models_yaml_does_not_declare_is_refused(
+    tmp_path: Path,
+) -> None:
+    """`--model typo=openai/gpt-4o` used to change nothing, silently, and exit 0."""
+    aliases = {"fast": {"model": "scripted/s"}, "smart": {"model": "scripted/s"}}
+    with pytest.raises(ConfigError) as info:
+        table(tmp_path, aliases).load(tmp_path / "models.yaml", {"smrt": "openai/gpt-4o"})
+    assert "--model smrt=openai/gpt-4o: 'smrt' is not an alias of models.yaml" in str(info.value)
+    assert "did you mean 'smart'?" in str(info.value)
+    with pytest.raises(ConfigError, match="CREWYARD_MODEL_TYPO: 'typo' is not an alias"):
+        table(tmp_path, aliases, env={"CREWYARD_MODEL_TYPO": "openai/gpt-4o"})
+
+
+def test_the_cli_refuses_a_model_override_typo(
+    settings: Any, two_step_crew: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from crewyard.cli import main
+    from tests.conftest import cli_uses
+
+    cli_uses(settings, monkeypatch)
+    argv = ["--crew", "demo", "--input", "topic=x", "--model", "typo=openai/gpt-4o", "--dry-run"]
+    assert main(argv) == 2
+    assert "'typo' is not an alias of models.yaml" in capsys.readouterr().err

@@ -138,3 +138,13 @@ def test_an_inputs_file_with_a_bom_and_crlf_reads(tmp_path: Path) -> None:
     path = tmp_path / "inputs.json"
     path.write_bytes(b'\xef\xbb\xbf{"topic": "tides",\r\n "n": 2}')
     assert read_inputs_file(path) == {"topic": "tides", "n": 2}
+
+
+def test_an_input_too_long_to_be_a_prompt_is_refused(make_crew: MakeCrew, crews_dir: Path) -> None:
+    """A 10 MB input was sent whole: 10.5M prompt tokens, 5.4 GB of memory."""
+    make_crew("demo", agents=TWO_AGENTS, tasks=TWO_TASKS)
+    spec = load_crew("demo", crews_dir)
+    with pytest.raises(InputError, match=r"input 'topic' is 10,485,760 characters long") as info:
+        resolve_inputs(spec, {"topic": "x" * 10 * 1024 * 1024})
+    assert info.value.key == "topic" and info.value.exit_code == 2
+    assert resolve_inputs(spec, {"topic": "x" * 1000})["topic"] == "x" * 1000
