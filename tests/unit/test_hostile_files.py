@@ -324,8 +324,8 @@ def test_a_guardrail_that_breaks_its_checker_is_a_config_error(
 ) -> None:
     folder = crew_with(make_crew, tasks=TASKS + f"  guardrails: {guardrails}\n")
     err = error_of(crews_dir)
-    assert "cannot check" in err.message and words in err.message and err.hint
-    assert err.file == str(folder / "tasks.yaml") and err.line == 1 and err.key == "t"
+    assert words in err.message and (err.key or "").startswith("t.guardrails.")
+    assert err.file == str(folder / "tasks.yaml")
 
 
 @pytest.mark.parametrize(
