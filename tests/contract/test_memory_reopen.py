@@ -15,7 +15,8 @@ def test_reopened_store_searches_what_is_on_disk(tmp_path: Path) -> None:
     store.add_fact("Tidal power follows the moon", crew="b", run_id="2")
     vector = store.embedder.embed(["sodium batteries"])[0]
     from_qdrant = store.client.query_points("crewyard_facts", query=vector, limit=2).points
-    _local_clients.pop(str((tmp_path / "q").resolve())).close()  # as if a new process
+    store.close()  # its last holder lets go: the client is closed, as in a new process
+    assert str((tmp_path / "q").resolve()) not in _local_clients
     reopened = MemoryStore.open(WordLlamaEmbedder(), path=tmp_path / "q")
     found = reopened.search_vector(vector, scopes=("facts",), k=2)
     assert [f.id for f in found] == [str(p.id) for p in from_qdrant]

@@ -114,10 +114,8 @@ class OtherEmbedder(WordLlamaEmbedder):
 
 def test_a_different_embedder_is_explained_not_mixed(tmp_path: Path) -> None:
     path = tmp_path / "q1"
-    MemoryStore.open(WordLlamaEmbedder(), path=path).add_fact("x", crew="a", run_id="1")
-    from crewyard.memory import clients
-
-    clients._local_clients.clear()  # a new process, as far as the store can tell
+    with MemoryStore.open(WordLlamaEmbedder(), path=path) as first:
+        first.add_fact("x", crew="a", run_id="1")
     with pytest.raises(ConfigError, match="written with wordllama/l2_supercat-256") as info:
         MemoryStore.open(OtherEmbedder(), path=path)
     assert "memory reset --all" in (info.value.hint or "")
