@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("engines", ("crewyard.engines",)),
     ("plans", ("crewyard.plan",)),
     ("dispatcher", ("crewyard.dispatcher",)),
+    ("durable runs", ("crewyard.durable",)),
     ("front doors", ("crewyard.cli", "=crewyard", "=main")),
 ]
 
