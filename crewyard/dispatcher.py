@@ -23,6 +23,7 @@ from crewyard.runs.cassettes import CassettePlayer, CassetteWriter, cassette_pat
 from crewyard.runs.events import EventKind, EventSink, Listener
 from crewyard.runs.replay import MemoryTape, open_player
 from crewyard.runs.result import RunResult, TaskOutput
+from crewyard.runs.resuming import ResumingTape
 from crewyard.runs.store import RunStore, new_run_id
 from crewyard.settings import Settings, usable_folder
 from crewyard.tools import registered
@@ -46,13 +47,21 @@ class _Taping:
 
     writer: CassetteWriter | None = None
     player: CassettePlayer | None = None
+    resumed: CassettePlayer | None = None  # the run a resume takes its recorded calls from
     tape: Tape = field(default=NO_TAPE)
 
     def started(self) -> dict[str, Any]:
         """What the run_started event says of it."""
         if self.player is not None:
             return {"replay_of": self.player.run_id, "cassette": str(self.player.path)}
-        return {"cassette": str(self.writer.path)} if self.writer is not None else {}
+        said = {"cassette": str(self.writer.path)} if self.writer is not None else {}
+        return said | ({"resume_of": self.resumed.run_id} if self.resumed is not None else {})
+
+    @property
+    def memory_cassette(self) -> CassetteWriter | CassettePlayer | ResumingTape | None:
+        if isinstance(self.tape, ResumingTape):
+            return self.tape
+        return self.player or self.writer
 
 
 class Dispatcher:
@@ -126,16 +135,27 @@ class Dispatcher:
         *,
         record: bool = False,
         replay: str | Path | None = None,
+        resume: str | Path | None = None,
+        run_id: str | None = None,
     ) -> RunResult:
         """Run a crew to the end; raises RunFailed (with the partial result) if it fails.
 
         record: keep every model request and reply in a cassette (settings.cassettes_dir).
         replay: a recorded run's id (or its cassette file): every model call is answered
         from the cassette, none is made; a request that differs from the recording fails the
-        run with ReplayMismatch. A replay without inputs takes the recorded run's."""
+        run with ReplayMismatch. A replay without inputs takes the recorded run's.
+        resume: a recorded run's id (or cassette) whose calls this run reuses while its requests
+        match (none is paid twice), going live from the first that differs; it records.
+        run_id: the new run's id (a batch names its item's run before it starts)."""
         if record and replay is not None:
             raise ConfigError("a run cannot record and replay at once", hint="drop one of them")
+        if replay is not None and resume is not None:
+            raise ConfigError("a run cannot replay and resume at once", hint="drop one of them")
         taping = _Taping()
+        if resume is not None:
+            taping.resumed = open_player(self.settings, self.store, resume)
+            inputs = inputs or taping.resumed.inputs
+            record = True
         if replay is not None:
             player = taping.player = open_player(self.settings, self.store, replay)
             if player.crew and player.crew != spec.name:
@@ -147,14 +167,16 @@ class Dispatcher:
             taping.tape = player
         resolved = resolve_inputs(spec, inputs or {})
         the_plan = self.plan(spec)
-        if taping.player is not None:  # the recorded prompts, whatever memory holds now
-            count = int(taping.player.header.get("memory_items") or 0)
-            recalled = (taping.player.memory_block, count) if spec.memory.enabled else ("", 0)
-        else:
+        recorded = taping.player or taping.resumed
+        if recorded is not None:  # the recorded prompts, whatever memory holds now
+            count = int(recorded.header.get("memory_items") or 0)
+            recalled = (recorded.memory_block, count) if spec.memory.enabled else ("", 0)
+        if taping.player is None:
             self.gateway.check(list(the_plan.agents.values()) + list(the_plan.models))
+        if recorded is None:
             items = recall(self.memory, spec, resolved) if spec.memory.enabled else []
             recalled = (render(items, spec.memory.budget_chars), len(items))
-        run_id = new_run_id()
+        run_id = run_id or new_run_id()
         output_dir = usable_folder(self.settings.outputs_dir / run_id, "the outputs folder")
         log_file = usable_folder(self.settings.logs_dir, "the logs folder") / f"{run_id}.jsonl"
         if record:
@@ -169,6 +191,8 @@ class Dispatcher:
             }
             path = cassette_path(self.settings.cassettes_dir, run_id)
             taping.writer = taping.tape = CassetteWriter(path, header)
+            if taping.resumed is not None:
+                taping.tape = ResumingTape(taping.resumed, taping.writer)
         try:
             with run_log(log_file, run_id):
                 return self._run(
@@ -211,7 +235,7 @@ class Dispatcher:
         started = time.perf_counter()
         if spec.memory.enabled:
             # a replay never opens the memory: the cassette holds what the run read from it
-            cassette = taping.player or taping.writer
+            cassette = taping.memory_cassette
             store = None if player is not None else self.memory
             ctx.memory = MemoryTape(cassette, store) if cassette is not None else self.memory
             ctx.tools.update({t.name: t for t in memory_tools(ctx.memory, spec.name, run_id)})

@@ -3,6 +3,8 @@ anywhere."""
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -93,7 +95,8 @@ def usable_folder(path: Path, what: str, key: str = "CREWYARD_DATA_DIR") -> Path
     folder, why not, and what to do: a file in its place, no permission, a read-only disk."""
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".crewyard-write-probe"
+        # a name of its own: threads and processes may probe the same folder at once
+        probe = path / f".crewyard-probe-{os.getpid()}-{threading.get_ident()}-{id(path)}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:

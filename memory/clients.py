@@ -6,7 +6,9 @@ from __future__ import annotations
 import atexit
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from qdrant_client import QdrantClient
 
@@ -18,6 +20,27 @@ from crewyard.settings import usable_folder
 _local_clients: dict[str, tuple[QdrantClient, int]] = {}
 _local_lock = threading.Lock()
 RETRY_EVERY_S = 0.25
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _Guarded(Protocol):
+    _lock: Any
+
+
+G = TypeVar("G", bound=_Guarded)
+
+
+def one_at_a_time(method: Callable[Concatenate[G, P], R]) -> Callable[Concatenate[G, P], R]:
+    """A store method run by one thread at a time (qdrant-client's local mode is not thread
+    safe, and a batch runs its items in threads of one process)."""
+
+    def guarded(self: G, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    guarded.__doc__ = method.__doc__
+    return guarded
 
 
 def local_client(path: Path, wait_s: float = 30.0) -> QdrantClient:

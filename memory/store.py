@@ -7,6 +7,7 @@ a point."""
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -17,11 +18,14 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from crewyard.errors import ConfigError
-from crewyard.memory.clients import local_client, release_local_client, server_client
-from crewyard.memory.collections import check_schema, ensure_collection, point_id
-from crewyard.memory.embedders import (
-    Embedder,
+from crewyard.memory.clients import (
+    local_client,
+    one_at_a_time,
+    release_local_client,
+    server_client,
 )
+from crewyard.memory.collections import check_schema, ensure_collection, point_id
+from crewyard.memory.embedders import Embedder
 from crewyard.memory.index import ExactIndex
 from crewyard.memory.protocol import SCOPES, Episode, MemoryItem
 from crewyard.redact import logger, redact, redact_data
@@ -52,6 +56,8 @@ class MemoryStore:
         # Embedded mode: searches are answered by exact numpy indexes over the stored points.
         self._indexes: dict[str, ExactIndex] = {}
         self._local_path: Path | None = None  # the embedded store's folder, to release
+        # runs of one process (a batch's items) share a store: one writer at a time
+        self._lock = threading.RLock()
         check_schema(self.client, prefix, embedder, where)
 
     @classmethod
@@ -101,6 +107,7 @@ class MemoryStore:
             self._ready.add(name)
         return name
 
+    @one_at_a_time
     def _put(self, scope: str, items: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
         """Upsert (id, text, payload) triples, embedding all texts in one batch; the ids kept.
         Empty texts are skipped (an embedder may answer them with NaN), and so is any vector
@@ -137,6 +144,7 @@ class MemoryStore:
             )
         return [p for p, _, _ in items]
 
+    @one_at_a_time
     def add_fact(self, text: str, *, crew: str, run_id: str) -> str:
         """A long-term fact; a near-identical one already stored is updated instead."""
         text = " ".join(text.split())
@@ -175,6 +183,7 @@ class MemoryStore:
             )
         )
 
+    @one_at_a_time
     def upsert_entity(
         self, name: str, attributes: dict[str, Any], *, crew: str, run_id: str
     ) -> str:
@@ -252,6 +261,7 @@ class MemoryStore:
             return []
         return self.search_vector(vector, scopes=scopes, k=k, crew=crew, run_id=run_id)
 
+    @one_at_a_time
     def _index(self, name: str) -> ExactIndex:
         """The collection's exact index, loaded from Qdrant on first use."""
         if name not in self._indexes:
@@ -272,6 +282,7 @@ class MemoryStore:
             self._indexes[name] = index
         return self._indexes[name]
 
+    @one_at_a_time
     def search_vector(
         self,
         vector: Sequence[float],
@@ -328,6 +339,7 @@ class MemoryStore:
                 return MemoryItem(item_id, scope, str(payload.get("text", "")), payload)
         return None
 
+    @one_at_a_time
     def forget(self, item_id: str) -> bool:
         item = self.get(item_id)
         if item is not None:
@@ -336,6 +348,7 @@ class MemoryStore:
             self._indexes.pop(name, None)
         return item is not None
 
+    @one_at_a_time
     def forget_where(
         self, scope: str, *, crew: str | None = None, run_id: str | None = None
     ) -> int:
@@ -351,6 +364,7 @@ class MemoryStore:
         self._indexes.pop(name, None)
         return count
 
+    @one_at_a_time
     def reset(self, scope: str) -> int:
         name = self._collection(scope)
         count = self.client.count(name).count
@@ -359,6 +373,7 @@ class MemoryStore:
         self._indexes.pop(name, None)
         return count
 
+    @one_at_a_time
     def expire(self, now: float | None = None) -> int:
         """Drop short-term notes past their retention."""
         name = self._collection("short_term")

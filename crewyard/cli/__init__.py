@@ -1,6 +1,6 @@
 """python main.py …: one module per command group — run (the default: run a crew, --list,
---dry-run), runs, memory, schema. Each is imported only when its command is given, so the quick
-commands import no engine and no model library."""
+--dry-run), batch, runs, memory, schema. Each is imported only when its command is given, so
+the quick commands import no engine and no model library."""
 
 from __future__ import annotations
 
@@ -33,6 +33,10 @@ def _command(args: list[str]) -> int:
             from crewyard.cli import memory
 
             return memory.run(args[1:])
+        if args[:1] == ["batch"]:
+            from crewyard.cli import batch
+
+            return batch.run(args[1:])
         if args[:1] == ["runs"]:
             from crewyard.cli import runs
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.console import Console
@@ -57,3 +58,35 @@ class Progress:
             self.current = f"{d.get('agent')} · {d.get('task')}"
         if self._status is not None:
             self._status.update(f"{self.current} · {self.calls} model calls · {self.tokens} tokens")
+
+
+class BatchProgress:
+    """A batch's live status line on a terminal: done, failed, running, ETA, tokens, cost."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True, highlight=False)
+        self._status: Status | None = None
+        self._started = time.monotonic()
+
+    def __enter__(self) -> BatchProgress:
+        if self.console.is_terminal:
+            self._status = self.console.status("starting the batch…")
+            self._status.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+    def __call__(self, counts: dict[str, Any]) -> None:
+        finished = counts["done"] + counts["failed"] + counts["skipped"]
+        elapsed = time.monotonic() - self._started
+        left = counts["items"] - finished
+        eta = f" · about {elapsed / finished * left:.0f} s left" if finished and left else ""
+        line = (
+            f"{finished}/{counts['items']} items: {counts['done']} done, {counts['failed']} "
+            f"failed, {counts['running']} running{eta} · {counts['tokens']} tokens · "
+            f"${counts['cost_usd']:.4f}"
+        )
+        if self._status is not None:
+            self._status.update(line)

@@ -248,19 +248,7 @@ class CassettePlayer(_Cassette):
         note = f"replayed call {entry.number} of run {self.run_id}"
         if entry.error_kind == "budget":
             return Replayed(entry.alias, entry.model, note, error=BudgetExceeded(entry.error or ""))
-        reply = entry.reply or {}
-        completion = Completion(
-            text=str(reply.get("text") or ""),
-            model=entry.model,
-            alias=entry.alias,
-            prompt_tokens=int(reply.get("prompt_tokens") or 0),
-            completion_tokens=int(reply.get("completion_tokens") or 0),
-            cost_usd=0.0,
-            latency_ms=0.0,
-            finish_reason=reply.get("finish_reason"),
-            tool_calls=list(reply.get("tool_calls") or []),
-            attempts=int(reply.get("attempts") or 1),
-        )
+        completion = completion_of(entry)
         if entry.error_kind == "model":
             error = ModelError(entry.alias, entry.model, entry.error or "failed")
             return Replayed(entry.alias, entry.model, note, completion, error)
@@ -300,6 +288,23 @@ class CassettePlayer(_Cassette):
         )
         self._broken = ReplayMismatch(message + hint)
         raise self._broken
+
+
+def completion_of(entry: Recorded) -> Completion:
+    """A recorded reply as the gateway returns it (nothing spent: it is not paid again)."""
+    reply = entry.reply or {}
+    return Completion(
+        text=str(reply.get("text") or ""),
+        model=entry.model,
+        alias=entry.alias,
+        prompt_tokens=int(reply.get("prompt_tokens") or 0),
+        completion_tokens=int(reply.get("completion_tokens") or 0),
+        cost_usd=0.0,
+        latency_ms=0.0,
+        finish_reason=reply.get("finish_reason"),
+        tool_calls=list(reply.get("tool_calls") or []),
+        attempts=int(reply.get("attempts") or 1),
+    )
 
 
 def _memory_key(op: str, args: dict[str, Any]) -> str:

@@ -35,6 +35,18 @@ CREATE TABLE IF NOT EXISTS turns (
   run_id TEXT NOT NULL, seq INTEGER NOT NULL, task TEXT NOT NULL, agent TEXT NOT NULL,
   content TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (run_id, seq)
 );
+CREATE TABLE IF NOT EXISTS batches (
+  id TEXT PRIMARY KEY, crew TEXT NOT NULL, source TEXT, out TEXT, status TEXT NOT NULL,
+  created_at REAL NOT NULL, finished_at REAL, concurrency INTEGER NOT NULL, rate REAL,
+  max_tokens INTEGER, max_cost_usd REAL, models TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS batch_items (
+  batch_id TEXT NOT NULL REFERENCES batches(id), item_id TEXT NOT NULL, seq INTEGER NOT NULL,
+  line INTEGER, inputs TEXT NOT NULL, status TEXT NOT NULL, run_id TEXT, output TEXT,
+  error TEXT, tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0, started_at REAL, finished_at REAL,
+  PRIMARY KEY (batch_id, item_id)
+);
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
 CREATE INDEX IF NOT EXISTS calls_run ON model_calls(run_id);
 """

@@ -9,6 +9,7 @@ from typing import Any
 from crewyard.errors import ConfigError, CrewyardError
 from crewyard.memory import SCOPES, Episode, Memory, MemoryItem
 from crewyard.runs.cassettes import CassettePlayer, CassetteWriter, cassette_path
+from crewyard.runs.resuming import ResumingTape
 from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
 
@@ -46,7 +47,7 @@ def recorded_crew(settings: Settings, ref: str | Path) -> str:
     return player.crew
 
 
-Cassette = CassetteWriter | CassettePlayer
+Cassette = CassetteWriter | CassettePlayer | ResumingTape
 
 
 class MemoryTape:

@@ -56,7 +56,7 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
-def _pid_alive(pid: int | None) -> bool:
+def pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
     try:
@@ -104,7 +104,7 @@ class RunStore:
                 r["id"]
                 for r in rows.fetchall()
                 if r["id"] not in _RUNNING_HERE
-                and (r["pid"] == os.getpid() or not _pid_alive(r["pid"]))
+                and (r["pid"] == os.getpid() or not pid_alive(r["pid"]))
             ]
         for run_id in stale:
             usage = self.usage_of(run_id)

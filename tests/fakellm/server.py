@@ -11,6 +11,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -68,9 +69,16 @@ class FakeLLM:
         *,
         model: str = "fake-model",
         latency: float = 0.0,
+        responder: Callable[[dict[str, Any]], Reply | str] | None = None,
     ) -> None:
         self.model = model
         self.latency = latency
+        # replies computed from each request (concurrent runs make a script's order a race)
+        self.responder = responder
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests answered at once
+        self.answered: list[dict[str, Any]] = []  # requests whose reply was sent (200)
+        self.paused = False  # while set, replies wait, then are dropped instead of sent
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.violations: list[str] = []
@@ -147,6 +155,9 @@ class FakeLLM:
         with self._lock:
             self.requests.append(body)
             self.headers.append(headers)
+            if self.responder is not None:
+                reply = self.responder(body)
+                return reply if isinstance(reply, Reply) else Reply(text=reply)
             if self._fault_every and self._faults and len(self.requests) % self._fault_every == 0:
                 self.faults_served += 1
                 return self._faults[(self.faults_served - 1) % len(self._faults)]
@@ -288,12 +299,25 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 self._send_json(400, _error_body(400, problem))
                 return
             headers = {k.lower(): v for k, v in self.headers.items()}
+            with fake._lock:
+                fake.in_flight += 1
+                fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+            try:
+                self._answer(body, headers)
+            finally:
+                with fake._lock:
+                    fake.in_flight -= 1
+
+        def _answer(self, body: dict[str, Any], headers: dict[str, str]) -> None:
             reply = fake._take(body, headers)
             if isinstance(reply, str):
                 self._send_json(500, _error_body(500, reply))
                 return
             time.sleep(fake.latency + reply.latency)
-            if reply.drop:
+            held = fake.paused
+            while fake.paused:  # the client sees a call that hangs, then a reset
+                time.sleep(0.02)
+            if reply.drop or held:
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
@@ -303,6 +327,9 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 self._stream(body, reply)
             else:
                 self._send_json(200, _completion(fake, body, reply), reply.headers)
+            if reply.status == 200:
+                with fake._lock:
+                    fake.answered.append(body)
 
         def _embeddings(self, body: Any) -> None:
             """Deterministic vectors from words: texts sharing words get similar vectors."""

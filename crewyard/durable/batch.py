@@ -1,0 +1,296 @@
+"""Batches: a crew run over many inputs, durably. The batch and its items are recorded in the
+run store; the durable engine (durable/engine.py) runs each item once, `concurrency` at a time,
+at most `rate` a minute, and recovers a killed batch from where it stopped. An item that fails
+is recorded and reported, never fatal to the batch; a batch budget stops new items once spent.
+The results file is rewritten (atomically) as items finish, so it is valid at every moment."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crewyard import engines
+from crewyard.crews import load_crew
+from crewyard.crews.spec import CrewSpec
+from crewyard.durable import engine
+from crewyard.durable.items import BatchItem
+from crewyard.errors import CrewyardError
+from crewyard.runs.batches import DONE, FAILED, FINISHED, SKIPPED, Batch, BatchStore, Item
+from crewyard.runs.cassettes import cassette_path
+from crewyard.runs.files import write_atomic
+from crewyard.runs.store import new_run_id
+from crewyard.settings import Settings
+
+Progress = Callable[[dict[str, Any]], None]  # the batch's counts, as they change
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A batch's items and what became of each (for the CLI and notebooks)."""
+
+    batch_id: str
+    crew: str
+    items: list[Item]
+    counts: dict[str, Any]
+    out: str | None = None
+    status: str = "done"
+    interrupted: bool = field(default=False)
+
+    @property
+    def failed(self) -> list[str]:
+        return [i.item_id for i in self.items if i.status in (FAILED, SKIPPED)]
+
+    def records(self) -> list[dict[str, Any]]:
+        """One flat dict per item (pandas.DataFrame(result.records()) works)."""
+        return [_record(i) for i in self.items]
+
+    def _repr_markdown_(self) -> str:
+        c = self.counts
+        head = (
+            f"**batch {self.batch_id}** · {self.crew} · {c['done']} done, {c['failed']} failed, "
+            f"{c['skipped']} skipped of {c['items']} · {c['tokens']} tokens · "
+            f"${c['cost_usd']:.4f}"
+        )
+        rows = [f"| {i.item_id} | {i.status} | {(i.error or '')[:80]} |" for i in self.items[:50]]
+        return "\n".join([head, "", "| item | status | error |", "|---|---|---|", *rows])
+
+
+def run_batch(
+    settings: Settings,
+    spec: CrewSpec,
+    items: list[BatchItem],
+    *,
+    concurrency: int = 4,
+    rate: float | None = None,
+    max_tokens: int | None = None,
+    max_cost_usd: float | None = None,
+    out: Path | None = None,
+    models: dict[str, str] | None = None,
+    source: Path | None = None,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Record a new batch and run it to the end (durably: `resume` picks it up if this
+    process dies)."""
+    store = BatchStore(settings.runs_db)
+    batch = Batch(
+        id=f"b{new_run_id()}",
+        crew=spec.name,
+        source=str(source) if source else None,
+        out=str(out) if out else None,
+        status="running",
+        created_at=time.time(),
+        finished_at=None,
+        concurrency=concurrency,
+        rate=rate,
+        max_tokens=max_tokens,
+        max_cost_usd=max_cost_usd,
+        models=dict(models or {}),
+    )
+    store.create(batch, [(i.id, i.line, i.inputs) for i in items])
+    return _drive(settings, store, batch, progress)
+
+
+def resume_batch(
+    settings: Settings, batch_id: str, progress: Progress | None = None
+) -> BatchResult:
+    """Run a batch's unfinished items (after a crash or Ctrl-C); finished ones never again."""
+    store = BatchStore(settings.runs_db)
+    batch = store.get(batch_id)
+    store.reopen(batch.id)
+    return _drive(settings, store, batch, progress)
+
+
+def batch_status(settings: Settings, batch_id: str) -> BatchResult:
+    store = BatchStore(settings.runs_db)
+    batch = store.get(batch_id)
+    return _result(store, batch)
+
+
+def _drive(
+    settings: Settings, store: BatchStore, batch: Batch, progress: Progress | None
+) -> BatchResult:
+    runner = _Runner(settings)
+    engine.set_item_runner(runner.run)
+    try:
+        return _wait(settings, store, batch, progress)
+    finally:
+        runner.close()
+
+
+def _wait(
+    settings: Settings, store: BatchStore, batch: Batch, progress: Progress | None
+) -> BatchResult:
+    engine.launch(settings.data_dir)
+    engine.recover_dead()  # a killed run of this batch (or another) continues from its steps
+    item_ids = [i.item_id for i in store.items(batch.id)]
+    handle = engine.start_batch(batch.id, item_ids, batch.concurrency, batch.rate)
+    seen = -1
+    try:
+        while True:
+            finished = engine.batch_finished(handle)
+            counts = store.counts(batch.id)
+            done = sum(counts[s] for s in FINISHED)
+            if done != seen:
+                seen = done
+                _write_results(store, batch)
+                if progress is not None:
+                    progress(counts)
+            if finished:
+                break
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        _write_results(store, batch)
+        return _result(store, batch, interrupted=True)
+    counts = store.counts(batch.id)
+    status = "done" if counts[DONE] == counts["items"] else "failed"
+    store.finish(batch.id, status)
+    _write_results(store, batch)
+    return _result(store, store.get(batch.id))
+
+
+def _result(store: BatchStore, batch: Batch, interrupted: bool = False) -> BatchResult:
+    return BatchResult(
+        batch_id=batch.id,
+        crew=batch.crew,
+        items=store.items(batch.id),
+        counts=store.counts(batch.id),
+        out=batch.out,
+        status=batch.status,
+        interrupted=interrupted,
+    )
+
+
+def _write_results(store: BatchStore, batch: Batch) -> None:
+    """Every finished item, a JSON line each, in the order they finished."""
+    if batch.out is None:
+        return
+    finished = [i for i in store.items(batch.id) if i.status in FINISHED]
+    lines = [json.dumps(_record(i), ensure_ascii=False, default=str) for i in finished]
+    write_atomic(Path(batch.out), "".join(f"{line}\n" for line in lines))
+
+
+def _record(item: Item) -> dict[str, Any]:
+    return {
+        "id": item.item_id,
+        "status": item.status,
+        "output": item.output,
+        "error": item.error,
+        "run_id": item.run_id,
+        "tokens": item.tokens,
+        "cost_usd": item.cost_usd,
+        "inputs": item.inputs,
+    }
+
+
+class _Runner:
+    """Runs one batch item in this process: the crew, with the batch's model overrides, a
+    gateway and a memory shared by every item (one local model, one embedded store)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._gateways: dict[str, Any] = {}
+        self._shared_memory: Any = None
+        self._lock = threading.Lock()
+
+    def run(self, batch_id: str, item_id: str) -> str:
+        from crewyard.dispatcher import Dispatcher, RunFailed
+
+        store = BatchStore(self.settings.runs_db)
+        try:
+            batch, item = store.get(batch_id), store.item(batch_id, item_id)
+            if item.status in FINISHED:  # a recovered step whose item was recorded
+                return item.status
+            spent = store.counts(batch_id)
+            if (batch.max_tokens is not None and spent["tokens"] >= batch.max_tokens) or (
+                batch.max_cost_usd is not None and spent["cost_usd"] >= batch.max_cost_usd
+            ):
+                store.finish_item(
+                    batch_id, item_id, SKIPPED, error="the batch's budget was spent before it"
+                )
+                return SKIPPED
+            run_id = new_run_id()
+            store.start_item(batch_id, item_id, run_id)
+            try:
+                spec = load_crew(batch.crew, self.settings.crews_dir, engines.processes())
+                memory = self._memory() if spec.memory.enabled else None
+                gateway = self._gateway(batch.models)
+                with Dispatcher(self.settings, gateway=gateway, memory=memory) as dispatcher:
+                    result = dispatcher.run(
+                        spec,
+                        item.inputs,
+                        record=True,  # a killed item resumes from its recorded calls
+                        resume=self._earlier(item),
+                        run_id=run_id,
+                    )
+            except RunFailed as exc:
+                failed = exc.result
+                store.finish_item(
+                    batch_id,
+                    item_id,
+                    FAILED,
+                    run_id=failed.run_id,
+                    output=failed.output or None,
+                    error=failed.error or str(exc),
+                    tokens=int(failed.usage.get("total_tokens", 0)),
+                    cost_usd=failed.cost,
+                )
+                return FAILED
+            except CrewyardError as exc:  # a crew or input that no longer loads, a bad place
+                store.finish_item(batch_id, item_id, FAILED, error=str(exc))
+                return FAILED
+            except Exception as exc:  # never fatal to the batch: recorded with the item
+                store.finish_item(batch_id, item_id, FAILED, error=f"{type(exc).__name__}: {exc}")
+                return FAILED
+            store.finish_item(
+                batch_id,
+                item_id,
+                DONE,
+                run_id=result.run_id,
+                output=result.output,
+                tokens=int(result.usage.get("total_tokens", 0)),
+                cost_usd=result.cost,
+            )
+            return DONE
+        finally:
+            store.close()
+
+    def _earlier(self, item: Item) -> str | None:
+        """The run a killed attempt at this item left, when it recorded a call or more."""
+        if item.run_id is None:
+            return None
+        recorded = cassette_path(self.settings.cassettes_dir, item.run_id)
+        return str(recorded) if recorded.is_file() else None
+
+    def _gateway(self, models: dict[str, str]) -> Any:
+        """One gateway per set of model overrides: its cooldowns, rates and cache are shared."""
+        from crewyard.gateway import Gateway
+        from crewyard.gateway.cache import ResponseCache
+        from crewyard.gateway.config import ModelTable
+
+        key = json.dumps(models, sort_keys=True)
+        with self._lock:
+            if key not in self._gateways:
+                table = ModelTable.load(self.settings.models_file, models)
+                cache = ResponseCache(self.settings.cache_dir) if self.settings.cache else None
+                self._gateways[key] = Gateway(table, cache)
+            return self._gateways[key]
+
+    def _memory(self) -> Any:
+        """The memory every item shares (one embedded store), opened on first need."""
+        from crewyard.memory import open_memory
+
+        with self._lock:
+            if self._shared_memory is None:
+                self._shared_memory = open_memory(self.settings, None)
+            return self._shared_memory
+
+    def close(self) -> None:
+        with self._lock:
+            if self._shared_memory is not None:
+                self._shared_memory.close()
+                self._shared_memory = None
