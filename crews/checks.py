@@ -1,13 +1,15 @@
 """Checks the loader makes before and after reading a crew: a crew (or library) name is a
-plain name, never a path, and declared input defaults have their declared types."""
+plain name, never a path, declared input defaults have their declared types, and schedules
+fire at real times with inputs the crew takes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from crewyard.crews.inputs import convert
-from crewyard.crews.spec import CrewFile
+from crewyard.crews.inputs import convert, resolve_inputs
+from crewyard.crews.schedules import ScheduleSpec, check_schedule
+from crewyard.crews.spec import CrewFile, CrewSpec
 from crewyard.crews.yamlfile import KeyPath, YamlDoc, short
 from crewyard.errors import ConfigError, InputError, did_you_mean
 
@@ -79,3 +81,27 @@ def check_input_defaults(crew: CrewFile, doc: YamlDoc) -> None:
                 ("inputs", name, "default"),
                 f"give a default of type {spec.type}, or change its type",
             ) from None
+
+
+def check_schedules(spec: CrewSpec, crew: CrewFile, doc: YamlDoc) -> tuple[ScheduleSpec, ...]:
+    """Each schedule's cron, timezone and inputs (typed like --input values), and a name of
+    its own."""
+    checked: list[ScheduleSpec] = []
+    names: set[str] = set()
+    for i, schedule in enumerate(crew.schedules):
+        at: KeyPath = ("schedules", i)
+        check_schedule(schedule, spec.directory, doc, at)
+        name = schedule.name or f"{spec.name}-{i + 1}"
+        if name in names:
+            raise doc.error(f"two schedules are named {name!r}", (*at, "name"), "rename one")
+        names.add(name)
+        inputs = schedule.inputs
+        if schedule.inputs_file is None:
+            try:
+                inputs = resolve_inputs(spec, schedule.inputs)
+            except InputError as exc:
+                raise doc.error(
+                    exc.message, (*at, "inputs", *((exc.key,) if exc.key else ())), exc.hint
+                ) from None
+        checked.append(schedule.model_copy(update={"name": name, "inputs": inputs}))
+    return tuple(checked)

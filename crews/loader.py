@@ -14,6 +14,7 @@ from crewyard.crews.checks import (
     check_crew_name,
     check_input_defaults,
     check_library_name,
+    check_schedules,
     name_problem,
 )
 from crewyard.crews.hooks import check_references
@@ -191,7 +192,7 @@ def load_crew(
     inputs = _check_placeholders(crew, crew_doc, agents, agents_doc, tasks, task_docs)
     options = validate(processes[process], crew.engine_options, crew_doc, ("engine_options",))
     _check_option_agents(options, agents, crew_doc)
-    return CrewSpec(
+    spec = CrewSpec(
         name=crew.name or name,
         description=crew.description,
         process=process,
@@ -206,6 +207,9 @@ def load_crew(
         verbose=crew.verbose,
         directory=crew_dir,
     )
+    if not crew.schedules:
+        return spec
+    return spec.model_copy(update={"schedules": check_schedules(spec, crew, crew_doc)})
 
 
 def _check_output_files(

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from crewyard.agents.spec import AgentSpec
+from crewyard.crews.schedules import ScheduleSpec
 from crewyard.tasks.spec import TaskSpec
 
 # sequential | hierarchical | debate | coding | auto, or a process an engine plugin adds
@@ -96,6 +97,11 @@ class CrewFile(BaseModel):
         "Default: every task in tasks.yaml, in file order.",
     )
     verbose: bool = Field(default=False, description="Engine-level verbose output.")
+    schedules: tuple[ScheduleSpec, ...] = Field(
+        default=(),
+        description="When `python main.py worker` runs the crew on its own (cron, inputs, "
+        "timezone, overlap, catch_up).",
+    )
     engine_options: dict[str, Any] = Field(
         default_factory=dict,
         description="Options of the engine that runs the process (rounds, tests, delegation "
@@ -123,6 +129,9 @@ class CrewSpec(BaseModel):
         default_factory=dict, description="Validated options of the process's engine."
     )
     directory: Path = Field(description="The crew's folder.")
+    schedules: tuple[ScheduleSpec, ...] = Field(
+        default=(), description="Its schedules, each named (checked: cron, timezone, inputs)."
+    )
 
     def agent_model(self, agent_name: str) -> str:
         """The model alias (or LiteLLM string) an agent calls."""

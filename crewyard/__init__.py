@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Any
 from crewyard.errors import ConfigError, CrewyardError, EngineError, InputError, ModelError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from crewyard.crews.spec import CrewSpec
+    from crewyard.durable.batch import BatchResult
     from crewyard.runs.result import RunResult
     from crewyard.settings import Settings
 
@@ -42,22 +45,83 @@ def run(
     *,
     settings: Settings | None = None,
     models: dict[str, str] | None = None,
-    record: bool = False,
+    record: bool | None = None,
     replay: str | None = None,
     **inputs: Any,
 ) -> RunResult:
     """Run a crew by name (or spec) with its inputs as keyword arguments.
 
-    models overrides aliases, e.g. {"smart": "openai/gpt-4o"}. record=True keeps every model
-    request and reply as a cassette; replay="RUN_ID" runs a recorded run again from its
-    cassette, calling no model (inputs default to the recorded ones; a request that differs
-    fails the run with a diff). Raises RunFailed (with .result holding every finished task
-    output) if the run fails."""
+    models overrides aliases, e.g. {"smart": "openai/gpt-4o"}. Every model request and reply
+    is kept as a cassette (record=False: not for this run), for crewyard.resume and replay;
+    replay="RUN_ID" runs a recorded run again from its cassette, calling no model (inputs
+    default to the recorded ones; a request that differs fails the run with a diff). Raises
+    RunFailed (with .result holding every finished task output) if the run fails."""
     from crewyard.dispatcher import Dispatcher
 
     spec = load_crew(crew, settings) if isinstance(crew, str) else crew
     with Dispatcher(settings, model_overrides=models) as dispatcher:  # frees the memory after
         return dispatcher.run(spec, inputs, record=record, replay=replay)
+
+
+def resume(
+    run_id: str,
+    *,
+    from_task: str | None = None,
+    settings: Settings | None = None,
+    models: dict[str, str] | None = None,
+) -> RunResult:
+    """Continue a run that stopped: its finished tasks keep their outputs and its recorded
+    model calls are reused (none is paid twice); from_task reruns from that task. Returns the
+    new run's result (its resume_of names the old run)."""
+    from crewyard.dispatcher import Dispatcher
+
+    with Dispatcher(settings, model_overrides=models) as dispatcher:
+        crew = dispatcher.store.get(run_id).crew
+        spec = load_crew(crew, dispatcher.settings)
+        return dispatcher.run(spec, resume=run_id, from_task=from_task)
+
+
+def batch(
+    crew: str,
+    items: list[dict[str, Any]] | str | Path,
+    *,
+    concurrency: int = 4,
+    rate: float | None = None,
+    max_tokens: int | None = None,
+    max_cost_usd: float | None = None,
+    out: str | Path | None = None,
+    models: dict[str, str] | None = None,
+    settings: Settings | None = None,
+    progress: bool = True,
+) -> BatchResult:
+    """Run a crew once per item (a list of input dicts, or a JSONL/CSV/YAML file), durably:
+    each item runs once, `concurrency` at a time; a failing item is recorded, never fatal.
+    The result has per-item results (.items, .failed) and .records() for pandas; a live
+    progress line shows in Jupyter and on a terminal. Resume a stopped batch with
+    crewyard.resume_batch(batch_id)."""
+    from crewyard.durable.api import notebook_batch
+
+    return notebook_batch(
+        crew,
+        items,
+        concurrency=concurrency,
+        rate=rate,
+        max_tokens=max_tokens,
+        max_cost_usd=max_cost_usd,
+        out=out,
+        models=models,
+        settings=settings,
+        progress=progress,
+    )
+
+
+def resume_batch(
+    batch_id: str, *, settings: Settings | None = None, progress: bool = True
+) -> BatchResult:
+    """Run a batch's unfinished items again (after a crash or an interrupt)."""
+    from crewyard.durable.api import notebook_resume_batch
+
+    return notebook_resume_batch(batch_id, settings=settings, progress=progress)
 
 
 def costs(
@@ -76,7 +140,7 @@ async def arun(
     *,
     settings: Settings | None = None,
     models: dict[str, str] | None = None,
-    record: bool = False,
+    record: bool | None = None,
     replay: str | None = None,
     **inputs: Any,
 ) -> RunResult:
@@ -103,9 +167,12 @@ __all__ = [
     "InputError",
     "ModelError",
     "arun",
+    "batch",
     "costs",
     "list_crews",
     "load_crew",
     "memory",
+    "resume",
+    "resume_batch",
     "run",
 ]

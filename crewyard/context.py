@@ -44,6 +44,8 @@ class RunContext:
     tool_failures: dict[str, int] = field(default_factory=dict)
     disabled_tools: dict[str, str] = field(default_factory=dict)  # tool → why
     tool_failure_limit: int = 3
+    # a resumed run's finished tasks (task → output): engines keep them instead of running them
+    kept: dict[str, TaskOutput] = field(default_factory=dict)
     gateway: RunGateway = field(init=False)
 
     def __post_init__(self, shared_gateway: Gateway, tape: Tape) -> None:
@@ -76,6 +78,18 @@ class RunContext:
         return finish_task(
             self.events, self.output_dir, self.inputs, name, agent, output, template, finished
         )
+
+    def kept_output(self, task: str) -> TaskOutput | None:
+        """The output a resumed run keeps for task (recorded as this run's, through the
+        finished-task path), or None when the task is to run."""
+        old = self.kept.get(task)
+        if old is None:
+            return None
+        self.events.emit(EventKind.TASK_KEPT, task=task, agent=old.agent)
+        declared = self.spec.tasks.get(task)
+        # the declared template is filled again; an engine's own name (coding's NAME.py) kept
+        template = None if declared is not None and declared.output_file else old.output_file
+        return self.finish_task(task, old.agent, old.output, template)
 
     def call_tool(self, spec: Tool, args: dict[str, Any], agent: str | None = None) -> str:
         """Run a tool for an agent. A failure comes back as text the agent reads; a tool

@@ -23,7 +23,7 @@ from crewyard.runs.cassettes import CassettePlayer, CassetteWriter, cassette_pat
 from crewyard.runs.events import EventKind, EventSink, Listener
 from crewyard.runs.replay import MemoryTape, open_player
 from crewyard.runs.result import RunResult, TaskOutput
-from crewyard.runs.resuming import ResumingTape
+from crewyard.runs.resuming import ResumingTape, Resumption, plan_resume
 from crewyard.runs.store import RunStore, new_run_id
 from crewyard.settings import Settings, usable_folder
 from crewyard.tools import registered
@@ -47,15 +47,23 @@ class _Taping:
 
     writer: CassetteWriter | None = None
     player: CassettePlayer | None = None
-    resumed: CassettePlayer | None = None  # the run a resume takes its recorded calls from
+    resumed: Resumption | None = None  # the run a resume continues
     tape: Tape = field(default=NO_TAPE)
+
+    @property
+    def old_calls(self) -> CassettePlayer | None:
+        """The resumed run's recorded calls, when they are to be reused."""
+        return self.resumed.player if self.resumed is not None else None
 
     def started(self) -> dict[str, Any]:
         """What the run_started event says of it."""
         if self.player is not None:
             return {"replay_of": self.player.run_id, "cassette": str(self.player.path)}
-        said = {"cassette": str(self.writer.path)} if self.writer is not None else {}
-        return said | ({"resume_of": self.resumed.run_id} if self.resumed is not None else {})
+        said: dict[str, Any] = {"cassette": str(self.writer.path)} if self.writer else {}
+        if self.resumed is not None:
+            said |= {"resume_of": self.resumed.run_id, "kept": list(self.resumed.kept)}
+            said |= {"from_task": self.resumed.from_task} if self.resumed.from_task else {}
+        return said
 
     @property
     def memory_cassette(self) -> CassetteWriter | CassettePlayer | ResumingTape | None:
@@ -133,27 +141,41 @@ class Dispatcher:
         spec: CrewSpec,
         inputs: dict[str, Any] | None = None,
         *,
-        record: bool = False,
+        record: bool | None = None,
         replay: str | Path | None = None,
-        resume: str | Path | None = None,
+        resume: str | None = None,
+        from_task: str | None = None,
         run_id: str | None = None,
     ) -> RunResult:
         """Run a crew to the end; raises RunFailed (with the partial result) if it fails.
 
-        record: keep every model request and reply in a cassette (settings.cassettes_dir).
+        record: keep every model request and reply in a cassette (settings.cassettes_dir);
+        default: settings.record (on), so that any run can be resumed without paying twice.
         replay: a recorded run's id (or its cassette file): every model call is answered
         from the cassette, none is made; a request that differs from the recording fails the
         run with ReplayMismatch. A replay without inputs takes the recorded run's.
-        resume: a recorded run's id (or cassette) whose calls this run reuses while its requests
-        match (none is paid twice), going live from the first that differs; it records.
+        resume: an earlier run's id: its finished tasks keep their outputs, the rest runs,
+        reusing its recorded calls while the requests match (none is paid twice); from_task
+        reruns from that task (the outputs before it kept, the calls after it made again).
         run_id: the new run's id (a batch names its item's run before it starts)."""
-        if record and replay is not None:
-            raise ConfigError("a run cannot record and replay at once", hint="drop one of them")
-        if replay is not None and resume is not None:
-            raise ConfigError("a run cannot replay and resume at once", hint="drop one of them")
+        if replay is not None and (record or resume is not None):
+            raise ConfigError(
+                "a replay calls no model: it cannot record or resume", hint="drop one of them"
+            )
+        if from_task is not None and resume is None:
+            raise ConfigError("--from TASK goes with --resume RUN_ID", key="--from")
+        record = (self.settings.record if record is None else record) and replay is None
         taping = _Taping()
         if resume is not None:
-            taping.resumed = open_player(self.settings, self.store, resume)
+            taping.resumed = plan_resume(
+                self.store, self.settings.cassettes_dir, resume, list(spec.tasks), from_task
+            )
+            if taping.resumed.crew != spec.name:
+                raise ConfigError(
+                    f"run {taping.resumed.run_id} is a run of crew {taping.resumed.crew!r}, "
+                    f"not {spec.name!r}",
+                    hint=f"python main.py --resume {taping.resumed.run_id} (no --crew needed)",
+                )
             inputs = inputs or taping.resumed.inputs
             record = True
         if replay is not None:
@@ -167,7 +189,7 @@ class Dispatcher:
             taping.tape = player
         resolved = resolve_inputs(spec, inputs or {})
         the_plan = self.plan(spec)
-        recorded = taping.player or taping.resumed
+        recorded = taping.player or taping.old_calls
         if recorded is not None:  # the recorded prompts, whatever memory holds now
             count = int(recorded.header.get("memory_items") or 0)
             recalled = (recorded.memory_block, count) if spec.memory.enabled else ("", 0)
@@ -191,8 +213,8 @@ class Dispatcher:
             }
             path = cassette_path(self.settings.cassettes_dir, run_id)
             taping.writer = taping.tape = CassetteWriter(path, header)
-            if taping.resumed is not None:
-                taping.tape = ResumingTape(taping.resumed, taping.writer)
+            if taping.old_calls is not None:
+                taping.tape = ResumingTape(taping.old_calls, taping.writer)
         try:
             with run_log(log_file, run_id):
                 return self._run(
@@ -231,6 +253,7 @@ class Dispatcher:
             shared_gateway=self.gateway,
             tape=taping.tape,
             tools=registered(),
+            kept=dict(taping.resumed.kept) if taping.resumed is not None else {},
         )
         started = time.perf_counter()
         if spec.memory.enabled:
@@ -304,6 +327,8 @@ class Dispatcher:
             notes=list(ctx.notes),
             cassette=str(taping.writer.path) if taping.writer is not None else None,
             replay_of=replay_of,
+            resume_of=taping.resumed.run_id if taping.resumed is not None else None,
+            kept=list(taping.resumed.kept) if taping.resumed is not None else [],
         )
         if status == "interrupted":
             raise KeyboardInterrupt

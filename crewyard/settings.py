@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     cache: bool = Field(
         default=True, description="Answer repeated temperature-0 requests from the disk cache."
     )
+    record: bool = Field(
+        default=True,
+        description="Keep every run's model requests and replies as a cassette, so that a "
+        "killed run resumes without paying for a call twice (and can be replayed).",
+    )
 
     @property
     def cache_dir(self) -> Path:
@@ -47,7 +52,7 @@ class Settings(BaseSettings):
 
     @property
     def cassettes_dir(self) -> Path:
-        """--record writes <run_id>.jsonl here; --replay reads it."""
+        """Each recorded run writes <run_id>.jsonl here; --replay and --resume read it."""
         return self.data_dir / "cassettes"
 
     embedder: Literal["wordllama", "litellm", "fastembed"] = Field(

@@ -53,10 +53,31 @@ def _run_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="call the models even for requests answered before",
     )
-    p.add_argument(
+    taping = p.add_mutually_exclusive_group()
+    taping.add_argument(
         "--record",
         action="store_true",
-        help="keep every model request and reply of the run as a cassette, for --replay",
+        default=None,
+        help="keep every model request and reply of the run as a cassette (the default; "
+        "CREWYARD_RECORD=false turns it off)",
+    )
+    taping.add_argument(
+        "--no-record",
+        dest="record",
+        action="store_false",
+        help="keep no cassette of this run (it can then be resumed only task by task)",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="RUN_ID",
+        help="continue a run that stopped (killed, failed, out of budget, Ctrl-C): its "
+        "finished tasks keep their outputs, its recorded calls are not paid again",
+    )
+    p.add_argument(
+        "--from",
+        dest="from_task",
+        metavar="TASK",
+        help="with --resume: rerun from this task, keeping the outputs of the tasks before it",
     )
     p.add_argument(
         "--replay",
@@ -108,14 +129,22 @@ def _run(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"cache": False})
     if args.list:
         return _list(settings.crews_dir)
-    if not args.crew and not args.replay:
+    if args.replay and args.resume:
+        raise ConfigError("--replay and --resume do not go together", hint="drop one of them")
+    if args.from_task and not args.resume:
+        raise ConfigError("--from TASK goes with --resume RUN_ID", key="--from")
+    if not args.crew and not args.replay and not args.resume:
         _run_parser().print_usage(sys.stderr)
         print("error: give --crew NAME (see --list)", file=sys.stderr)
         return ExitCode.BAD_INPUT
     from crewyard.crews.inputs import parse_pairs, read_inputs_file, resolve_inputs
     from crewyard.gateway.config import ModelTable, parse_model_overrides
 
-    crew = args.crew or _recorded_crew(settings, args.replay)
+    crew = args.crew or (
+        _resumed_crew(settings, args.resume)
+        if args.resume
+        else _recorded_crew(settings, args.replay)
+    )
     spec = crews.load_crew(crew, settings.crews_dir, engines.processes())
     if args.budget_tokens is not None or args.budget_usd is not None:
         budget = spec.budget.model_copy(
@@ -150,6 +179,16 @@ def _check_output(path: Path) -> None:
     usable_folder(path.parent, "the folder of", key="--output")
 
 
+def _resumed_crew(settings: Any, run_id: str) -> str:
+    from crewyard.runs.store import RunStore
+
+    store = RunStore(settings.runs_db)
+    try:
+        return store.get(run_id).crew
+    finally:
+        store.close()
+
+
 def _recorded_crew(settings: Any, replay: str) -> str:
     from crewyard.runs.replay import recorded_crew
 
@@ -172,7 +211,14 @@ def _execute(
         listeners: list[Listener] = [] if args.quiet else [progress]
         dispatcher = Dispatcher(settings, model_overrides=overrides, listeners=listeners)
         try:
-            result = dispatcher.run(spec, given, record=args.record, replay=args.replay)
+            result = dispatcher.run(
+                spec,
+                given,
+                record=args.record,
+                replay=args.replay,
+                resume=args.resume,
+                from_task=args.from_task,
+            )
         except RunFailed as exc:
             failed = exc.result
             print(f"error: {exc}", file=sys.stderr)
@@ -212,8 +258,14 @@ def _execute(
         print(f"report: {Path(result.output_dir or '') / path}", file=err)
     if args.output:
         print(f"output: {args.output}", file=err)
-    if result.cassette:
+    if result.cassette and args.record:
         print(f"cassette: {result.cassette} (python main.py --replay {result.run_id})", file=err)
+    if result.resume_of:
+        print(
+            f"resumed run {result.resume_of}: kept {', '.join(result.kept) or 'no task'}; "
+            f"reused {u.get('replayed_calls', 0)} recorded model calls",
+            file=err,
+        )
     if result.replay_of:
         replayed = u.get("replayed_calls", 0)
         print(f"replayed {replayed} model calls of run {result.replay_of}; none was made", file=err)

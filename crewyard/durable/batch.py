@@ -19,11 +19,10 @@ from crewyard.crews import load_crew
 from crewyard.crews.spec import CrewSpec
 from crewyard.durable import engine
 from crewyard.durable.items import BatchItem
-from crewyard.errors import CrewyardError
+from crewyard.errors import ConfigError, CrewyardError
 from crewyard.runs.batches import DONE, FAILED, FINISHED, SKIPPED, Batch, BatchStore, Item
-from crewyard.runs.cassettes import cassette_path
 from crewyard.runs.files import write_atomic
-from crewyard.runs.store import new_run_id
+from crewyard.runs.store import RunRecord, RunStore, new_run_id
 from crewyard.settings import Settings
 
 Progress = Callable[[dict[str, Any]], None]  # the batch's counts, as they change
@@ -213,6 +212,17 @@ class _Runner:
                     batch_id, item_id, SKIPPED, error="the batch's budget was spent before it"
                 )
                 return SKIPPED
+            earlier = self._earlier(item)
+            if earlier is not None and earlier.status == "done":  # killed just after its run
+                store.finish_item(
+                    batch_id,
+                    item_id,
+                    DONE,
+                    output=earlier.output,
+                    tokens=int(earlier.usage.get("total_tokens", 0)),
+                    cost_usd=earlier.cost_usd,
+                )
+                return DONE
             run_id = new_run_id()
             store.start_item(batch_id, item_id, run_id)
             try:
@@ -224,7 +234,7 @@ class _Runner:
                         spec,
                         item.inputs,
                         record=True,  # a killed item resumes from its recorded calls
-                        resume=self._earlier(item),
+                        resume=earlier.id if earlier is not None else None,
                         run_id=run_id,
                     )
             except RunFailed as exc:
@@ -259,12 +269,17 @@ class _Runner:
         finally:
             store.close()
 
-    def _earlier(self, item: Item) -> str | None:
-        """The run a killed attempt at this item left, when it recorded a call or more."""
+    def _earlier(self, item: Item) -> RunRecord | None:
+        """The run a killed attempt at this item left, if it got as far as starting."""
         if item.run_id is None:
             return None
-        recorded = cassette_path(self.settings.cassettes_dir, item.run_id)
-        return str(recorded) if recorded.is_file() else None
+        runs = RunStore(self.settings.runs_db)
+        try:
+            return runs.get(item.run_id)
+        except ConfigError:  # killed before its run was recorded
+            return None
+        finally:
+            runs.close()
 
     def _gateway(self, models: dict[str, str]) -> Any:
         """One gateway per set of model overrides: its cooldowns, rates and cache are shared."""

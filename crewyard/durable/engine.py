@@ -14,7 +14,8 @@ import os
 import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,13 @@ APP = "crewyard"
 APP_VERSION = "crewyard-durable-1"  # bump when a workflow's steps change
 POLL_S = 0.05  # queue polling: a batch of short items must not wait on it
 ItemRunner = Callable[[str, str], str]  # (batch id, item id) → the item's status
+# (schedule context, the time it fired for, its workflow id) → what became of the firing
+FiringRunner = Callable[[dict[str, Any], datetime, str], str]
+SCHEDULE_PREFIX = "crewyard:"  # the DBOS schedules crewyard declares (others are left alone)
+SCHEDULES_QUEUE = "crewyard-schedules"  # firings of overlap: skip schedules
 
 _runner: ItemRunner | None = None
+_firing_runner: FiringRunner | None = None
 _launched: str | None = None  # the system database DBOS runs on in this process
 _lock = threading.Lock()
 
@@ -37,6 +43,12 @@ def set_item_runner(runner: ItemRunner) -> None:
     """What running one batch item means (crewyard.durable.batch sets it)."""
     global _runner
     _runner = runner
+
+
+def set_firing_runner(runner: FiringRunner) -> None:
+    """What a schedule's firing does (crewyard.durable.schedules sets it)."""
+    global _firing_runner
+    _firing_runner = runner
 
 
 def database_url(data_dir: Path) -> str:
@@ -60,8 +72,9 @@ def executor_id() -> str:
     return os.environ.get("CREWYARD_WORKER_ID") or f"{socket.gethostname()}-{os.getpid()}"
 
 
-def launch(data_dir: Path) -> None:
-    """DBOS on the configured database, once per process (again when the database changes)."""
+def launch(data_dir: Path, queues: Sequence[str] | None = None) -> None:
+    """DBOS on the configured database, once per process (again when the database changes).
+    queues: take work only from these queues (a worker's --queues; default: every queue)."""
     global _launched
     url = database_url(data_dir)
     with _lock:
@@ -78,10 +91,14 @@ def launch(data_dir: Path) -> None:
             # own report of it (a traceback on the console) would say it a second time
             "log_level": "CRITICAL",
             "enable_otlp": False,
+            # a schedule declared by a worker that starts is seen by the others soon
+            "scheduler_polling_interval_sec": 5.0,
         }
         _console_to_current_stderr()
         try:
             DBOS(config=config)
+            if queues:
+                DBOS.listen_queues(list(queues))
             DBOS.launch()
         except Exception as exc:
             raise ConfigError(
@@ -130,9 +147,10 @@ def batch_finished(handle: Any) -> bool:
     return str(handle.get_status().status) in ("SUCCESS", "ERROR", "CANCELLED")
 
 
-def recover_dead() -> list[str]:
-    """Workflows left running by processes of this machine that are gone, recovered here (a
-    killed batch or worker resumes from its last finished step)."""
+def recover_dead(alive: Callable[[str], bool] | None = None) -> list[str]:
+    """Workflows left running by processes that are gone, recovered here (a killed batch or
+    worker resumes from its last finished step). A process of this machine is gone when its
+    pid is; one of another machine when `alive` (its heartbeat) says so."""
     host = socket.gethostname()
     pending = DBOS.list_workflows(status=["PENDING"], load_input=False, load_output=False)
     dead = {
@@ -140,8 +158,12 @@ def recover_dead() -> list[str]:
         for w in pending
         if w.executor_id
         and w.executor_id != executor_id()
-        and w.executor_id.startswith(f"{host}-")
-        and not pid_alive(_pid_of(w.executor_id))
+        and w.executor_id != "local"
+        and (
+            not pid_alive(_pid_of(w.executor_id))
+            if w.executor_id.startswith(f"{host}-")
+            else alive is not None and not alive(w.executor_id)
+        )
     }
     if not dead:
         return []
@@ -153,6 +175,102 @@ def recover_dead() -> list[str]:
 def _pid_of(executor: str) -> int | None:
     tail = executor.rsplit("-", 1)[-1]
     return int(tail) if tail.isdigit() else None
+
+
+def declare_schedules(declared: list[dict[str, Any]]) -> list[str]:
+    """Make DBOS's schedules those declared (each: name, cron, timezone, overlap, context):
+    new ones created, changed ones replaced, ones no crew declares any more deleted. Every
+    worker may do this at once: a firing's workflow id is the schedule and the time, so a
+    time fires once however many workers see it. Returns the names declared."""
+    ours = {
+        s["schedule_name"]: s for s in DBOS.list_schedules(schedule_name_prefix=SCHEDULE_PREFIX)
+    }
+    wanted = {SCHEDULE_PREFIX + d["name"]: d for d in declared}
+    for name in set(ours) - set(wanted):
+        DBOS.delete_schedule(name)
+    for name, d in wanted.items():
+        queue = _queue_for(d)
+        cron = _six_fields(d["cron"])
+        old = ours.get(name)
+        if (
+            old is not None
+            and (old["schedule"], old["cron_timezone"], old["queue_name"])
+            == (
+                cron,
+                d["timezone"],
+                queue,
+            )
+            and old["context"] == d["context"]
+        ):
+            continue
+        if old is not None:
+            DBOS.delete_schedule(name)
+        try:
+            DBOS.create_schedule(
+                schedule_name=name,
+                workflow_fn=_scheduled,
+                schedule=cron,
+                context=d["context"],
+                cron_timezone=d["timezone"],
+                queue_name=queue,
+            )
+        except Exception as exc:  # another worker declared it a moment before
+            if DBOS.get_schedule(name) is None:
+                raise ConfigError(f"schedule {d['name']!r} cannot be declared: {exc}") from exc
+    return sorted(wanted)
+
+
+def _queue_for(d: dict[str, Any]) -> str:
+    """overlap: queue → a queue of its own that runs one firing at a time (across workers);
+    overlap: skip → the shared one (a firing that finds another running skips itself)."""
+    if d["overlap"] != "queue":
+        name = SCHEDULES_QUEUE
+        DBOS.register_queue(name, polling_interval_sec=POLL_S * 10)
+        return name
+    name = f"crewyard-schedule-{d['name']}"
+    DBOS.register_queue(name, global_concurrency=1, polling_interval_sec=POLL_S * 10)
+    return name
+
+
+def _six_fields(cron: str) -> str:
+    """DBOS reads crons with seconds first: a five-field cron fires at second 0."""
+    return cron if len(cron.split()) == 6 else f"0 {cron}"
+
+
+def last_fired(name: str) -> datetime | None:
+    """When DBOS last fired the schedule (None: never, or not declared yet)."""
+    found = DBOS.get_schedule(SCHEDULE_PREFIX + name)
+    stamp = found["last_fired_at"] if found else None
+    return datetime.fromisoformat(stamp) if stamp else None
+
+
+def fire_once(name: str, at: datetime) -> None:
+    """Run the firing of `at` now if it never ran (a worker catching up on a missed time)."""
+    tick = timedelta(microseconds=1)
+    DBOS.backfill_schedule(SCHEDULE_PREFIX + name, at - tick, at + tick)
+
+
+def others_running(schedule: str, workflow_id: str) -> list[str]:
+    """Firings of the schedule still running, other than this one."""
+    running = DBOS.list_workflows(
+        status=["PENDING"],
+        schedule_name=SCHEDULE_PREFIX + schedule,
+        load_input=False,
+        load_output=False,
+    )
+    return [w.workflow_id for w in running if w.workflow_id != workflow_id]
+
+
+@DBOS.workflow(name="crewyard.scheduled")
+def _scheduled(at: datetime, context: dict[str, Any]) -> None:
+    _fire(context, at, DBOS.workflow_id or "")
+
+
+@DBOS.step(name="crewyard.fire")
+def _fire(context: dict[str, Any], at: datetime, workflow_id: str) -> str:
+    if _firing_runner is None:
+        raise ConfigError("this process cannot run schedules: no firing runner is set")
+    return _firing_runner(context, at, workflow_id)
 
 
 @DBOS.workflow(name="crewyard.batch")

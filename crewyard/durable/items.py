@@ -47,6 +47,20 @@ def read_items(path: Path, spec: CrewSpec) -> list[BatchItem]:
             hint="give a .jsonl (an object per line), .csv (a header row of input names) or "
             ".json/.yaml file (a list of objects)",
         )
+    return _checked(raw, spec, path)
+
+
+def items_of(values: list[Any], spec: CrewSpec) -> list[BatchItem]:
+    """Items given as a list of input mappings (notebooks); errors name the entry (1-based)."""
+    if not isinstance(values, list | tuple):
+        raise InputError(
+            f"batch items are a list of input mappings, not a {type(values).__name__}",
+            hint='crewyard.batch("research", [{"topic": "…"}, …])',
+        )
+    return _checked(list(enumerate(values, 1)), spec, Path("items"))
+
+
+def _checked(raw: list[tuple[int, Any]], spec: CrewSpec, path: Path) -> list[BatchItem]:
     if not raw:
         raise InputError("the batch has no items", file=path, hint="add at least one item")
     items: list[BatchItem] = []

@@ -106,6 +106,9 @@ async def _debate(ctx: RunContext) -> list[TaskOutput]:
         raise EngineError("a debate needs at least one debater besides the judge")
     run = _AutoGenRun(ctx)
     for name in ctx.spec.tasks:
+        if (done := ctx.kept_output(name)) is not None:  # resumed: finished before
+            run.outputs.append(done)
+            continue
         run.task = name
         ctx.events.emit(EventKind.TASK_STARTED, task=name, agent=", ".join(debaters))
         stop: TerminationCondition = MaxMessageTermination(1 + opts.rounds * len(debaters))
@@ -145,6 +148,9 @@ async def _coding(ctx: RunContext) -> list[TaskOutput]:
     coder = opts.coder or next(iter(ctx.spec.agents))
     run = _AutoGenRun(ctx)
     for name in ctx.spec.tasks:
+        if (done := ctx.kept_output(name)) is not None:  # resumed: finished before
+            run.outputs.append(done)
+            continue
         run.task = name
         ctx.events.emit(EventKind.TASK_STARTED, task=name, agent=coder)
         executor = SandboxExecutor(ctx, opts)

@@ -273,11 +273,14 @@ def _run(ctx: RunContext) -> list[TaskOutput]:
         llm = GatewayLLM(model=spec.models.manager or "smart").bind(ctx, run, guard)
         manager["manager_llm"] = llm
     tasks: dict[str, Task] = {}
+    kept: list[Task] = []  # a resumed run's finished tasks: not run, their outputs are context
     for name, task_spec in spec.tasks.items():
         agent_name = task_spec.agent or (None if hierarchical else next(iter(spec.agents)))
         extra: dict[str, Any] = {}
         if task_spec.context is not None:  # unset: CrewAI passes every earlier output
             extra["context"] = [tasks[c] for c in task_spec.context]
+        elif kept:  # ... of the tasks it ran, so the kept ones are named
+            extra["context"] = list(tasks.values())
         if checks := Guard.of(name, ctx):
             extra["guardrail"] = run.guardrail(checks, task_spec)
             extra["guardrail_max_retries"] = checks.max_retries
@@ -289,11 +292,20 @@ def _run(ctx: RunContext) -> list[TaskOutput]:
             **{k: getattr(task_spec, k) for k in TASK_KEYS},
             **extra,
         )
+        if (done := ctx.kept_output(name)) is not None:
+            tasks[name].output = CrewAITaskOutput(
+                name=name, description=task_spec.description, raw=done.output, agent=""
+            )
+            kept.append(tasks[name])
+            run.outputs.append(done)
     max_rpm = spec.engine_options.get("max_rpm")
+    to_run = [t for t in tasks.values() if t not in kept]
+    if not to_run:
+        return run.outputs
     crew = Crew(
         name=spec.name,
         agents=list(agents.values()),
-        tasks=list(tasks.values()),
+        tasks=to_run,
         process=Process.hierarchical if hierarchical else Process.sequential,
         **manager,
         **({"max_rpm": max_rpm} if max_rpm else {}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -61,15 +62,22 @@ class Progress:
 
 
 class BatchProgress:
-    """A batch's live status line on a terminal: done, failed, running, ETA, tokens, cost."""
+    """A batch's live status: done, failed, running, ETA, tokens, cost — a status line on a
+    terminal, a line updated in place in a notebook, nothing elsewhere (a pipe, a log)."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, *, enabled: bool = True) -> None:
         self.console = console or Console(stderr=True, highlight=False)
+        self.enabled = enabled
         self._status: Status | None = None
+        self._cell: Any = None  # the notebook's display handle
         self._started = time.monotonic()
+        self.last = ""
 
     def __enter__(self) -> BatchProgress:
-        if self.console.is_terminal:
+        if not self.enabled:
+            return self
+        self._cell = _notebook_cell()
+        if self._cell is None and self.console.is_terminal:
             self._status = self.console.status("starting the batch…")
             self._status.start()
         return self
@@ -83,10 +91,30 @@ class BatchProgress:
         elapsed = time.monotonic() - self._started
         left = counts["items"] - finished
         eta = f" · about {elapsed / finished * left:.0f} s left" if finished and left else ""
-        line = (
+        self.last = (
             f"{finished}/{counts['items']} items: {counts['done']} done, {counts['failed']} "
             f"failed, {counts['running']} running{eta} · {counts['tokens']} tokens · "
             f"${counts['cost_usd']:.4f}"
         )
         if self._status is not None:
-            self._status.update(line)
+            self._status.update(self.last)
+        elif self._cell is not None:
+            self._cell.update({"text/plain": self.last}, raw=True)
+
+
+def _notebook_cell() -> Any:
+    """A display handle under the running cell, when this runs in a Jupyter kernel."""
+    shell = sys.modules.get("IPython")
+    if shell is None or "ipykernel" not in sys.modules:
+        return None
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is None:
+            return None
+        return display(  # type: ignore[no-untyped-call]
+            {"text/plain": "starting the batch…"}, raw=True, display_id=True
+        )
+    except Exception:  # no usable display: the batch runs without a live line
+        return None

@@ -19,6 +19,7 @@ class EventKind(StrEnum):
     RUN_STARTED = "run_started"
     TASK_STARTED = "task_started"
     TASK_FINISHED = "task_finished"
+    TASK_KEPT = "task_kept"  # a resumed run keeps the output its earlier run finished
     AGENT_TURN = "agent_turn"
     MODEL_CALL = "model_call"
     TOOL_CALL = "tool_call"

@@ -31,8 +31,10 @@ class RunResult:
     log_file: str | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)  # degradations the run survived
-    cassette: str | None = None  # where --record wrote this run's cassette
+    cassette: str | None = None  # this run's recorded calls (for --resume and --replay)
     replay_of: str | None = None  # the run whose cassette this run replayed
+    resume_of: str | None = None  # the run this run resumed
+    kept: list[str] = field(default_factory=list)  # the tasks it kept from that run
 
     @property
     def ok(self) -> bool:

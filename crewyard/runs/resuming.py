@@ -1,6 +1,7 @@
-"""Resuming a run from its cassette: the calls it already made are answered from the recording
-(nothing is paid twice), the first call that differs or was never answered goes to the model,
-and the new run records everything in its own cassette, so a run killed again resumes again.
+"""Resuming a run: the tasks it finished keep their outputs (they are not run again), and within
+the rest the calls it already made are answered from its recording (nothing is paid twice); the
+first call that differs or was never answered goes to the model, and the new run records
+everything in its own cassette, so a run killed again resumes again.
 
 Unlike a replay, a difference is not an error: it is where the old run stopped (or where the
 world changed), and from there the run is live. Recorded errors are never played back: the call
@@ -10,8 +11,11 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from crewyard.errors import ConfigError, did_you_mean
 from crewyard.gateway.records import Completion
 from crewyard.gateway.tapes import Replayed, Request
 from crewyard.runs.cassettes import (
@@ -19,9 +23,12 @@ from crewyard.runs.cassettes import (
     CassetteWriter,
     Played,
     Recorded,
+    cassette_path,
     completion_of,
     request_of,
 )
+from crewyard.runs.result import TaskOutput
+from crewyard.runs.store import RunStore
 
 
 class ResumingTape:
@@ -75,3 +82,67 @@ class ResumingTape:
 
     def keep_memory(self, op: str, args: dict[str, Any], result: Any) -> None:
         self.writer.keep_memory(op, args, result)
+
+
+@dataclass(frozen=True)
+class Resumption:
+    """What a resumed run takes from the run it continues: the inputs, the finished task
+    outputs it keeps (the tasks are not run again), and the recorded calls of the rest."""
+
+    run_id: str  # the run resumed
+    crew: str
+    inputs: dict[str, Any]
+    kept: dict[str, TaskOutput]  # task → its output, in task order
+    player: CassettePlayer | None  # the old run's calls, reused while they match
+    from_task: str | None = None
+
+
+def plan_resume(
+    store: RunStore,
+    cassettes_dir: Path,
+    run_id: str,
+    tasks: list[str],
+    from_task: str | None = None,
+) -> Resumption:
+    """How to continue run_id: every task before the first unfinished one (or before
+    from_task) keeps its output; the calls recorded for the rest are reused unless from_task
+    asks for them to be made again."""
+    old = store.get(run_id)
+    if old.status == "running":
+        raise ConfigError(
+            f"run {old.id} is still running",
+            hint="wait for it, or stop it (Ctrl-C, or kill its process), then resume it",
+        )
+    finished = {c.task: c for c in store.checkpoints(old.id)}
+    if from_task is not None and from_task not in tasks:
+        raise ConfigError(
+            f"crew {old.crew!r} has no task {from_task!r}",
+            key="--from",
+            hint=did_you_mean(from_task, tasks) or f"its tasks: {', '.join(tasks)}",
+        )
+    keep: list[str] = []
+    for task in tasks:
+        if task == from_task:
+            break
+        if task not in finished:
+            if from_task is not None:
+                raise ConfigError(
+                    f"run {old.id} has no output of task {task!r}, which comes before "
+                    f"{from_task!r}",
+                    key="--from",
+                    hint=f"resume from {task!r} instead: --from {task}",
+                )
+            break
+        keep.append(task)
+    if old.status == "done" and from_task is None and len(keep) == len(tasks):
+        raise ConfigError(
+            f"run {old.id} is done: every task finished",
+            hint=f"rerun from a task with --from TASK ({', '.join(tasks)})",
+        )
+    kept = {
+        t: TaskOutput(t, finished[t].agent, finished[t].output, finished[t].output_file)
+        for t in keep
+    }
+    recorded = cassette_path(cassettes_dir, old.id)
+    player = CassettePlayer(recorded) if recorded.is_file() and from_task is None else None
+    return Resumption(old.id, old.crew, old.inputs, kept, player, from_task)

@@ -234,9 +234,9 @@ def test_cli_replay_of_what_cannot_be_replayed_exits_2(
     make_crew("other", crew={"inputs": {"topic": {}}}, agents=agents, tasks=tasks)
     fakellm.add(RESEARCH, REPORT, RESEARCH, REPORT)
     point_at(settings, fakellm, monkeypatch)
-    assert main(["--crew", "demo", "--input", "topic=tides", "-q"]) == 0
+    assert main(["--crew", "demo", "--input", "topic=tides", "--no-record", "-q"]) == 0
     plain = last_run_id(settings)
-    assert main(["--crew", "demo", "--input", "topic=tides", "--record", "-q"]) == 0
+    assert main(["--crew", "demo", "--input", "topic=tides", "-q"]) == 0  # recorded by default
     recorded = last_run_id(settings)
     capsys.readouterr()
 
@@ -245,7 +245,7 @@ def test_cli_replay_of_what_cannot_be_replayed_exits_2(
         (["--replay", "missing.jsonl"], "no cassette file missing.jsonl"),
         (["--replay", plain], f"run {plain} was not recorded"),
         (["--crew", "other", "--replay", recorded], "is a run of crew 'demo', not 'other'"),
-        (["--crew", "demo", "--record", "--replay", recorded], "cannot record and replay"),
+        (["--crew", "demo", "--record", "--replay", recorded], "cannot record or resume"),
     ]:
         assert main([*argv, "--input", "topic=tides", "-q"]) == 2, argv
         err = capsys.readouterr().err
