@@ -13,7 +13,8 @@ from typing import Any
 
 from crewyard.errors import ConfigError, did_you_mean
 from crewyard.redact import redact, redact_data
-from crewyard.runs.database import Row, connect
+from crewyard.runs.database import connect
+from crewyard.runs.sql import Row
 
 QUEUED, RUNNING, DONE, FAILED, SKIPPED = "queued", "running", "done", "failed", "skipped"
 FINISHED = (DONE, FAILED, SKIPPED)

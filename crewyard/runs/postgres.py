@@ -16,7 +16,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from crewyard.errors import ConfigError
-from crewyard.runs.database import ADDED_COLUMNS, SCHEMA, Database, lock_key, safe_url, statements
+from crewyard.runs.sql import ADDED_COLUMNS, SCHEMA, Database, lock_key, safe_url, statements
 
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\?|%")
 _TABLES = re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA)

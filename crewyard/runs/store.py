@@ -14,7 +14,8 @@ from typing import Any
 
 from crewyard.errors import ConfigError, did_you_mean
 from crewyard.redact import redact, redact_data
-from crewyard.runs.database import Database, Row, connect
+from crewyard.runs.database import connect
+from crewyard.runs.sql import Database, Row
 
 ACTIVE = "running"
 # Runs this process is running now, whichever RunStore object started them.
