@@ -132,7 +132,7 @@ def costs(
     from crewyard.runs.store import RunStore
     from crewyard.settings import Settings
 
-    return cost_report(RunStore((settings or Settings()).runs_db), by, since_days)
+    return cost_report(RunStore((settings or Settings()).run_store), by, since_days)
 
 
 async def arun(

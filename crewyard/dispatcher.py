@@ -97,7 +97,7 @@ class Dispatcher:
         self._memory: Memory | None = memory
         self._owns_memory = memory is None  # what it opens itself, it closes
         self.listeners = list(listeners or [])
-        self.store = RunStore(self.settings.runs_db)
+        self.store = RunStore(self.settings.run_store)
 
     def __enter__(self) -> Dispatcher:
         return self

@@ -19,6 +19,8 @@ _SECRET_SHAPES = re.compile(
     r"(?<=Bearer )[A-Za-z0-9._\-]{16,})"
 )
 MASK = "[REDACTED]"
+# the password of a URL (postgresql://user:password@host/db)
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)[^@\s/]+@", re.IGNORECASE)
 
 
 def secret_values(env: dict[str, str] | None = None) -> list[str]:
@@ -39,7 +41,7 @@ def redact(text: str, env: dict[str, str] | None = None) -> str:
     """text with secret-looking strings and secret environment values masked."""
     for value in secret_values(env):
         text = text.replace(value, MASK)
-    return _SECRET_SHAPES.sub(MASK, text)
+    return _URL_PASSWORD.sub(rf"\1{MASK}@", _SECRET_SHAPES.sub(MASK, text))
 
 
 def redact_data(value: Any) -> Any:

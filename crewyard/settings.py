@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crewyard.errors import ConfigError
@@ -82,9 +82,28 @@ class Settings(BaseSettings):
         load_dotenv_file()
         return cls()
 
+    database_url: str | None = Field(
+        default=None,
+        repr=False,  # it may hold a password
+        description="Postgres (postgresql://user@host:5432/db) shared by workers on many "
+        "machines, for the run store and the durable engine; unset: SQLite in the data folder.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return (value or "").strip() or None
+
     @property
     def runs_db(self) -> Path:
+        """The run store's SQLite file (used when database_url is unset)."""
         return self.data_dir / "runs.sqlite3"
+
+    @property
+    def run_store(self) -> Path | str:
+        """Where the run store lives, the one place that decides: database_url if set, else
+        SQLite at runs_db. RunStore(...) and BatchStore(...) take either."""
+        return self.database_url or self.runs_db
 
     @property
     def outputs_dir(self) -> Path:

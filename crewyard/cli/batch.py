@@ -132,7 +132,7 @@ def _report(result: Any, as_json: bool) -> int:
 def _list(settings: Any, as_json: bool) -> int:
     from crewyard.runs.batches import BatchStore
 
-    store = BatchStore(settings.runs_db)
+    store = BatchStore(settings.run_store)
     batches = store.recent()
     if as_json:
         rows = [{**vars(b), "counts": store.counts(b.id)} for b in batches]

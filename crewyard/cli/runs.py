@@ -38,7 +38,7 @@ def _runs(args: argparse.Namespace) -> int:
     from crewyard.settings import Settings
 
     settings = Settings.for_command_line()
-    store = RunStore(settings.runs_db)
+    store = RunStore(settings.run_store)
     if args.action == "show":
         if not args.run_id:
             raise ConfigError("runs show needs a run id", hint="python main.py runs show RUN_ID")

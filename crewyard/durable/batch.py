@@ -75,7 +75,7 @@ def run_batch(
 ) -> BatchResult:
     """Record a new batch and run it to the end (durably: `resume` picks it up if this
     process dies)."""
-    store = BatchStore(settings.runs_db)
+    store = BatchStore(settings.run_store)
     batch = Batch(
         id=f"b{new_run_id()}",
         crew=spec.name,
@@ -98,14 +98,14 @@ def resume_batch(
     settings: Settings, batch_id: str, progress: Progress | None = None
 ) -> BatchResult:
     """Run a batch's unfinished items (after a crash or Ctrl-C); finished ones never again."""
-    store = BatchStore(settings.runs_db)
+    store = BatchStore(settings.run_store)
     batch = store.get(batch_id)
     store.reopen(batch.id)
     return _drive(settings, store, batch, progress)
 
 
 def batch_status(settings: Settings, batch_id: str) -> BatchResult:
-    store = BatchStore(settings.runs_db)
+    store = BatchStore(settings.run_store)
     batch = store.get(batch_id)
     return _result(store, batch)
 
@@ -199,7 +199,7 @@ class _Runner:
     def run(self, batch_id: str, item_id: str) -> str:
         from crewyard.dispatcher import Dispatcher, RunFailed
 
-        store = BatchStore(self.settings.runs_db)
+        store = BatchStore(self.settings.run_store)
         try:
             batch, item = store.get(batch_id), store.item(batch_id, item_id)
             if item.status in FINISHED:  # a recovered step whose item was recorded

@@ -5,19 +5,16 @@ record a user reads (`batch status`), and the one results files are written from
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from crewyard.errors import ConfigError, did_you_mean
 from crewyard.redact import redact, redact_data
-from crewyard.runs.database import open_database, unusable
-from crewyard.settings import usable_folder
+from crewyard.runs.database import connect
+from crewyard.runs.sql import Row
 
 QUEUED, RUNNING, DONE, FAILED, SKIPPED = "queued", "running", "done", "failed", "skipped"
 FINISHED = (DONE, FAILED, SKIPPED)
@@ -58,33 +55,16 @@ class Item:
 class BatchStore:
     """Batches and their items, in the run store's database (a connection of its own)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        usable_folder(path.parent, "the data folder")
-        self._lock = threading.Lock()
-        try:
-            self._db = open_database(path)
-        except sqlite3.DatabaseError as exc:
-            raise unusable(path, exc) from None
+    def __init__(self, location: Path | str) -> None:
+        self._db = connect(location)  # a path (SQLite) or a URL (Settings.run_store)
+        self.where = self._db.where  # for messages: never a password
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[Any]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        self._db.close()
 
     def create(self, batch: Batch, items: Sequence[tuple[str, int | None, dict[str, Any]]]) -> None:
         """A new batch and its items (id, line, inputs), all queued, in one transaction."""
-        with self._tx() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO batches (id, crew, source, out, status, created_at, concurrency,"
                 " rate, max_tokens, max_cost_usd, models) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -113,26 +93,24 @@ class BatchStore:
 
     def get(self, batch_id: str) -> Batch:
         """A batch by its id or a unique prefix of it."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM batches WHERE id = ? OR id LIKE ? ORDER BY id",
-                (batch_id, f"{batch_id}%"),
-            ).fetchall()
+        rows = self._db.fetchall(
+            "SELECT * FROM batches WHERE id = ? OR id LIKE ? ORDER BY id",
+            (batch_id, f"{batch_id}%"),
+        )
         exact = [r for r in rows if r["id"] == batch_id]
         if exact or len(rows) == 1:
             return _batch((exact or rows)[0])
         known = [b.id for b in self.recent(50)]
         raise ConfigError(
-            f"no batch {batch_id!r} in {self.path}"
+            f"no batch {batch_id!r} in {self.where}"
             + (f" ({len(rows)} batches start so)" if rows else ""),
             hint=did_you_mean(batch_id, known) or "list batches with: python main.py batch list",
         )
 
     def recent(self, limit: int = 20) -> list[Batch]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM batches ORDER BY created_at DESC LIMIT ?", (limit,)
-            ).fetchall()
+        rows = self._db.fetchall(
+            "SELECT * FROM batches ORDER BY created_at DESC, id DESC LIMIT ?", (limit,)
+        )
         return [_batch(r) for r in rows]
 
     def items(self, batch_id: str, status: str | None = None) -> list[Item]:
@@ -140,22 +118,20 @@ class BatchStore:
         args: tuple[Any, ...] = (batch_id,)
         if status is not None:
             query, args = query + " AND status = ?", (*args, status)
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY seq", args).fetchall()
+        rows = self._db.fetchall(query + " ORDER BY seq", args)
         return [_item(r) for r in rows]
 
     def item(self, batch_id: str, item_id: str) -> Item:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT * FROM batch_items WHERE batch_id = ? AND item_id = ?", (batch_id, item_id)
-            ).fetchone()
+        row = self._db.fetchone(
+            "SELECT * FROM batch_items WHERE batch_id = ? AND item_id = ?", (batch_id, item_id)
+        )
         if row is None:
             raise ConfigError(f"batch {batch_id} has no item {item_id!r}")
         return _item(row)
 
     def start_item(self, batch_id: str, item_id: str, run_id: str) -> None:
         """The item runs now, as run_id (a resume of the item reuses that run's calls)."""
-        with self._tx() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE batch_items SET status = ?, attempts = attempts + 1, started_at = ?,"
                 " run_id = ? WHERE batch_id = ? AND item_id = ?",
@@ -174,7 +150,7 @@ class BatchStore:
         tokens: int = 0,
         cost_usd: float = 0.0,
     ) -> None:
-        with self._tx() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE batch_items SET status = ?, run_id = COALESCE(?, run_id), output = ?,"
                 " error = ?, tokens = ?, cost_usd = ?, finished_at = ?"
@@ -194,12 +170,11 @@ class BatchStore:
 
     def counts(self, batch_id: str) -> dict[str, Any]:
         """Items by status, and what the finished ones spent."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT status, COUNT(*) AS n, SUM(tokens) AS tokens, SUM(cost_usd) AS cost"
-                " FROM batch_items WHERE batch_id = ? GROUP BY status",
-                (batch_id,),
-            ).fetchall()
+        rows = self._db.fetchall(
+            "SELECT status, COUNT(*) AS n, SUM(tokens) AS tokens, SUM(cost_usd) AS cost"
+            " FROM batch_items WHERE batch_id = ? GROUP BY status",
+            (batch_id,),
+        )
         counts: dict[str, Any] = {s: 0 for s in (QUEUED, RUNNING, DONE, FAILED, SKIPPED)}
         counts.update({r["status"]: r["n"] for r in rows})
         counts["tokens"] = sum(r["tokens"] or 0 for r in rows)
@@ -208,7 +183,7 @@ class BatchStore:
         return counts
 
     def finish(self, batch_id: str, status: str) -> None:
-        with self._tx() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE batches SET status = ?, finished_at = ? WHERE id = ?",
                 (status, time.time(), batch_id),
@@ -216,7 +191,7 @@ class BatchStore:
 
     def reopen(self, batch_id: str) -> None:
         """A batch resumed: running again, its unfinished items queued again."""
-        with self._tx() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE batches SET status = 'running', finished_at = NULL WHERE id = ?",
                 (batch_id,),
@@ -227,7 +202,7 @@ class BatchStore:
             )
 
 
-def _batch(row: Any) -> Batch:
+def _batch(row: Row) -> Batch:
     return Batch(
         id=row["id"],
         crew=row["crew"],
@@ -244,7 +219,7 @@ def _batch(row: Any) -> Batch:
     )
 
 
-def _item(row: Any) -> Item:
+def _item(row: Row) -> Item:
     return Item(
         batch_id=row["batch_id"],
         item_id=row["item_id"],

@@ -1,82 +1,98 @@
-"""The run store's SQLite file: its tables, bringing an older file up to date, opening it, and
-saying why a file cannot be opened."""
+"""The run store's database, SQLite or Postgres through one layer (crewyard/runs/sql.py): opening
+it from a path or a URL, the tables made or brought up to date, and saying why it cannot be
+opened. The SQL of the stores is written once, with `?` placeholders.
+
+Postgres lives in crewyard/runs/postgres.py (the only psycopg importer), imported only when a
+postgresql:// URL is used."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from crewyard.errors import ConfigError
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-  id TEXT PRIMARY KEY, crew TEXT NOT NULL, inputs TEXT NOT NULL, status TEXT NOT NULL,
-  engine TEXT, pid INTEGER, started_at REAL NOT NULL, finished_at REAL,
-  output TEXT, usage TEXT, cost_usd REAL, error TEXT, output_dir TEXT, log_file TEXT,
-  replay_of TEXT
-);
-CREATE TABLE IF NOT EXISTS checkpoints (
-  run_id TEXT NOT NULL REFERENCES runs(id), seq INTEGER NOT NULL, task TEXT NOT NULL,
-  agent TEXT, output TEXT NOT NULL, output_file TEXT, created_at REAL NOT NULL,
-  PRIMARY KEY (run_id, task)
-);
-CREATE TABLE IF NOT EXISTS events (
-  run_id TEXT NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL, kind TEXT NOT NULL,
-  data TEXT NOT NULL, PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE IF NOT EXISTS model_calls (
-  run_id TEXT NOT NULL, ts REAL NOT NULL, alias TEXT NOT NULL, model TEXT NOT NULL,
-  agent TEXT, task TEXT, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
-  cost_usd REAL NOT NULL, latency_ms REAL NOT NULL, error TEXT, cached INTEGER NOT NULL DEFAULT 0,
-  attempt INTEGER NOT NULL DEFAULT 1, cost_saved REAL NOT NULL DEFAULT 0, note TEXT,
-  replayed INTEGER NOT NULL DEFAULT 0, fallback_from TEXT
-);
-CREATE TABLE IF NOT EXISTS turns (
-  run_id TEXT NOT NULL, seq INTEGER NOT NULL, task TEXT NOT NULL, agent TEXT NOT NULL,
-  content TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE IF NOT EXISTS batches (
-  id TEXT PRIMARY KEY, crew TEXT NOT NULL, source TEXT, out TEXT, status TEXT NOT NULL,
-  created_at REAL NOT NULL, finished_at REAL, concurrency INTEGER NOT NULL, rate REAL,
-  max_tokens INTEGER, max_cost_usd REAL, models TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS batch_items (
-  batch_id TEXT NOT NULL REFERENCES batches(id), item_id TEXT NOT NULL, seq INTEGER NOT NULL,
-  line INTEGER, inputs TEXT NOT NULL, status TEXT NOT NULL, run_id TEXT, output TEXT,
-  error TEXT, tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL NOT NULL DEFAULT 0,
-  attempts INTEGER NOT NULL DEFAULT 0, started_at REAL, finished_at REAL,
-  PRIMARY KEY (batch_id, item_id)
-);
-CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
-CREATE INDEX IF NOT EXISTS calls_run ON model_calls(run_id);
-"""
-
-ADDED_CALL_COLUMNS = {
-    "cached": "INTEGER NOT NULL DEFAULT 0",
-    "attempt": "INTEGER NOT NULL DEFAULT 1",
-    "cost_saved": "REAL NOT NULL DEFAULT 0",
-    "note": "TEXT",
-    "replayed": "INTEGER NOT NULL DEFAULT 0",
-    "fallback_from": "TEXT",
-}
-ADDED_RUN_COLUMNS = {"replay_of": "TEXT"}
+from crewyard.runs.sql import ADDED_COLUMNS, SCHEMA, Database, safe_url
+from crewyard.settings import usable_folder
 
 
-def open_database(path: Path) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit), WAL, synchronous=FULL,
-    with the tables made or brought up to date."""
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    db.row_factory = sqlite3.Row
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("PRAGMA busy_timeout=10000")
-    db.executescript(SCHEMA)
-    for table, added in (("model_calls", ADDED_CALL_COLUMNS), ("runs", ADDED_RUN_COLUMNS)):
-        columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-        for column, kind in added.items():  # a store made by an older version
-            if column not in columns:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-    return db
+class SqliteDatabase(Database):
+    """A file in autocommit mode (transactions are explicit: BEGIN IMMEDIATE), WAL,
+    synchronous=FULL, waiting up to 10 s for another writer."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA busy_timeout=10000")
+            db.executescript(SCHEMA)
+            for table, added in ADDED_COLUMNS.items():
+                columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                for column, kind in added.items():  # a store made by an older version
+                    if column not in columns:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        except BaseException:
+            db.close()
+            raise
+        self._db = db
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, tuple(args))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self._lock:
+            self._db.executemany(sql, rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def connect(location: Path | str) -> Database:
+    """The run store's database at a path (SQLite), a sqlite:// URL or a postgresql:// URL,
+    with its tables made or brought up to date; a ConfigError says why one cannot be used."""
+    if isinstance(location, str) and "://" in location:
+        scheme = location.split("://", 1)[0].lower()
+        if scheme in ("postgresql", "postgres"):
+            from crewyard.runs.postgres import PostgresDatabase
+
+            return PostgresDatabase(location)
+        if scheme != "sqlite":
+            raise ConfigError(
+                f"{safe_url(location)!r} is not a database URL the run store can use",
+                key="CREWYARD_DATABASE_URL",
+                hint="postgresql://user@host:5432/crewyard, or unset it for SQLite in the data "
+                "folder",
+            )
+        # as SQLAlchemy and DBOS read it: sqlite:///relative/file, sqlite:////absolute/file
+        location = unquote(urlsplit(location).path)[1:]
+    path = Path(location)
+    usable_folder(path.parent, "the data folder")
+    try:
+        return SqliteDatabase(path)
+    except sqlite3.DatabaseError as exc:
+        raise unusable(path, exc) from None
 
 
 def unusable(path: Path, exc: sqlite3.DatabaseError) -> ConfigError:

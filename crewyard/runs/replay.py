@@ -41,7 +41,7 @@ def open_player(settings: Settings, store: RunStore, ref: str | Path) -> Cassett
 
 def recorded_crew(settings: Settings, ref: str | Path) -> str:
     """The crew a recorded run ran (for `--replay RUN_ID` without --crew)."""
-    player = open_player(settings, RunStore(settings.runs_db), ref)
+    player = open_player(settings, RunStore(settings.run_store), ref)
     if not player.crew:
         raise ConfigError(f"the cassette {player.path} names no crew", hint="give --crew NAME")
     return player.crew

@@ -1,23 +1,21 @@
-"""The run store: every run, its task outputs as checkpoints, events and model calls (SQLite)."""
+"""The run store: every run, its task outputs as checkpoints, events and model calls (SQLite,
+or Postgres shared by workers on many machines: crewyard/runs/database.py)."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
-import sqlite3
-import threading
+import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from crewyard.errors import ConfigError, did_you_mean
 from crewyard.redact import redact, redact_data
-from crewyard.runs.database import open_database, unusable
-from crewyard.settings import usable_folder
+from crewyard.runs.database import connect
+from crewyard.runs.sql import Database, Row
 
 ACTIVE = "running"
 # Runs this process is running now, whichever RunStore object started them.
@@ -69,43 +67,30 @@ def pid_alive(pid: int | None) -> bool:
 
 
 class RunStore:
-    """A durable journal: WAL, synchronous=FULL, one committed transaction per write."""
+    """A durable journal, one committed transaction per write: a SQLite file (WAL,
+    synchronous=FULL) or a Postgres database (a path, or the URL of Settings.run_store)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        usable_folder(path.parent, "the data folder")
-        self._lock = threading.Lock()
-        try:
-            self._db = open_database(path)
-        except sqlite3.DatabaseError as exc:
-            raise unusable(path, exc) from None
+    def __init__(self, location: Path | str) -> None:
+        self._db: Database = connect(location)
+        self.where = self._db.where  # for messages: never a password
+        self.dialect = self._db.dialect
         self.mark_interrupted()
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        self._db.close()
 
     def mark_interrupted(self) -> int:
-        """Runs left 'running' by a process that is gone become 'interrupted'."""
-        with self._lock:
-            rows = self._db.execute("SELECT id, pid FROM runs WHERE status = ?", (ACTIVE,))
-            stale = [
-                r["id"]
-                for r in rows.fetchall()
-                if r["id"] not in _RUNNING_HERE
-                and (r["pid"] == os.getpid() or not pid_alive(r["pid"]))
-            ]
+        """Runs left 'running' by a process of this machine that is gone become 'interrupted'
+        (another machine's processes cannot be seen from here: its own store marks them)."""
+        host = socket.gethostname()
+        rows = self._db.fetchall("SELECT id, pid, host FROM runs WHERE status = ?", (ACTIVE,))
+        stale = [
+            r["id"]
+            for r in rows
+            if r["id"] not in _RUNNING_HERE
+            and r["host"] in (None, host)
+            and (r["pid"] == os.getpid() or not pid_alive(r["pid"]))
+        ]
         for run_id in stale:
             usage = self.usage_of(run_id)
             self.finish(
@@ -119,14 +104,14 @@ class RunStore:
 
     def usage_of(self, run_id: str) -> dict[str, Any]:
         """What a run's recorded model calls spent (for a run that could not say so itself)."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT COUNT(*) AS calls, COALESCE(SUM(prompt_tokens), 0) AS prompt,"
-                " COALESCE(SUM(completion_tokens), 0) AS completion,"
-                " COALESCE(SUM(cost_usd), 0) AS cost FROM model_calls"
-                " WHERE run_id = ? AND NOT cached",
-                (run_id,),
-            ).fetchone()
+        row = self._db.fetchone(
+            "SELECT COUNT(*) AS calls, COALESCE(SUM(prompt_tokens), 0) AS prompt,"
+            " COALESCE(SUM(completion_tokens), 0) AS completion,"
+            " COALESCE(SUM(cost_usd), 0) AS cost FROM model_calls"
+            " WHERE run_id = ? AND cached = 0",
+            (run_id,),
+        )
+        assert row is not None  # an aggregate has a row
         return {
             "calls": row["calls"],
             "prompt_tokens": row["prompt"],
@@ -146,10 +131,11 @@ class RunStore:
         replay_of: str | None = None,
     ) -> None:
         _RUNNING_HERE.add(run_id)
-        with self._tx() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO runs (id, crew, inputs, status, engine, pid, started_at, usage,"
-                " cost_usd, output_dir, log_file, replay_of) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " cost_usd, output_dir, log_file, replay_of, host)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     crew,
@@ -163,6 +149,7 @@ class RunStore:
                     str(output_dir),
                     str(log_file) if log_file else None,
                     replay_of,
+                    socket.gethostname(),
                 ),
             )
 
@@ -170,41 +157,41 @@ class RunStore:
         self, run_id: str, task: str, agent: str | None, output: str, output_file: str | None = None
     ) -> None:
         """A finished task output, committed before the next task starts."""
-        with self._tx() as db:
-            seq = db.execute(
-                "SELECT COUNT(*) FROM checkpoints WHERE run_id = ?", (run_id,)
-            ).fetchone()[0]
-            db.execute(
-                "INSERT OR REPLACE INTO checkpoints VALUES (?,?,?,?,?,?,?)",
+        with self._db.transaction() as db:
+            db.lock(f"run:{run_id}")  # one writer of this run's numbers at a time (Postgres)
+            seq = _next_seq(db, "checkpoints", run_id)
+            db.execute(  # a task checkpointed again (a resumed run) moves to the end
+                "INSERT INTO checkpoints (run_id, seq, task, agent, output, output_file,"
+                " created_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (run_id, task) DO UPDATE SET"
+                " seq = excluded.seq, agent = excluded.agent, output = excluded.output,"
+                " output_file = excluded.output_file, created_at = excluded.created_at",
                 (run_id, seq, task, agent, redact(output), output_file, time.time()),
             )
 
     def turn(self, run_id: str, task: str, agent: str, content: str) -> None:
         """One message of a group chat (AutoGen), committed as it is said."""
-        with self._tx() as db:
-            seq = db.execute(
-                "SELECT COALESCE(MAX(seq), -1) + 1 FROM turns WHERE run_id = ?", (run_id,)
-            ).fetchone()[0]
+        with self._db.transaction() as db:
+            db.lock(f"run:{run_id}")
+            seq = _next_seq(db, "turns", run_id)
             db.execute(
-                "INSERT INTO turns VALUES (?,?,?,?,?,?)",
+                "INSERT INTO turns (run_id, seq, task, agent, content, created_at)"
+                " VALUES (?,?,?,?,?,?)",
                 (run_id, seq, task, agent, redact(content), time.time()),
             )
 
     def turns(self, run_id: str) -> list[tuple[str, str, str]]:
         """(task, agent, content) of every group-chat message, in order."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT task, agent, content FROM turns WHERE run_id = ? ORDER BY seq", (run_id,)
-            ).fetchall()
+        rows = self._db.fetchall(
+            "SELECT task, agent, content FROM turns WHERE run_id = ? ORDER BY seq", (run_id,)
+        )
         return [(r["task"], r["agent"], r["content"]) for r in rows]
 
     def event(self, run_id: str, kind: str, data: dict[str, Any]) -> None:
-        with self._tx() as db:
-            seq = db.execute(
-                "SELECT COALESCE(MAX(seq), -1) + 1 FROM events WHERE run_id = ?", (run_id,)
-            ).fetchone()[0]
+        with self._db.transaction() as db:
+            db.lock(f"run:{run_id}")
+            seq = _next_seq(db, "events", run_id)
             db.execute(
-                "INSERT INTO events VALUES (?,?,?,?,?)",
+                "INSERT INTO events (run_id, seq, ts, kind, data) VALUES (?,?,?,?,?)",
                 (run_id, seq, time.time(), kind, json.dumps(redact_data(data), default=str)),
             )
 
@@ -228,7 +215,7 @@ class RunStore:
         replayed: bool = False,
         fallback_from: str | None = None,
     ) -> None:
-        with self._tx() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO model_calls (run_id, ts, alias, model, agent, task, prompt_tokens,"
                 " completion_tokens, cost_usd, latency_ms, error, cached, attempt, cost_saved,"
@@ -264,7 +251,7 @@ class RunStore:
         cost_usd: float | None = None,
         error: str | None = None,
     ) -> None:
-        with self._tx() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE runs SET status=?, finished_at=?, output=COALESCE(?, output),"
                 " usage=COALESCE(?, usage), cost_usd=COALESCE(?, cost_usd), error=? WHERE id=?",
@@ -280,7 +267,7 @@ class RunStore:
             )
         _RUNNING_HERE.discard(run_id)
 
-    def _record(self, row: sqlite3.Row) -> RunRecord:
+    def _record(self, row: Row) -> RunRecord:
         return RunRecord(
             id=row["id"],
             crew=row["crew"],
@@ -302,53 +289,50 @@ class RunStore:
         query = "SELECT * FROM runs" + (" WHERE crew = ?" if crew else "")
         query += " ORDER BY started_at DESC, id DESC LIMIT ?"
         args: tuple[Any, ...] = (crew, limit) if crew else (limit,)
-        with self._lock:
-            return [self._record(r) for r in self._db.execute(query, args).fetchall()]
+        return [self._record(r) for r in self._db.fetchall(query, args)]
 
     def get(self, run_id: str) -> RunRecord:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-            if row is None:
-                rows = self._db.execute(
-                    "SELECT id FROM runs WHERE id LIKE ? ORDER BY id", (f"{run_id}%",)
-                ).fetchall()
-                if len(rows) == 1:
-                    row = self._db.execute(
-                        "SELECT * FROM runs WHERE id = ?", (rows[0]["id"],)
-                    ).fetchone()
+        row = self._db.fetchone("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if row is None:
+            rows = self._db.fetchall(
+                "SELECT * FROM runs WHERE id LIKE ? ORDER BY id LIMIT 2", (f"{run_id}%",)
+            )
+            if len(rows) == 1:
+                row = rows[0]
         if row is None:
             recent = [r.id for r in self.recent(50)]
             raise ConfigError(
-                f"no run {run_id!r} in {self.path}",
+                f"no run {run_id!r} in {self.where}",
                 hint=did_you_mean(run_id, recent) or "list runs with: python main.py runs",
             )
         return self._record(row)
 
     def checkpoints(self, run_id: str) -> list[Checkpoint]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM checkpoints WHERE run_id = ? ORDER BY seq", (run_id,)
-            ).fetchall()
+        rows = self._db.fetchall(
+            "SELECT * FROM checkpoints WHERE run_id = ? ORDER BY seq", (run_id,)
+        )
         return [
             Checkpoint(r["task"], r["agent"], r["output"], r["output_file"], r["created_at"])
             for r in rows
         ]
 
     def events(self, run_id: str) -> list[tuple[str, dict[str, Any]]]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT kind, data FROM events WHERE run_id = ? ORDER BY seq", (run_id,)
-            ).fetchall()
+        rows = self._db.fetchall(
+            "SELECT kind, data FROM events WHERE run_id = ? ORDER BY seq", (run_id,)
+        )
         return [(r["kind"], json.loads(r["data"])) for r in rows]
 
     def model_calls(self, run_id: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM model_calls WHERE run_id = ? ORDER BY ts", (run_id,)
-            ).fetchall()
+        rows = self._db.fetchall(
+            "SELECT * FROM model_calls WHERE run_id = ? ORDER BY ts", (run_id,)
+        )
         return [dict(r) for r in rows]
 
-    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        """A read-only query over the store's tables (reports)."""
-        with self._lock:
-            return list(self._db.execute(sql, args).fetchall())
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Row]:
+        """A read-only query over the store's tables (reports), in SQL both dialects read."""
+        return self._db.fetchall(sql, args)
+
+
+def _next_seq(db: Database, table: str, run_id: str) -> int:
+    row = db.fetchone(f"SELECT COALESCE(MAX(seq), -1) + 1 FROM {table} WHERE run_id = ?", (run_id,))
+    return int(row[0]) if row is not None else 0
