@@ -182,7 +182,7 @@ def _check_output(path: Path) -> None:
 def _resumed_crew(settings: Any, run_id: str) -> str:
     from crewyard.runs.store import RunStore
 
-    store = RunStore(settings.runs_db)
+    store = RunStore(settings.run_store)
     try:
         return store.get(run_id).crew
     finally:
@@ -269,7 +269,9 @@ def _execute(
     if result.replay_of:
         replayed = u.get("replayed_calls", 0)
         print(f"replayed {replayed} model calls of run {result.replay_of}; none was made", file=err)
-    print(f"run record: {settings.runs_db} (python main.py runs show {result.run_id})", file=err)
+    print(
+        f"run record: {dispatcher.store.where} (python main.py runs show {result.run_id})", file=err
+    )
     print(f"log: {result.log_file}", file=err)
     return ExitCode.OK
 

@@ -124,7 +124,7 @@ def _drive(
 def _wait(
     settings: Settings, store: BatchStore, batch: Batch, progress: Progress | None
 ) -> BatchResult:
-    engine.launch(settings.data_dir)
+    engine.launch(settings.data_dir, settings.database_url)
     engine.recover_dead()  # a killed run of this batch (or another) continues from its steps
     item_ids = [i.item_id for i in store.items(batch.id)]
     handle = engine.start_batch(batch.id, item_ids, batch.concurrency, batch.rate)
@@ -273,7 +273,7 @@ class _Runner:
         """The run a killed attempt at this item left, if it got as far as starting."""
         if item.run_id is None:
             return None
-        runs = RunStore(self.settings.runs_db)
+        runs = RunStore(self.settings.run_store)
         try:
             return runs.get(item.run_id)
         except ConfigError:  # killed before its run was recorded

@@ -22,6 +22,8 @@ from typing import Any
 from dbos import DBOS, DBOSConfig, SetWorkflowID
 
 from crewyard.errors import ConfigError
+from crewyard.redact import redact
+from crewyard.runs.sql import safe_url
 from crewyard.runs.store import pid_alive
 
 APP = "crewyard"
@@ -51,14 +53,14 @@ def set_firing_runner(runner: FiringRunner) -> None:
     _firing_runner = runner
 
 
-def database_url(data_dir: Path) -> str:
-    """CREWYARD_DATABASE_URL (Postgres: many workers, many machines), else SQLite in the data
-    folder (one machine)."""
-    url = os.environ.get("CREWYARD_DATABASE_URL", "").strip()
+def database_url(data_dir: Path, configured: str | None = None) -> str:
+    """The run store's Postgres (CREWYARD_DATABASE_URL: many workers, many machines), else
+    SQLite in the data folder (one machine)."""
+    url = (configured or "").strip()
     if url:
         if not url.startswith(("postgresql://", "postgres://", "sqlite://")):
             raise ConfigError(
-                f"CREWYARD_DATABASE_URL {url.split('@')[-1]!r} is not a database URL",
+                f"CREWYARD_DATABASE_URL {safe_url(url)!r} is not a database URL",
                 key="CREWYARD_DATABASE_URL",
                 hint="postgresql://user@host:5432/crewyard, or unset it for SQLite",
             )
@@ -72,11 +74,13 @@ def executor_id() -> str:
     return os.environ.get("CREWYARD_WORKER_ID") or f"{socket.gethostname()}-{os.getpid()}"
 
 
-def launch(data_dir: Path, queues: Sequence[str] | None = None) -> None:
-    """DBOS on the configured database, once per process (again when the database changes).
+def launch(
+    data_dir: Path, configured: str | None = None, queues: Sequence[str] | None = None
+) -> None:
+    """DBOS on the run store's database, once per process (again when the database changes).
     queues: take work only from these queues (a worker's --queues; default: every queue)."""
     global _launched
-    url = database_url(data_dir)
+    url = database_url(data_dir, configured)
     with _lock:
         if _launched == url:
             return
@@ -102,7 +106,7 @@ def launch(data_dir: Path, queues: Sequence[str] | None = None) -> None:
             DBOS.launch()
         except Exception as exc:
             raise ConfigError(
-                f"the durable engine's database {url.split('@')[-1]} cannot be used: {exc}",
+                f"the durable engine's database {safe_url(url)} cannot be used: {redact(str(exc))}",
                 key="CREWYARD_DATABASE_URL",
                 hint="start the database, fix CREWYARD_DATABASE_URL, or unset it for SQLite",
             ) from exc
