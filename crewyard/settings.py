@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     cache: bool = Field(
         default=True, description="Answer repeated temperature-0 requests from the disk cache."
     )
+    stop_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="On SIGTERM, seconds a batch's or worker's runs under way may take to "
+        "finish; what is left resumes later.",
+    )
     record: bool = Field(
         default=True,
         description="Keep every run's model requests and replies as a cassette, so that a "

@@ -1,6 +1,6 @@
 """python main.py …: one module per command group — run (the default: run a crew, --list,
---dry-run), batch, runs, memory, schema. Each is imported only when its command is given, so
-the quick commands import no engine and no model library."""
+--dry-run), batch, worker, schedule, runs, memory, schema. Each is imported only when its
+command is given, so the quick commands import no engine and no model library."""
 
 from __future__ import annotations
 
@@ -37,6 +37,14 @@ def _command(args: list[str]) -> int:
             from crewyard.cli import batch
 
             return batch.run(args[1:])
+        if args[:1] == ["worker"]:
+            from crewyard.cli import worker
+
+            return worker.run(args[1:])
+        if args[:1] == ["schedule"]:
+            from crewyard.cli import schedule
+
+            return schedule.run(args[1:])
         if args[:1] == ["runs"]:
             from crewyard.cli import runs
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--budget-usd", type=positive_float, metavar="X", help="no new item after $X")
     p.add_argument("--out", type=Path, metavar="FILE", help="results as JSON lines, as they finish")
     p.add_argument("--model", action="append", default=[], metavar="ALIAS=MODEL")
+    p.add_argument(
+        "--detach",
+        action="store_true",
+        help="only queue the batch: `python main.py worker` processes run it",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     return p
 
@@ -54,7 +61,7 @@ def run(argv: list[str]) -> int:
     if args.action == "resume":
         from crewyard.durable.batch import resume_batch
 
-        return _finish(lambda p: resume_batch(settings, args.batch_id, p), args.json)
+        return _finish(lambda p, stop: resume_batch(settings, args.batch_id, p, stop), args.json)
     return _start(settings, args)
 
 
@@ -74,8 +81,28 @@ def _start(settings: Any, args: argparse.Namespace) -> int:
     items = read_items(args.inputs, spec)
     overrides = parse_model_overrides(args.model)
     ModelTable.load(settings.models_file, overrides)  # a bad override stops it before it starts
+    if args.detach:
+        from crewyard.durable import engine
+
+        queued = run_batch(
+            settings,
+            spec,
+            items,
+            concurrency=args.concurrency,
+            rate=args.rate,
+            max_tokens=args.budget_tokens,
+            max_cost_usd=args.budget_usd,
+            out=args.out,
+            models=overrides,
+            source=args.inputs,
+            detach=True,
+        )
+        engine.shutdown()
+        print(f"batch {queued.batch_id} queued: {len(items)} items for the workers")
+        print(f"  follow it: python main.py batch status {queued.batch_id}")
+        return ExitCode.OK
     return _finish(
-        lambda p: run_batch(
+        lambda p, stop: run_batch(
             settings,
             spec,
             items,
@@ -87,25 +114,35 @@ def _start(settings: Any, args: argparse.Namespace) -> int:
             models=overrides,
             source=args.inputs,
             progress=p,
+            stop=stop,
         ),
         args.json,
     )
 
 
 def _finish(start: Any, as_json: bool) -> int:
+    """Run the batch with a live line. Ctrl-C stops at once (what ran is kept; exit 130);
+    SIGTERM stops taking items, lets those under way finish, and exits 0."""
     from crewyard.durable import engine
     from crewyard.observe.progress import BatchProgress
 
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     with BatchProgress() as progress:
-        result = start(progress)
+        result = start(progress, stop)
     if result.interrupted:
+        asked = stop.is_set()
         print(
-            f"interrupted: python main.py batch resume {result.batch_id} runs what is left",
+            f"{'stopped' if asked else 'interrupted'}: python main.py batch resume "
+            f"{result.batch_id} runs what is left",
             file=sys.stderr,
         )
-        engine.shutdown()
+        if asked:
+            _report(result, as_json)
         sys.stdout.flush()
-        os._exit(ExitCode.INTERRUPTED)  # the durable engine's worker threads stay behind
+        sys.stderr.flush()
+        # the durable engine's threads (and items parked unstarted) stay behind
+        os._exit(ExitCode.OK if asked else ExitCode.INTERRUPTED)
     engine.shutdown()
     return _report(result, as_json)
 

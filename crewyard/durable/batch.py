@@ -6,6 +6,7 @@ The results file is rewritten (atomically) as items finish, so it is valid at ev
 
 from __future__ import annotations
 
+import fcntl
 import json
 import threading
 import time
@@ -14,15 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crewyard import engines
-from crewyard.crews import load_crew
 from crewyard.crews.spec import CrewSpec
 from crewyard.durable import engine
+from crewyard.durable.heartbeat import Heartbeat
 from crewyard.durable.items import BatchItem
-from crewyard.errors import ConfigError, CrewyardError
+from crewyard.durable.runner import CrewRunner
+from crewyard.errors import CrewyardError
 from crewyard.runs.batches import DONE, FAILED, FINISHED, SKIPPED, Batch, BatchStore, Item
 from crewyard.runs.files import write_atomic
-from crewyard.runs.store import RunRecord, RunStore, new_run_id
+from crewyard.runs.store import new_run_id
 from crewyard.settings import Settings
 
 Progress = Callable[[dict[str, Any]], None]  # the batch's counts, as they change
@@ -72,9 +73,14 @@ def run_batch(
     models: dict[str, str] | None = None,
     source: Path | None = None,
     progress: Progress | None = None,
+    on_start: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+    detach: bool = False,
 ) -> BatchResult:
     """Record a new batch and run it to the end (durably: `resume` picks it up if this
-    process dies)."""
+    process dies). on_start hears the batch's id once it is recorded; `stop` set (SIGTERM)
+    ends it early: no new item starts, those under way finish. detach: only queue it, for
+    `python main.py worker` processes to run."""
     store = BatchStore(settings.run_store)
     batch = Batch(
         id=f"b{new_run_id()}",
@@ -91,17 +97,26 @@ def run_batch(
         models=dict(models or {}),
     )
     store.create(batch, [(i.id, i.line, i.inputs) for i in items])
-    return _drive(settings, store, batch, progress)
+    if on_start is not None:
+        on_start(batch.id)
+    if detach:
+        engine.launch(settings.data_dir, settings.database_url)
+        engine.enqueue_batch(batch.id, [i.id for i in items], concurrency, rate)
+        return _result(store, batch)
+    return _drive(settings, store, batch, progress, stop)
 
 
 def resume_batch(
-    settings: Settings, batch_id: str, progress: Progress | None = None
+    settings: Settings,
+    batch_id: str,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> BatchResult:
     """Run a batch's unfinished items (after a crash or Ctrl-C); finished ones never again."""
     store = BatchStore(settings.run_store)
     batch = store.get(batch_id)
     store.reopen(batch.id)
-    return _drive(settings, store, batch, progress)
+    return _drive(settings, store, batch, progress, stop)
 
 
 def batch_status(settings: Settings, batch_id: str) -> BatchResult:
@@ -111,26 +126,35 @@ def batch_status(settings: Settings, batch_id: str) -> BatchResult:
 
 
 def _drive(
-    settings: Settings, store: BatchStore, batch: Batch, progress: Progress | None
+    settings: Settings,
+    store: BatchStore,
+    batch: Batch,
+    progress: Progress | None,
+    stop: threading.Event | None,
 ) -> BatchResult:
-    runner = _Runner(settings)
-    engine.set_item_runner(runner.run)
+    runner = CrewRunner(settings)
+    engine.set_item_runner(lambda batch_id, item_id: run_item(runner, batch_id, item_id))
     try:
-        return _wait(settings, store, batch, progress)
+        engine.launch(settings.data_dir, settings.database_url)
+        with Heartbeat(settings) as heart:
+            heart.recover()  # a killed run of this batch (or another) continues from its steps
+            result = _follow(store, batch, progress, stop or threading.Event())
+            if result.interrupted and stop is not None and stop.is_set():
+                runner.drain(settings.stop_grace_s)  # what runs finishes; nothing new starts
+                return _result(store, batch, interrupted=True)
+            return result
     finally:
         runner.close()
 
 
-def _wait(
-    settings: Settings, store: BatchStore, batch: Batch, progress: Progress | None
+def _follow(
+    store: BatchStore, batch: Batch, progress: Progress | None, stop: threading.Event
 ) -> BatchResult:
-    engine.launch(settings.data_dir, settings.database_url)
-    engine.recover_dead()  # a killed run of this batch (or another) continues from its steps
     item_ids = [i.item_id for i in store.items(batch.id)]
     handle = engine.start_batch(batch.id, item_ids, batch.concurrency, batch.rate)
     seen = -1
     try:
-        while True:
+        while not stop.is_set():
             finished = engine.batch_finished(handle)
             counts = store.counts(batch.id)
             done = sum(counts[s] for s in FINISHED)
@@ -142,6 +166,8 @@ def _wait(
             if finished:
                 break
             time.sleep(0.1)
+        else:  # asked to stop (SIGTERM)
+            raise KeyboardInterrupt
     except KeyboardInterrupt:
         _write_results(store, batch)
         return _result(store, batch, interrupted=True)
@@ -165,12 +191,18 @@ def _result(store: BatchStore, batch: Batch, interrupted: bool = False) -> Batch
 
 
 def _write_results(store: BatchStore, batch: Batch) -> None:
-    """Every finished item, a JSON line each, in the order they finished."""
+    """Every finished item, a JSON line each, in the order they finished. Whoever writes (the
+    batch process, a worker's item) reads and writes under a lock on the file, so a slower
+    writer never puts back an older list."""
     if batch.out is None:
         return
-    finished = [i for i in store.items(batch.id) if i.status in FINISHED]
-    lines = [json.dumps(_record(i), ensure_ascii=False, default=str) for i in finished]
-    write_atomic(Path(batch.out), "".join(f"{line}\n" for line in lines))
+    out = Path(batch.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        finished = [i for i in store.items(batch.id) if i.status in FINISHED]
+        lines = [json.dumps(_record(i), ensure_ascii=False, default=str) for i in finished]
+        write_atomic(out, "".join(f"{line}\n" for line in lines))
 
 
 def _record(item: Item) -> dict[str, Any]:
@@ -186,126 +218,84 @@ def _record(item: Item) -> dict[str, Any]:
     }
 
 
-class _Runner:
-    """Runs one batch item in this process: the crew, with the batch's model overrides, a
-    gateway and a memory shared by every item (one local model, one embedded store)."""
+def run_item(runner: CrewRunner, batch_id: str, item_id: str) -> str:
+    """One batch item, once: skipped when the batch's budget is spent, resumed from the run
+    a killed attempt left, its outcome recorded with the item (never raised)."""
+    runner.admit()
+    try:
+        return _run_item(runner, batch_id, item_id)
+    finally:
+        runner.leave()
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._gateways: dict[str, Any] = {}
-        self._shared_memory: Any = None
-        self._lock = threading.Lock()
 
-    def run(self, batch_id: str, item_id: str) -> str:
-        from crewyard.dispatcher import Dispatcher, RunFailed
+def _run_item(runner: CrewRunner, batch_id: str, item_id: str) -> str:
+    from crewyard.dispatcher import RunFailed
 
-        store = BatchStore(self.settings.run_store)
-        try:
-            batch, item = store.get(batch_id), store.item(batch_id, item_id)
-            if item.status in FINISHED:  # a recovered step whose item was recorded
-                return item.status
-            spent = store.counts(batch_id)
-            if (batch.max_tokens is not None and spent["tokens"] >= batch.max_tokens) or (
-                batch.max_cost_usd is not None and spent["cost_usd"] >= batch.max_cost_usd
-            ):
-                store.finish_item(
-                    batch_id, item_id, SKIPPED, error="the batch's budget was spent before it"
-                )
-                return SKIPPED
-            earlier = self._earlier(item)
-            if earlier is not None and earlier.status == "done":  # killed just after its run
-                store.finish_item(
-                    batch_id,
-                    item_id,
-                    DONE,
-                    output=earlier.output,
-                    tokens=int(earlier.usage.get("total_tokens", 0)),
-                    cost_usd=earlier.cost_usd,
-                )
-                return DONE
-            run_id = new_run_id()
-            store.start_item(batch_id, item_id, run_id)
-            try:
-                spec = load_crew(batch.crew, self.settings.crews_dir, engines.processes())
-                memory = self._memory() if spec.memory.enabled else None
-                gateway = self._gateway(batch.models)
-                with Dispatcher(self.settings, gateway=gateway, memory=memory) as dispatcher:
-                    result = dispatcher.run(
-                        spec,
-                        item.inputs,
-                        record=True,  # a killed item resumes from its recorded calls
-                        resume=earlier.id if earlier is not None else None,
-                        run_id=run_id,
-                    )
-            except RunFailed as exc:
-                failed = exc.result
-                store.finish_item(
-                    batch_id,
-                    item_id,
-                    FAILED,
-                    run_id=failed.run_id,
-                    output=failed.output or None,
-                    error=failed.error or str(exc),
-                    tokens=int(failed.usage.get("total_tokens", 0)),
-                    cost_usd=failed.cost,
-                )
-                return FAILED
-            except CrewyardError as exc:  # a crew or input that no longer loads, a bad place
-                store.finish_item(batch_id, item_id, FAILED, error=str(exc))
-                return FAILED
-            except Exception as exc:  # never fatal to the batch: recorded with the item
-                store.finish_item(batch_id, item_id, FAILED, error=f"{type(exc).__name__}: {exc}")
-                return FAILED
+    store = BatchStore(runner.settings.run_store)
+    batch: Batch | None = None
+    try:
+        batch, item = store.get(batch_id), store.item(batch_id, item_id)
+        if item.status in FINISHED:  # a recovered step whose item was recorded
+            return item.status
+        spent = store.counts(batch_id)
+        if (batch.max_tokens is not None and spent["tokens"] >= batch.max_tokens) or (
+            batch.max_cost_usd is not None and spent["cost_usd"] >= batch.max_cost_usd
+        ):
+            store.finish_item(
+                batch_id, item_id, SKIPPED, error="the batch's budget was spent before it"
+            )
+            return SKIPPED
+        earlier = runner.earlier(item.run_id)
+        if earlier is not None and earlier.status == "done":  # killed just after its run
             store.finish_item(
                 batch_id,
                 item_id,
                 DONE,
-                run_id=result.run_id,
-                output=result.output,
-                tokens=int(result.usage.get("total_tokens", 0)),
-                cost_usd=result.cost,
+                output=earlier.output,
+                tokens=int(earlier.usage.get("total_tokens", 0)),
+                cost_usd=earlier.cost_usd,
             )
             return DONE
-        finally:
-            store.close()
-
-    def _earlier(self, item: Item) -> RunRecord | None:
-        """The run a killed attempt at this item left, if it got as far as starting."""
-        if item.run_id is None:
-            return None
-        runs = RunStore(self.settings.run_store)
+        run_id = new_run_id()
+        store.start_item(batch_id, item_id, run_id)
         try:
-            return runs.get(item.run_id)
-        except ConfigError:  # killed before its run was recorded
-            return None
-        finally:
-            runs.close()
-
-    def _gateway(self, models: dict[str, str]) -> Any:
-        """One gateway per set of model overrides: its cooldowns, rates and cache are shared."""
-        from crewyard.gateway import Gateway
-        from crewyard.gateway.cache import ResponseCache
-        from crewyard.gateway.config import ModelTable
-
-        key = json.dumps(models, sort_keys=True)
-        with self._lock:
-            if key not in self._gateways:
-                table = ModelTable.load(self.settings.models_file, models)
-                cache = ResponseCache(self.settings.cache_dir) if self.settings.cache else None
-                self._gateways[key] = Gateway(table, cache)
-            return self._gateways[key]
-
-    def _memory(self) -> Any:
-        """The memory every item shares (one embedded store), opened on first need."""
-        from crewyard.memory import open_memory
-
-        with self._lock:
-            if self._shared_memory is None:
-                self._shared_memory = open_memory(self.settings, None)
-            return self._shared_memory
-
-    def close(self) -> None:
-        with self._lock:
-            if self._shared_memory is not None:
-                self._shared_memory.close()
-                self._shared_memory = None
+            result = runner.run_crew(
+                batch.crew,
+                item.inputs,
+                run_id,
+                models=batch.models,
+                resume=earlier.id if earlier is not None else None,
+            )
+        except RunFailed as exc:
+            failed = exc.result
+            store.finish_item(
+                batch_id,
+                item_id,
+                FAILED,
+                run_id=failed.run_id,
+                output=failed.output or None,
+                error=failed.error or str(exc),
+                tokens=int(failed.usage.get("total_tokens", 0)),
+                cost_usd=failed.cost,
+            )
+            return FAILED
+        except CrewyardError as exc:  # a crew or input that no longer loads, a bad place
+            store.finish_item(batch_id, item_id, FAILED, error=str(exc))
+            return FAILED
+        except Exception as exc:  # never fatal to the batch: recorded with the item
+            store.finish_item(batch_id, item_id, FAILED, error=f"{type(exc).__name__}: {exc}")
+            return FAILED
+        store.finish_item(
+            batch_id,
+            item_id,
+            DONE,
+            run_id=result.run_id,
+            output=result.output,
+            tokens=int(result.usage.get("total_tokens", 0)),
+            cost_usd=result.cost,
+        )
+        return DONE
+    finally:
+        if batch is not None:
+            _write_results(store, batch)  # a worker's items reach the file as they finish
+        store.close()

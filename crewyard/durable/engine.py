@@ -135,6 +135,26 @@ def shutdown(wait_s: float = 0) -> None:
 def start_batch(batch_id: str, item_ids: list[str], concurrency: int, rate: float | None) -> Any:
     """Enqueue the batch (its queue: concurrency and rate per minute) and return its handle.
     Starting a batch that exists returns its handle: its finished items never run again."""
+    queue = _batch_queue(batch_id, concurrency, rate)
+    with SetWorkflowID(batch_id):
+        return DBOS.start_workflow(_batch, batch_id, item_ids, queue)
+
+
+BATCHES_QUEUE = "crewyard-batches"  # batches queued for workers (batch --detach)
+
+
+def enqueue_batch(batch_id: str, item_ids: list[str], concurrency: int, rate: float | None) -> None:
+    """Queue the batch for workers: the first worker free runs its workflow, which queues the
+    items on the batch's own queue, where every worker takes them."""
+    queue = _batch_queue(batch_id, concurrency, rate)
+    DBOS.register_queue(BATCHES_QUEUE, polling_interval_sec=POLL_S * 10)
+    with SetWorkflowID(batch_id):
+        DBOS.enqueue_workflow(BATCHES_QUEUE, _batch, batch_id, item_ids, queue)
+
+
+def _batch_queue(batch_id: str, concurrency: int, rate: float | None) -> str:
+    """The batch's queue: at most `concurrency` items at once in each process that runs its
+    items, at most `rate` a minute in all."""
     queue = f"batch-{batch_id}"
     limiter = {"limit": max(1, int(rate)), "period": 60.0} if rate else None
     DBOS.register_queue(
@@ -143,18 +163,20 @@ def start_batch(batch_id: str, item_ids: list[str], concurrency: int, rate: floa
         limiter=limiter,  # type: ignore[arg-type]
         polling_interval_sec=POLL_S,
     )
-    with SetWorkflowID(batch_id):
-        return DBOS.start_workflow(_batch, batch_id, item_ids, queue)
+    return queue
 
 
 def batch_finished(handle: Any) -> bool:
     return str(handle.get_status().status) in ("SUCCESS", "ERROR", "CANCELLED")
 
 
-def recover_dead(alive: Callable[[str], bool] | None = None) -> list[str]:
+def recover_dead(
+    alive: Callable[[str], bool] | None = None, claim: Callable[[str], bool] | None = None
+) -> list[str]:
     """Workflows left running by processes that are gone, recovered here (a killed batch or
     worker resumes from its last finished step). A process of this machine is gone when its
-    pid is; one of another machine when `alive` (its heartbeat) says so."""
+    pid is; one of another machine when `alive` (its heartbeat) says so. `claim` makes sure
+    one process alone recovers a dead one's work."""
     host = socket.gethostname()
     pending = DBOS.list_workflows(status=["PENDING"], load_input=False, load_output=False)
     dead = {
@@ -169,6 +191,7 @@ def recover_dead(alive: Callable[[str], bool] | None = None) -> list[str]:
             else alive is not None and not alive(w.executor_id)
         )
     }
+    dead = {d for d in dead if claim is None or claim(d)}
     if not dead:
         return []
     # no public twin: the recovery call DBOS runs at launch for its own executor id

@@ -54,6 +54,16 @@ CREATE TABLE IF NOT EXISTS batch_items (
   attempts INTEGER NOT NULL DEFAULT 0, started_at DOUBLE PRECISION,
   finished_at DOUBLE PRECISION, PRIMARY KEY (batch_id, item_id)
 );
+CREATE TABLE IF NOT EXISTS firings (
+  id TEXT PRIMARY KEY, schedule TEXT NOT NULL, crew TEXT NOT NULL,
+  fired_for DOUBLE PRECISION NOT NULL, started_at DOUBLE PRECISION NOT NULL,
+  finished_at DOUBLE PRECISION, status TEXT NOT NULL, run_id TEXT, batch_id TEXT, note TEXT
+);
+CREATE TABLE IF NOT EXISTS workers (
+  id TEXT PRIMARY KEY, host TEXT NOT NULL, pid BIGINT NOT NULL, queues TEXT,
+  started_at DOUBLE PRECISION NOT NULL, beat_at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS firings_schedule ON firings(schedule, fired_for);
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
 CREATE INDEX IF NOT EXISTS calls_run ON model_calls(run_id)
 """

@@ -1,0 +1,47 @@
+"""python main.py schedule list: the schedules of every crew, their next fire times and what
+their last firing became (a worker fires them: python main.py worker)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from crewyard.cli.args import positive_int
+from crewyard.errors import ExitCode
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python main.py schedule",
+        description="The `schedules:` of crew.yaml files; `python main.py worker` fires them.",
+    )
+    p.add_argument("action", nargs="?", choices=["list"], default="list")
+    p.add_argument("--next", type=positive_int, default=3, metavar="N", help="fire times shown")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    return p
+
+
+def run(argv: list[str]) -> int:
+    from crewyard.durable.schedules import listing
+    from crewyard.settings import Settings
+
+    args = parser().parse_args(argv)
+    rows, broken = listing(Settings.for_command_line(), args.next)
+    if args.json:
+        print(json.dumps({"schedules": rows, "broken": broken}))
+        return ExitCode.OK
+    if not rows:
+        print("no schedules: add `schedules:` to a crew.yaml (see the README)")
+    for row in rows:
+        print(
+            f"{row['schedule']}  crew {row['crew']}  cron '{row['cron']}' {row['timezone']}  "
+            f"overlap {row['overlap']}, catch_up {row['catch_up']}"
+        )
+        print(f"    next: {', '.join(row['next'])}")
+        last = row["last"]
+        if last:
+            note = f" ({last['note']})" if last["note"] else ""
+            print(f"    last: {last['fired_for']} {last['status']}{note}")
+    for problem in broken:
+        print(f"broken crew {problem}")
+    return ExitCode.OK
