@@ -25,19 +25,9 @@ from crewyard.runs.batches import DONE, FAILED, QUEUED, RUNNING, Batch, BatchSto
 from crewyard.runs.costs import cost_report
 from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
+from tests.pg import ADMIN_URL, postgres_or_skip
 
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def postgres_or_skip() -> None:
-    try:
-        psycopg.connect(ADMIN_URL, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        reason = f"no Postgres at {ADMIN_URL} ({' '.join(str(exc).split())})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}: CI=true needs it")
-        pytest.skip(reason)
 
 
 @pytest.fixture
