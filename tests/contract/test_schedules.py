@@ -4,6 +4,7 @@ time is caught up once or not at all, and `schedule list` tells what is declared
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -108,7 +109,7 @@ def test_queued_firings_wait_their_turn(
         (r.started_at, r.finished_at or time.time())
         for r in (runs.get(f.run_id) for f in fired if f.run_id)
     )
-    assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:], strict=False))
+    assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans))
 
 
 @pytest.mark.parametrize("catch_up", ["latest", "none"])
