@@ -113,6 +113,11 @@ class Dispatcher:
             self._memory = None
         self.store.close()
 
+    def share_memory(self, memory: Memory) -> None:
+        """Use this memory (opened and closed by the caller: several dispatchers share it)."""
+        if self._memory is not memory:
+            self._memory, self._owns_memory = memory, False
+
     @property
     def gateway(self) -> Gateway:
         if self._gateway is None:

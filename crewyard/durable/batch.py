@@ -76,11 +76,13 @@ def run_batch(
     on_start: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
     detach: bool = False,
+    runner: CrewRunner | None = None,
 ) -> BatchResult:
     """Record a new batch and run it to the end (durably: `resume` picks it up if this
     process dies). on_start hears the batch's id once it is recorded; `stop` set (SIGTERM)
     ends it early: no new item starts, those under way finish. detach: only queue it, for
-    `python main.py worker` processes to run."""
+    `python main.py worker` processes to run. runner: the process's own (a worker's), when
+    it has one."""
     store = BatchStore(settings.run_store)
     batch = Batch(
         id=f"b{new_run_id()}",
@@ -103,7 +105,7 @@ def run_batch(
         engine.launch(settings.data_dir, settings.database_url)
         engine.enqueue_batch(batch.id, [i.id for i in items], concurrency, rate)
         return _result(store, batch)
-    return _drive(settings, store, batch, progress, stop)
+    return _drive(settings, store, batch, progress, stop, runner)
 
 
 def resume_batch(
@@ -111,12 +113,13 @@ def resume_batch(
     batch_id: str,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    runner: CrewRunner | None = None,
 ) -> BatchResult:
     """Run a batch's unfinished items (after a crash or Ctrl-C); finished ones never again."""
     store = BatchStore(settings.run_store)
     batch = store.get(batch_id)
     store.reopen(batch.id)
-    return _drive(settings, store, batch, progress, stop)
+    return _drive(settings, store, batch, progress, stop, runner)
 
 
 def batch_status(settings: Settings, batch_id: str) -> BatchResult:
@@ -131,7 +134,10 @@ def _drive(
     batch: Batch,
     progress: Progress | None,
     stop: threading.Event | None,
+    shared: CrewRunner | None = None,
 ) -> BatchResult:
+    if shared is not None:  # inside a worker: its runner, heartbeat and durable engine
+        return _follow(store, batch, progress, stop or threading.Event())
     runner = CrewRunner(settings)
     engine.set_item_runner(lambda batch_id, item_id: run_item(runner, batch_id, item_id))
     try:
@@ -231,7 +237,7 @@ def run_item(runner: CrewRunner, batch_id: str, item_id: str) -> str:
 def _run_item(runner: CrewRunner, batch_id: str, item_id: str) -> str:
     from crewyard.dispatcher import RunFailed
 
-    store = BatchStore(runner.settings.run_store)
+    store = runner.batches
     batch: Batch | None = None
     try:
         batch, item = store.get(batch_id), store.item(batch_id, item_id)
@@ -298,4 +304,3 @@ def _run_item(runner: CrewRunner, batch_id: str, item_id: str) -> str:
     finally:
         if batch is not None:
             _write_results(store, batch)  # a worker's items reach the file as they finish
-        store.close()

@@ -1,6 +1,7 @@
 """Crew runs made by the durable engine in this process — batch items and schedule firings —
-sharing one gateway per set of model overrides (its cooldowns, rates and cache) and one memory
-(one embedded store), and resuming the run a killed attempt left instead of starting again."""
+sharing one dispatcher (run store, gateway, memory) per set of model overrides, one batch store,
+and each crew's checked spec until its files change; a run a killed attempt left is resumed
+instead of started again."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from crewyard import engines
 from crewyard.crews import load_crew
+from crewyard.crews.spec import CrewSpec
 from crewyard.errors import ConfigError
-from crewyard.runs.store import RunRecord, RunStore
+from crewyard.runs.batches import BatchStore
+from crewyard.runs.store import RunRecord
 from crewyard.settings import Settings
 
 if TYPE_CHECKING:
+    from crewyard.dispatcher import Dispatcher
     from crewyard.runs.result import RunResult
 
 
@@ -24,8 +28,10 @@ class CrewRunner:
 
     def __init__(self, settings: Settings, most: int | None = None) -> None:
         self.settings = settings
-        self._gateways: dict[str, Any] = {}
+        self._dispatchers: dict[str, Dispatcher] = {}
+        self._specs: dict[str, tuple[tuple[float, ...], CrewSpec]] = {}
         self._shared_memory: Any = None
+        self._batches: BatchStore | None = None
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(most) if most else None
         self._draining = threading.Event()
@@ -51,17 +57,40 @@ class CrewRunner:
         with self._idle:
             return self._idle.wait_for(lambda: self.active == 0, timeout=grace_s)
 
+    @property
+    def batches(self) -> BatchStore:
+        """The batch store every item of this process writes through (one connection)."""
+        with self._lock:
+            if self._batches is None:
+                self._batches = BatchStore(self.settings.run_store)
+            return self._batches
+
     def earlier(self, run_id: str | None) -> RunRecord | None:
         """The run a killed attempt left, if it got as far as starting."""
         if run_id is None:
             return None
-        runs = RunStore(self.settings.run_store)
         try:
-            return runs.get(run_id)
+            return self._dispatcher({}).store.get(run_id)
         except ConfigError:  # killed before its run was recorded
             return None
-        finally:
-            runs.close()
+
+    def spec(self, crew: str) -> CrewSpec:
+        """The crew, checked; loaded again only when one of its files changed (a worker lives
+        for days, and its crews may be edited meanwhile)."""
+        folder = self.settings.crews_dir / crew
+        stamp = (
+            tuple(sorted(p.stat().st_mtime for p in folder.rglob("*.y*ml")))
+            if folder.is_dir()
+            else ()
+        )
+        with self._lock:
+            cached = self._specs.get(crew)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        spec = load_crew(crew, self.settings.crews_dir, engines.processes())
+        with self._lock:
+            self._specs[crew] = (stamp, spec)
+        return spec
 
     def run_crew(
         self,
@@ -74,43 +103,48 @@ class CrewRunner:
     ) -> RunResult:
         """One run of the crew, recorded (a killed run resumes from its calls); raises
         RunFailed, or a CrewyardError when the crew no longer loads."""
-        from crewyard.dispatcher import Dispatcher
-
-        spec = load_crew(crew, self.settings.crews_dir, engines.processes())
-        memory = self._memory() if spec.memory.enabled else None
-        gateway = self._gateway(models or {})
+        spec = self.spec(crew)
+        dispatcher = self._dispatcher(models or {}, spec.memory.enabled)
         if self._slots is not None:
             self._slots.acquire()
         try:
-            with Dispatcher(self.settings, gateway=gateway, memory=memory) as dispatcher:
-                return dispatcher.run(spec, inputs, record=True, resume=resume, run_id=run_id)
+            return dispatcher.run(spec, inputs, record=True, resume=resume, run_id=run_id)
         finally:
             if self._slots is not None:
                 self._slots.release()
 
-    def _gateway(self, models: dict[str, str]) -> Any:
+    def _dispatcher(self, models: dict[str, str], memory: bool = False) -> Dispatcher:
+        """One dispatcher per set of model overrides: its gateway's cooldowns, rates and cache
+        are shared, and so are the run store and the memory (one embedded store)."""
+        from crewyard.dispatcher import Dispatcher
         from crewyard.gateway import Gateway
         from crewyard.gateway.cache import ResponseCache
         from crewyard.gateway.config import ModelTable
 
         key = json.dumps(models, sort_keys=True)
         with self._lock:
-            if key not in self._gateways:
+            if key not in self._dispatchers:
                 table = ModelTable.load(self.settings.models_file, models)
                 cache = ResponseCache(self.settings.cache_dir) if self.settings.cache else None
-                self._gateways[key] = Gateway(table, cache)
-            return self._gateways[key]
+                gateway = Gateway(table, cache)
+                self._dispatchers[key] = Dispatcher(self.settings, gateway=gateway)
+            dispatcher = self._dispatchers[key]
+            if memory and self._shared_memory is None:
+                from crewyard.memory import open_memory
 
-    def _memory(self) -> Any:
-        from crewyard.memory import open_memory
-
-        with self._lock:
-            if self._shared_memory is None:
                 self._shared_memory = open_memory(self.settings, None)
-            return self._shared_memory
+            if memory:
+                dispatcher.share_memory(self._shared_memory)
+            return dispatcher
 
     def close(self) -> None:
         with self._lock:
+            for dispatcher in self._dispatchers.values():
+                dispatcher.close()
+            self._dispatchers.clear()
             if self._shared_memory is not None:
                 self._shared_memory.close()
                 self._shared_memory = None
+            if self._batches is not None:
+                self._batches.close()
+                self._batches = None

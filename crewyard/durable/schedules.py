@@ -125,7 +125,7 @@ def _run(
     try:
         inputs = _inputs(spec, schedule)
         if isinstance(inputs, list):
-            return _batch(settings, store, firing_id, spec, inputs)
+            return _batch(settings, runner, store, firing_id, spec, inputs)
         earlier = runner.earlier(store.get(firing_id).run_id)
         if earlier is not None and earlier.status == "done":
             store.finish(firing_id, DONE)
@@ -165,7 +165,12 @@ def _inputs(spec: CrewSpec, schedule: ScheduleSpec) -> dict[str, Any] | list[Any
 
 
 def _batch(
-    settings: Settings, store: FiringStore, firing_id: str, spec: CrewSpec, files: list[Any]
+    settings: Settings,
+    runner: CrewRunner,
+    store: FiringStore,
+    firing_id: str,
+    spec: CrewSpec,
+    files: list[Any],
 ) -> str:
     """A batch of the file's items; started once (a recovered firing resumes it)."""
     from crewyard.durable.batch import resume_batch, run_batch
@@ -176,11 +181,12 @@ def _batch(
 
     def in_a_thread_of_its_own() -> None:  # the batch's workflow is not a child of this step
         if earlier is not None:
-            done.append(resume_batch(settings, earlier))
+            done.append(resume_batch(settings, earlier, runner=runner))
             return
         items = read_items(files[0], spec)
         started = lambda batch_id: store.running_as(firing_id, batch_id=batch_id)  # noqa: E731
-        done.append(run_batch(settings, spec, items, source=files[0], on_start=started))
+        result = run_batch(settings, spec, items, source=files[0], on_start=started, runner=runner)
+        done.append(result)
 
     worker = threading.Thread(target=in_a_thread_of_its_own, name=f"firing-{firing_id}")
     worker.start()

@@ -18,6 +18,7 @@ import yaml
 from crewyard.cli import main
 from crewyard.durable import engine
 from crewyard.durable.worker import WorkerOptions, run_worker
+from crewyard.runs.batches import BatchStore
 from crewyard.runs.firings import FiringStore
 from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
@@ -154,3 +155,20 @@ def test_schedule_list_shows_next_times_and_the_last_firing(
     assert listed[1]["next"][0][5:10] == "01-01" and listed[1]["last"] is None
     assert main(["schedule", "list"]) == 0
     assert "new-year  crew demo  cron '0 0 1 1 *'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("slow_model", [0.0], indirect=True)
+def test_a_schedule_with_a_list_of_inputs_runs_a_batch_each_time(
+    settings: Settings, two_step_crew: Path, slow_model: FakeLLM
+) -> None:
+    (two_step_crew / "topics.csv").write_text("topic\nwind\ntides\nsun\n")
+    with_schedules(two_step_crew, {"cron": "*/2 * * * * *", "inputs_file": "topics.csv"})
+    with Worker(settings) as worker:
+        wait_for(lambda: any(f.status == "done" for f in firings(settings)))
+    assert any("schedule(s) declared" in line for line in worker.said)
+    first = next(f for f in firings(settings) if f.status == "done")
+    assert first.batch_id and (first.note or "").endswith("3 of 3 done")
+    store = BatchStore(settings.run_store)
+    inputs = sorted(i.inputs["topic"] for i in store.items(first.batch_id))
+    assert inputs == ["sun", "tides", "wind"]
+    assert {i.status for i in store.items(first.batch_id)} == {"done"}
