@@ -10,6 +10,7 @@ from crewyard.crews import load_crew
 from crewyard.durable import engine
 from crewyard.durable.batch import BatchResult, resume_batch, run_batch
 from crewyard.durable.items import items_of, read_items
+from crewyard.engines.asyncrun import off_the_loop
 from crewyard.gateway.config import ModelTable
 from crewyard.observe.progress import BatchProgress
 from crewyard.settings import Settings
@@ -37,19 +38,21 @@ def notebook_batch(
         source, checked = None, items_of(items, spec)
     ModelTable.load(settings.models_file, models or {})  # a bad override stops it first
     with BatchProgress(enabled=progress) as shown:
-        try:
-            return run_batch(
-                settings,
-                spec,
-                checked,
-                concurrency=concurrency,
-                rate=rate,
-                max_tokens=max_tokens,
-                max_cost_usd=max_cost_usd,
-                out=Path(out) if out is not None else None,
-                models=models,
-                source=source,
-                progress=shown,
+        try:  # the durable engine refuses to be called inside a running loop (a notebook's)
+            return off_the_loop(
+                lambda: run_batch(
+                    settings,
+                    spec,
+                    checked,
+                    concurrency=concurrency,
+                    rate=rate,
+                    max_tokens=max_tokens,
+                    max_cost_usd=max_cost_usd,
+                    out=Path(out) if out is not None else None,
+                    models=models,
+                    source=source,
+                    progress=shown,
+                )
             )
         finally:
             engine.shutdown()
@@ -61,6 +64,6 @@ def notebook_resume_batch(
     settings = settings or Settings()
     with BatchProgress(enabled=progress) as shown:
         try:
-            return resume_batch(settings, batch_id, shown)
+            return off_the_loop(lambda: resume_batch(settings, batch_id, shown))
         finally:
             engine.shutdown()
