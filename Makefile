@@ -45,6 +45,7 @@ bench: install
 	$(PY) bench/local_model.py
 	$(PY) bench/orchestration.py
 	$(PY) bench/gateway_overhead.py
+	$(PY) bench/batch_throughput.py
 	$(PY) bench/memory_quality.py
 	$(PY) bench/memory_recall.py
 

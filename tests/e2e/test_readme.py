@@ -7,6 +7,7 @@ CI itself runs."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import sqlite3
 from pathlib import Path
@@ -57,12 +58,23 @@ def test_the_readme_shows_commands_to_run() -> None:
 @pytest.mark.parametrize(("env", "argv"), COMMANDS, ids=[" ".join(a) for _, a in COMMANDS])
 def test_a_readme_command_runs_as_shown(env: dict[str, str], argv: list[str], folder: Path) -> None:
     assert argv[:2] == ["python", "main.py"], f"the README runs {argv[:2]}: teach this test how"
-    done = run_main(argv[2:], folder, **env)
+    args = argv[2:]
+    if "--out" in args:  # a results file of the README's lands in the test's folder
+        at = args.index("--out") + 1
+        args[at] = str(folder / args[at])
+    done = run_main(args, folder, **env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
     net_log = folder / "netguard.log"
     assert not net_log.exists() or net_log.read_text() == ""
-    if "--crew" in argv and "--dry-run" not in argv:
+    if args[0] == "batch" and "--inputs" in args:  # every item done, each a line of --out
+        items = (ROOT / args[args.index("--inputs") + 1]).read_text().splitlines()[1:]
+        assert f"{len(items)} done, 0 failed" in done.stdout
+        out = Path(args[args.index("--out") + 1])
+        lines = [json.loads(line) for line in out.read_text().splitlines()]
+        assert sorted(r["id"] for r in lines) == sorted(i.split(",")[0] for i in items)
+        assert all(r["status"] == "done" and r["output"] for r in lines)
+    elif "--crew" in argv and "--dry-run" not in argv:
         db = sqlite3.connect(folder / "data" / "runs.sqlite3")
         run_id, status, engine, out = db.execute(
             "SELECT id, status, engine, output_dir FROM runs ORDER BY started_at DESC LIMIT 1"
