@@ -86,6 +86,11 @@ def _show_run(store: Any, run_id: str, as_json: bool, cassettes_dir: Path) -> in
     print(f"outputs: {run.output_dir}\nlog: {run.log_file}")
     if run.replay_of:
         print(f"replay of: {run.replay_of}")
+    started = next((d for k, d in store.events(run.id) if k == "run_started"), {})
+    if started.get("resume_of"):
+        kept = ", ".join(started.get("kept") or []) or "no task"
+        again = f", rerun from {started['from_task']}" if started.get("from_task") else ""
+        print(f"resume of: {started['resume_of']} (kept {kept}{again})")
     if cassette.is_file():
         print(f"cassette: {cassette} (replay it: python main.py --replay {run.id})")
     _print_what_went_wrong(store, run.id)
@@ -104,7 +109,7 @@ def _print_what_went_wrong(store: Any, run_id: str) -> None:
         who = " · ".join(x for x in (c["task"], c["agent"]) if x)
         if c["error"]:
             lines.append(f"attempt {c['attempt']} on {c['alias']} failed ({who}): {c['error']}")
-        elif c["note"]:
+        elif c["note"] and not c["replayed"]:  # a call answered from a cassette went right
             lines.append(f"{c['alias']} answered ({who}): {c['note']}")
     for kind, data in store.events(run_id):
         if kind == EventKind.TOOL_DISABLED:

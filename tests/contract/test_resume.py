@@ -74,7 +74,12 @@ DEBATE_TASKS = {
 }
 
 
-def test_a_debate_resumes_from_its_recorded_turns(settings: Settings, make_crew: Any) -> None:
+def test_a_debate_resumes_from_its_recorded_turns(
+    settings: Settings,
+    make_crew: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     make_crew(
         "debate",
         crew={"process": "debate", "inputs": {"question": {}}, "engine_options": {"rounds": 2}},
@@ -98,6 +103,11 @@ def test_a_debate_resumes_from_its_recorded_turns(settings: Settings, make_crew:
     assert resumed.usage["replayed_calls"] == 2
     turns = [content for *_, content in store.turns(resumed.run_id)]
     assert turns == ["p3", "c3", "p4", "c4", "verdict two"]
+    cli_uses(settings, monkeypatch)
+    assert main(["runs", "show", resumed.run_id]) == 0
+    shown = capsys.readouterr().out
+    assert f"resume of: {failed.run_id} (kept first)" in shown
+    assert "what went wrong" not in shown  # the reused calls went right
 
 
 def test_resume_from_a_task_reruns_it_and_keeps_the_earlier_ones(
