@@ -86,7 +86,7 @@ def _show_run(store: Any, run_id: str, as_json: bool, cassettes_dir: Path) -> in
     print(f"outputs: {run.output_dir}\nlog: {run.log_file}")
     if run.replay_of:
         print(f"replay of: {run.replay_of}")
-    started = next((d for k, d in store.events(run.id) if k == "run_started"), {})
+    started: dict[str, Any] = next((d for k, d in store.events(run.id) if k == "run_started"), {})
     if started.get("resume_of"):
         kept = ", ".join(started.get("kept") or []) or "no task"
         again = f", rerun from {started['from_task']}" if started.get("from_task") else ""
