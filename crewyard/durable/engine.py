@@ -25,6 +25,7 @@ from crewyard.errors import ConfigError
 from crewyard.redact import redact
 from crewyard.runs.sql import safe_url
 from crewyard.runs.store import pid_alive
+from crewyard.settings import usable_folder
 
 APP = "crewyard"
 APP_VERSION = "crewyard-durable-1"  # bump when a workflow's steps change
@@ -81,6 +82,8 @@ def launch(
     queues: take work only from these queues (a worker's --queues; default: every queue)."""
     global _launched
     url = database_url(data_dir, configured)
+    if url.startswith("sqlite:///"):  # a fresh data folder: SQLite makes the file, not the folder
+        usable_folder(data_dir, "the data folder")
     with _lock:
         if _launched == url:
             return

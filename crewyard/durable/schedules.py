@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from crewyard import engines
 from crewyard.crews import discover, load_crew
@@ -221,7 +222,9 @@ def listing(settings: Settings, count: int = 3) -> tuple[list[dict[str, Any]], l
                     "last": None
                     if not last
                     else {
-                        "fired_for": datetime.fromtimestamp(last[0].fired_for).isoformat(),
+                        "fired_for": datetime.fromtimestamp(
+                            last[0].fired_for, ZoneInfo(d.schedule.timezone)
+                        ).isoformat(),
                         "status": last[0].status,
                         "note": last[0].note,
                     },

@@ -59,10 +59,14 @@ def firings(settings: Settings) -> list[Any]:
         store.close()
 
 
-def wait_for(check: Callable[[], bool], timeout: float = 90.0) -> None:
+def wait_for(
+    check: Callable[[], bool], timeout: float = 120.0, settings: Settings | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while not check():
-        assert time.monotonic() < deadline, "timed out"
+        if time.monotonic() > deadline:
+            seen = [(f.status, f.note) for f in firings(settings)] if settings else []
+            raise AssertionError(f"timed out; the firings: {seen}")
         time.sleep(0.2)
 
 
@@ -82,7 +86,7 @@ def test_every_second_fires_without_overlap_skipping_busy_times(
     # a run takes two calls of 0.7 s: a firing every second finds the last one running
     with_schedules(two_step_crew, {"cron": "* * * * * *", "inputs": {"topic": "tick"}})
     with Worker(settings):
-        wait_for(lambda: sum(f.status == "done" for f in firings(settings)) >= 2)
+        wait_for(lambda: sum(f.status == "done" for f in firings(settings)) >= 2, settings=settings)
     fired = firings(settings)
     done = [f for f in fired if f.status == "done"]
     skipped = [f for f in fired if f.status == "skipped"]
@@ -101,7 +105,7 @@ def test_queued_firings_wait_their_turn(
     schedule = {"cron": "* * * * * *", "inputs": {"topic": "tick"}, "overlap": "queue"}
     with_schedules(two_step_crew, schedule)
     with Worker(settings):
-        wait_for(lambda: sum(f.status == "done" for f in firings(settings)) >= 3)
+        wait_for(lambda: sum(f.status == "done" for f in firings(settings)) >= 3, settings=settings)
     fired = firings(settings)
     assert not [f for f in fired if f.status == "skipped"]
     assert slow_model.max_in_flight == 1
