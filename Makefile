@@ -48,6 +48,7 @@ bench: install
 	$(PY) bench/batch_throughput.py
 	$(PY) bench/memory_quality.py
 	$(PY) bench/memory_recall.py
+	$(PY) bench/worker_memory.py
 
 clean:
 	rm -rf $(VENV) .crewyard .pytest_cache .mypy_cache .ruff_cache

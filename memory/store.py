@@ -52,6 +52,8 @@ class MemoryStore:
         self.where = where
         self.prefix = prefix
         self.short_term_s = short_term_days * 86400
+        self.expire_every_s = 3600.0  # a worker lives for days: expire as notes come, too
+        self._expired_at = time.monotonic()
         self._ready: set[str] = set()
         # Embedded mode: searches are answered by exact numpy indexes over the stored points.
         self._indexes: dict[str, ExactIndex] = {}
@@ -217,6 +219,8 @@ class MemoryStore:
         )
 
     def add_short_term(self, text: str, *, crew: str, run_id: str, task: str) -> str:
+        if time.monotonic() - self._expired_at >= self.expire_every_s:
+            self.expire()
         return _first(
             self._put(
                 "short_term",
@@ -376,6 +380,7 @@ class MemoryStore:
     @one_at_a_time
     def expire(self, now: float | None = None) -> int:
         """Drop short-term notes past their retention."""
+        self._expired_at = time.monotonic()
         name = self._collection("short_term")
         flt = qm.Filter(
             must=[qm.FieldCondition(key="expires_at", range=qm.Range(lt=now or time.time()))]

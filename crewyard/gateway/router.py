@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from crewyard.environ import while_importing
@@ -115,5 +116,12 @@ def capabilities(model: str) -> dict[str, bool]:
     }
 
 
+# tiktoken (LiteLLM's tokenizer) keeps a regex and its caches for each thread that encodes,
+# in up to 128 slots never freed (~190 KB each). Engines call from fresh threads every run
+# (CrewAI runs each task on a new event loop's executor), so a long-lived worker grew ~45 MB:
+# tokens are counted on one thread of the process instead.
+_COUNTER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crewyard-tokens")
+
+
 def count_tokens(model: str, messages: list[dict[str, Any]]) -> int:
-    return int(litellm.token_counter(model=model, messages=messages))
+    return int(_COUNTER.submit(litellm.token_counter, model=model, messages=messages).result())

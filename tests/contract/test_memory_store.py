@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,16 @@ def test_filters_forget_and_reset(store: MemoryStore) -> None:
 def test_short_term_notes_expire(store: MemoryStore) -> None:
     store.add_short_term("old note", crew="a", run_id="r", task="t")
     assert store.expire(now=1e12) == 1 and store.stats()["short_term"] == 0
+
+
+def test_a_long_lived_store_drops_expired_notes_as_it_adds_new_ones() -> None:
+    store = MemoryStore.open(WordLlamaEmbedder())
+    store.short_term_s = 1.0  # notes kept a second
+    store.add_short_term("old note", crew="a", run_id="r1", task="t")
+    store.expire_every_s = 0.0  # a worker an hour later
+    time.sleep(1.1)
+    store.add_short_term("new note", crew="a", run_id="r2", task="t")
+    assert [i.text for i in store.items("short_term")] == ["new note"]
 
 
 def test_secrets_are_redacted_before_storage(store: MemoryStore) -> None:
