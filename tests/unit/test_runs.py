@@ -24,9 +24,11 @@ def test_events_skip_their_own_fsync_but_every_other_write_keeps_it(tmp_path: Pa
     store.start("r1", "demo", {}, "autogen", tmp_path, None)
     modes: list[int] = []
     store._db.set_trace_callback(
-        lambda sql: modes.append(store._db.execute("PRAGMA synchronous").fetchone()[0])
-        if sql == "COMMIT"
-        else None
+        lambda sql: (
+            modes.append(store._db.execute("PRAGMA synchronous").fetchone()[0])
+            if sql == "COMMIT"
+            else None
+        )
     )
     store.event("r1", "agent_turn", {"agent": "critic"})
     store.turn("r1", "t", "critic", "a flaw")
