@@ -44,6 +44,7 @@ bench: install
 	$(PY) bench/cold_start.py
 	$(PY) bench/local_model.py
 	$(PY) bench/orchestration.py
+	$(PY) bench/debate_orchestration.py
 	$(PY) bench/gateway_overhead.py
 	$(PY) bench/batch_throughput.py
 	$(PY) bench/memory_quality.py

@@ -1,6 +1,6 @@
 """The model gateway: every model call of every engine goes through here. models.yaml aliases
 name models; a model string's prefix picks a provider (`local/`, `scripted/`, see providers/)
-and everything else goes to LiteLLM's Router (gateway/router.py, imported on first use);
+and everything else to LiteLLM (gateway/router.py, imported on first use);
 `model: auto` is routed by complexity; retries, fallbacks, cooldowns and rates are the
 gateway's own (attempts, throttle). A run calls through its own view, `for_run()`."""
 

@@ -1,12 +1,13 @@
-"""LiteLLM, behind one module (the only litellm importer): the Router that sends each attempt
-of a model call, and what LiteLLM knows of models — prices, context windows, capabilities and
+"""LiteLLM, behind one module (the only litellm importer): the calls that send each attempt of
+a model call, and what LiteLLM knows of models — prices, context windows, capabilities and
 the key variables each provider reads. Imported only when a model LiteLLM serves is used, so
 runs on the embedded model and the quick commands never load it."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,7 +16,6 @@ from crewyard.environ import while_importing
 # LiteLLM fetches its price list from the network at import unless told otherwise.
 with while_importing({"LITELLM_LOCAL_MODEL_COST_MAP": "True"}):
     import litellm
-    from litellm.router import Router
 
 from crewyard.gateway.records import Reply
 
@@ -25,35 +25,60 @@ litellm.suppress_debug_info = True
 for _name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
     logging.getLogger(_name).setLevel(logging.CRITICAL)
 
+# One attempt per call: retries, fallbacks and cooldowns are the gateway's (attempts.py).
+ONE_ATTEMPT = {"num_retries": 0, "max_retries": 0}
+
 
 class LiteLLMRouter:
-    """A Router over deployments (alias → LiteLLM params). It sends one attempt per call:
-    retries, fallbacks and cooldowns are the gateway's, so every attempt is seen and recorded."""
+    """Deployments (alias → LiteLLM params), each called through litellm.completion itself.
+
+    No litellm Router: with one deployment per alias and no retries, fallbacks or cooldowns of
+    its own it only chose the one deployment, and its layers cost more CPU per call than the
+    call's HTTP round trip (bench/gateway_overhead.py)."""
 
     def __init__(self, deployments: dict[str, dict[str, Any]]) -> None:
-        self._router = Router(
-            model_list=[
-                {"model_name": alias, "litellm_params": params}
-                for alias, params in deployments.items()
-            ],
-            num_retries=0,
-            disable_cooldowns=True,
-        )
+        self._params = {alias: {**params, **ONE_ATTEMPT} for alias, params in deployments.items()}
 
     def complete(
         self, alias: str, messages: list[dict[str, Any]], options: dict[str, Any]
     ) -> Reply:
-        return _reply(self._router.completion(model=alias, messages=messages, **options))
+        with _unlogged():
+            response = litellm.completion(messages=messages, **self._params[alias], **options)
+        return _reply(response)
 
     async def acomplete(
         self, alias: str, messages: list[dict[str, Any]], options: dict[str, Any]
     ) -> Reply:
-        return _reply(await self._router.acompletion(model=alias, messages=messages, **options))
+        with _unlogged():
+            response = await litellm.acompletion(
+                messages=messages, **self._params[alias], **options
+            )
+        return _reply(response)
 
     def embed(self, alias: str, texts: list[str]) -> list[list[float]]:
-        response = self._router.embedding(model=alias, input=list[object](texts))
+        with _unlogged():
+            response = litellm.embedding(input=list[object](texts), **self._params[alias])
         rows = sorted(response.data, key=lambda d: d["index"] if isinstance(d, dict) else d.index)
         return [list(r["embedding"] if isinstance(r, dict) else r.embedding) for r in rows]
+
+
+_quiet: Callable[[], contextlib.AbstractContextManager[None]] | None
+try:  # LiteLLM's mark for its own nested calls: no success/failure logging task after them
+    from litellm._internal_context import internal_sub_call as _quiet
+except ImportError:  # a LiteLLM without it: its logging runs, nothing else changes
+    _quiet = None
+
+
+@contextlib.contextmanager
+def _unlogged() -> Iterator[None]:
+    """Skip LiteLLM's after-call logging when no LiteLLM callback would read it: it priced the
+    reply a second time and built a logging payload per call (~15% of a call's CPU); the
+    gateway records every attempt itself, with the cost LiteLLM already put on the reply."""
+    if _quiet is None or litellm.callbacks or litellm.success_callback or litellm.failure_callback:
+        yield
+        return
+    with _quiet():
+        yield
 
 
 def _reply(response: Any) -> Reply:
@@ -72,10 +97,11 @@ def _reply(response: Any) -> Reply:
 
 
 def _price(response: Any) -> float:
-    # LiteLLM priced the call while logging it; pricing it again costs ~1 ms a call
-    priced = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
-    if priced is not None:
-        return float(priced)
+    # LiteLLM priced the call as it returned it (None: it knows no price); pricing it again
+    # costs ~1 ms a call, and fails the same way for a model it knows no price of
+    hidden = getattr(response, "_hidden_params", None) or {}
+    if "response_cost" in hidden:
+        return float(hidden["response_cost"] or 0.0)
     try:
         return float(litellm.completion_cost(completion_response=response) or 0.0)
     except Exception:  # LiteLLM knows no price for this model: count it as free

@@ -54,15 +54,21 @@ class SqliteDatabase(Database):
             self._db.executemany(sql, rows)
 
     @contextmanager
-    def transaction(self) -> Iterator[Database]:
+    def transaction(self, durable: bool = True) -> Iterator[Database]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            if not durable:  # WAL: the commit is ordered, only its fsync waits for the next
+                self._db.execute("PRAGMA synchronous=NORMAL")
             try:
-                yield self
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            finally:
+                if not durable:
+                    self._db.execute("PRAGMA synchronous=FULL")
 
     def close(self) -> None:
         with self._lock:

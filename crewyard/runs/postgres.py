@@ -156,8 +156,10 @@ class PostgresDatabase(Database):
             cursor.executemany(to_pyformat(sql), [tuple(r) for r in rows])
 
     @contextmanager
-    def transaction(self) -> Iterator[Database]:
+    def transaction(self, durable: bool = True) -> Iterator[Database]:
         with self._lock, self._conn.transaction():
+            if not durable:  # commit without waiting for the WAL flush (this one only)
+                self._conn.execute("SET LOCAL synchronous_commit = off")
             yield self
 
     def lock(self, key: str) -> None:

@@ -121,7 +121,9 @@ class Database:
             return list(self.execute(sql, args).fetchall())
 
     @contextmanager
-    def transaction(self) -> Iterator[Database]:
+    def transaction(self, durable: bool = True) -> Iterator[Database]:
+        """One transaction; durable=False commits without waiting for the disk (the next
+        durable commit makes it durable too)."""
         raise NotImplementedError
         yield self
 

@@ -68,7 +68,10 @@ def pid_alive(pid: int | None) -> bool:
 
 class RunStore:
     """A durable journal, one committed transaction per write: a SQLite file (WAL,
-    synchronous=FULL) or a Postgres database (a path, or the URL of Settings.run_store)."""
+    synchronous=FULL) or a Postgres database (a path, or the URL of Settings.run_store).
+    Events alone commit without their own sync: the next durable write (a model call, a turn,
+    a checkpoint, the run's end) syncs them with it, and a killed process loses none (only a
+    power cut may lose the events after the last durable write)."""
 
     def __init__(self, location: Path | str) -> None:
         self._db: Database = connect(location)
@@ -187,7 +190,8 @@ class RunStore:
         return [(r["task"], r["agent"], r["content"]) for r in rows]
 
     def event(self, run_id: str, kind: str, data: dict[str, Any]) -> None:
-        with self._db.transaction() as db:
+        # an fsync per event was ~7 ms of every AutoGen turn
+        with self._db.transaction(durable=False) as db:
             db.lock(f"run:{run_id}")
             seq = _next_seq(db, "events", run_id)
             db.execute(

@@ -19,6 +19,26 @@ def test_journal_is_durable(tmp_path: Path) -> None:
     assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
+def test_events_skip_their_own_fsync_but_every_other_write_keeps_it(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.sqlite3")
+    store.start("r1", "demo", {}, "autogen", tmp_path, None)
+    modes: list[int] = []
+    connection = store._db._db  # type: ignore[attr-defined]  # the sqlite3 connection itself
+    connection.set_trace_callback(
+        lambda sql: (
+            modes.append(connection.execute("PRAGMA synchronous").fetchone()[0])
+            if sql == "COMMIT"
+            else None
+        )
+    )
+    store.event("r1", "agent_turn", {"agent": "critic"})
+    store.turn("r1", "t", "critic", "a flaw")
+    connection.set_trace_callback(None)
+    assert modes == [1, 2]  # NORMAL for the event; FULL for the turn, which syncs both
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert store.events("r1")[-1] == ("agent_turn", {"agent": "critic"})
+
+
 def test_checkpoints_are_visible_to_another_connection_at_once(tmp_path: Path) -> None:
     db = tmp_path / "runs.sqlite3"
     store = RunStore(db)
@@ -73,3 +93,18 @@ def test_secrets_never_reach_the_store(tmp_path: Path, monkeypatch: pytest.Monke
     dump = "\n".join(sqlite3.connect(tmp_path / "runs.sqlite3").iterdump())
     assert canary not in dump
     assert "[REDACTED]" in dump
+
+
+def test_a_secret_set_or_changed_after_earlier_writes_is_still_masked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crewyard.redact import redact, treat_as_secret
+
+    monkeypatch.setenv("BENCH_TOKEN", "first-plain-value")
+    assert redact("a first-plain-value") == "a [REDACTED]"
+    monkeypatch.setenv("BENCH_TOKEN", "second-plain-value")  # same names, a new value
+    assert redact("first-plain-value second-plain-value") == "first-plain-value [REDACTED]"
+    monkeypatch.setenv("ODD_NAME", "third-plain-value")
+    assert redact("third-plain-value") == "third-plain-value"
+    treat_as_secret("ODD_NAME")  # models.yaml named it as an api_key_env
+    assert redact("third-plain-value") == "[REDACTED]"
