@@ -293,3 +293,18 @@ def test_a_cancelled_call_stops_its_run_at_the_next_event(
     assert seen == ["task research (researcher) started"]
     assert statuses == ["interrupted"]
     assert len(fakellm.requests) == 1  # the run stopped after the call under way returned
+
+
+def test_http_addresses_default_to_loopback_and_others_are_told_apart() -> None:
+    from crewyard.errors import ConfigError
+    from crewyard.mcp_server.transports import is_loopback, parse_address
+
+    assert parse_address("8765") == ("127.0.0.1", 8765)
+    assert parse_address(":8765") == ("127.0.0.1", 8765)
+    assert parse_address("0.0.0.0:80") == ("0.0.0.0", 80)
+    assert parse_address("[::1]:9000") == ("::1", 9000)
+    for bad in ("host", "host:0", "host:99999", "host:x"):
+        with pytest.raises(ConfigError, match="is not HOST:PORT"):
+            parse_address(bad)
+    assert [is_loopback(h) for h in ("127.0.0.1", "::1", "localhost")] == [True] * 3
+    assert [is_loopback(h) for h in ("0.0.0.0", "192.168.1.2", "example.org")] == [False] * 3
