@@ -45,6 +45,10 @@ def _command(args: list[str]) -> int:
             from crewyard.cli import schedule
 
             return schedule.run(args[1:])
+        if args[:1] == ["mcp"]:
+            from crewyard.cli import mcp
+
+            return mcp.run(args[1:])
         if args[:1] == ["runs"]:
             from crewyard.cli import runs
 

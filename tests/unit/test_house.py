@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("plans", ("crewyard.plan",)),
     ("dispatcher", ("crewyard.dispatcher",)),
     ("durable runs", ("crewyard.durable",)),
+    ("mcp server", ("crewyard.mcp_server",)),
     ("front doors", ("crewyard.cli", "=crewyard", "=main")),
 ]
 
