@@ -196,6 +196,16 @@ def _result(store: BatchStore, batch: Batch, interrupted: bool = False) -> Batch
     )
 
 
+def _spent(store: BatchStore, batch: Batch) -> bool:
+    """Whether the batch's budget is spent (counted only for a batch that has one)."""
+    if batch.max_tokens is None and batch.max_cost_usd is None:
+        return False
+    spent = store.counts(batch.id)
+    return (batch.max_tokens is not None and spent["tokens"] >= batch.max_tokens) or (
+        batch.max_cost_usd is not None and spent["cost_usd"] >= batch.max_cost_usd
+    )
+
+
 def _write_results(store: BatchStore, batch: Batch) -> None:
     """Every finished item, a JSON line each, in the order they finished. Whoever writes (the
     batch process, a worker's item) reads and writes under a lock on the file, so a slower
@@ -243,10 +253,7 @@ def _run_item(runner: CrewRunner, batch_id: str, item_id: str) -> str:
         batch, item = store.get(batch_id), store.item(batch_id, item_id)
         if item.status in FINISHED:  # a recovered step whose item was recorded
             return item.status
-        spent = store.counts(batch_id)
-        if (batch.max_tokens is not None and spent["tokens"] >= batch.max_tokens) or (
-            batch.max_cost_usd is not None and spent["cost_usd"] >= batch.max_cost_usd
-        ):
+        if _spent(store, batch):
             store.finish_item(
                 batch_id, item_id, SKIPPED, error="the batch's budget was spent before it"
             )

@@ -60,11 +60,13 @@ class EventSink:
         self.listeners = list(listeners or [])
         self.log = logger.bind(run_id=run_id, crew=crew)
         self._lock = threading.Lock()
+        self._seq = 0  # the run's events all come through this sink: it numbers them
 
     def emit(self, kind: EventKind, **data: Any) -> Event:
         event = Event(kind=kind, run_id=self.run_id, data=data)
         with self._lock:
-            self.store.event(self.run_id, kind, data)
+            self.store.event(self.run_id, kind, data, seq=self._seq)
+            self._seq += 1
             self.log.bind(event=kind, **_log_fields(data)).trace(_describe(event))
             for listener in self.listeners:
                 try:
