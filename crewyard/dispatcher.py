@@ -260,6 +260,7 @@ class Dispatcher:
             tools=registered(),
             kept=dict(taping.resumed.kept) if taping.resumed is not None else {},
         )
+        ctx.notes.extend(spec.warnings)  # CrewAI keys accepted but not acted on
         started = time.perf_counter()
         if spec.memory.enabled:
             # a replay never opens the memory: the cassette holds what the run read from it

@@ -25,6 +25,8 @@ class Plan:
     models: dict[str, str]  # alias → LiteLLM model string
     options: dict[str, Any]  # engine_options as set in crew.yaml
     manager: str | None = None  # hierarchical: the manager agent, or the manager's model alias
+    assigned: dict[str, str] | None = None  # task → how its agent was chosen (no agent: key)
+    warnings: tuple[str, ...] = ()  # CrewAI keys accepted but not acted on
 
 
 def _assignee(spec: CrewSpec) -> str:
@@ -68,4 +70,6 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
         options=dict(spec.engine_options),
         manager=manager,
         models=models,
+        assigned=dict(spec.assigned),
+        warnings=spec.warnings,
     )
