@@ -74,7 +74,7 @@ def rule_match(task_name: str, agents: Mapping[str, AgentSpec]) -> tuple[list[st
     by_name = [a for a in agents if _shares_word(words, _words(a))]
     return (
         by_name,
-        "the agent whose name shares a word stem (its first 4 letters) with the task's name",
+        "task and agent names share a word stem (first 4 letters)",
     )
 
 
@@ -163,7 +163,10 @@ def reported_keys(
             if k in task.model_fields_set
         ]
         if process not in CREWAI_PROCESSES:
-            why = f"honoured on CrewAI processes only (this crew runs {process})"
+            why = (
+                f"honoured on CrewAI processes only, and this crew runs {process}; "
+                "guardrails: {output_model: …} checks the output on every process"
+            )
             found += [
                 (f"task {name!r}", doc, (*at, k), why)
                 for k in ("output_pydantic", "output_json")
@@ -173,6 +176,25 @@ def reported_keys(
     for who, doc, at, why in found:
         line = doc.line_of(at)
         out.append(f"{doc.path}:{line or '?'}: {who}: {at[-1]} is not supported ({why}); ignored")
+    return out
+
+
+def model_origins(
+    agents: Mapping[str, AgentSpec],
+    agent_docs: Mapping[str, tuple[YamlDoc, KeyPath]],
+    tasks: Mapping[str, TaskSpec],
+    task_docs: Mapping[str, tuple[YamlDoc, KeyPath]],
+) -> dict[str, tuple[Path, int | None]]:
+    """Where each agent's llm and each task's model is written (file, line)."""
+    out: dict[str, tuple[Path, int | None]] = {}
+    for kind, specs, docs, key in (
+        ("agents", agents, agent_docs, "llm"),
+        ("tasks", tasks, task_docs, "model"),
+    ):
+        for name, spec in specs.items():
+            if getattr(spec, key) is not None:
+                doc, at = docs[name]
+                out[f"{kind}.{name}.{key}"] = (doc.path, doc.line_of((*at, key)))
     return out
 
 

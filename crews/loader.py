@@ -22,6 +22,7 @@ from crewyard.crews.dropin import (
     check_output_models,
     find_file,
     is_crew_folder,
+    model_origins,
     not_a_crew,
     reported_keys,
 )
@@ -199,6 +200,8 @@ def load_crew(
     check_references(crew_dir, tasks, task_docs)  # imports hooks.py only if a task names it
     check_output_models(crew_dir, tasks, task_docs)
     process, reason = choose_process(crew.process, agents, crew.models, crew.engine_options)
+    if not crew_file.is_file():
+        reason = "process: sequential, CrewAI's default (the folder has no crew.yaml)"
     _check_task_agents(tasks, task_docs, agents)
     tasks, assigned = assign_agents(crew, crew_doc, tasks, task_docs, agents, process)
     _check_context(tasks, task_docs)
@@ -221,6 +224,7 @@ def load_crew(
         verbose=crew.verbose,
         directory=crew_dir,
         assigned=assigned,
+        origins=model_origins(agents, agent_docs, tasks, task_docs),
         warnings=tuple(reported_keys(agents, agent_docs, tasks, task_docs, process)),
     )
     if not crew.schedules:

@@ -143,6 +143,11 @@ class CrewSpec(BaseModel):
         description="Tasks whose agent was not named in tasks.yaml: task → how its agent was "
         "chosen (crew.yaml assign:, or the assignment rule).",
     )
+    origins: dict[str, tuple[Path, int | None]] = Field(
+        default_factory=dict,
+        description="Where model references were written: 'agents.<name>.llm' or "
+        "'tasks.<name>.model' → (file, line), so a model's error points there.",
+    )
     warnings: tuple[str, ...] = Field(
         default=(),
         description="What the loader accepted but crewyard does not act on (CrewAI keys it "

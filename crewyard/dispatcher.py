@@ -16,7 +16,7 @@ from crewyard.errors import BudgetExceeded, ConfigError, CrewyardError
 from crewyard.gateway.config import ModelTable
 from crewyard.gateway.tapes import NO_TAPE, Tape
 from crewyard.observe.logs import run_log
-from crewyard.plan import Plan, plan
+from crewyard.plan import Plan, check_where_written, plan
 from crewyard.recall import memory_tools, recall, remember, render, with_memory
 from crewyard.redact import redact
 from crewyard.runs.cassettes import CassettePlayer, CassetteWriter, cassette_path
@@ -199,6 +199,7 @@ class Dispatcher:
             count = int(recorded.header.get("memory_items") or 0)
             recalled = (recorded.memory_block, count) if spec.memory.enabled else ("", 0)
         if taping.player is None:
+            check_where_written(spec, lambda ref: self.gateway.check([ref]))
             self.gateway.check(list(the_plan.agents.values()) + list(the_plan.models))
         if recorded is None:
             items = recall(self.memory, spec, resolved) if spec.memory.enabled else []

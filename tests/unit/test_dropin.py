@@ -8,6 +8,7 @@ import pytest
 
 from crewyard.crews.loader import discover, load_crew
 from crewyard.errors import ConfigError
+from crewyard.settings import Settings
 from tests.conftest import TWO_AGENTS, write_yaml
 
 TASKS = {
@@ -43,7 +44,9 @@ def test_a_folder_without_crew_yaml_is_a_crew_with_crewai_defaults(
         "research_task": "researcher",
         "writing_task": "writer",
     }
-    assert spec.assigned["research_task"].startswith("assigned by rule: the agent whose name")
+    assert spec.assigned["research_task"] == (
+        "assigned by rule: task and agent names share a word stem (first 4 letters)"
+    )
 
 
 def test_a_folder_with_neither_file_says_what_a_crew_folder_needs(crews_dir: Path) -> None:
@@ -124,3 +127,66 @@ def test_double_braces_ask_for_no_input(crews_dir: Path) -> None:
     tasks = {"research_task": {"description": "Say {{topic}} literally.", "expected_output": "x"}}
     _project(crews_dir, tasks=tasks, agents={"solo": TWO_AGENTS["writer"]})
     assert list(load_crew("proj", crews_dir).inputs) == ["topic"]  # from the agent's goal
+
+
+def test_bare_model_names_crewai_accepts_resolve_through_litellm(
+    crews_dir: Path, settings: Settings
+) -> None:
+    from crewyard.gateway.config import ModelTable
+    from crewyard.plan import plan
+
+    agents = {
+        "researcher": {**TWO_AGENTS["researcher"], "llm": "gpt-4o-mini"},
+        "writer": {**TWO_AGENTS["writer"], "llm": "anthropic/claude-3-5-haiku-latest"},
+    }
+    _project(crews_dir, agents=agents)
+    spec = load_crew("proj", crews_dir)
+    the_plan = plan(spec, ModelTable.load(settings.models_file))
+    assert the_plan.models["gpt-4o-mini"] == "gpt-4o-mini"
+    assert the_plan.agents == {
+        "researcher": "gpt-4o-mini",
+        "writer": "anthropic/claude-3-5-haiku-latest",
+    }
+
+
+def test_a_model_name_close_to_an_alias_is_a_typo_pointed_at_agents_yaml(
+    crews_dir: Path, settings: Settings
+) -> None:
+    from crewyard.gateway.config import ModelTable
+    from crewyard.plan import plan
+
+    agents = {
+        "researcher": {**TWO_AGENTS["researcher"], "llm": "smrt"},
+        "writer": TWO_AGENTS["writer"],
+    }
+    _project(crews_dir, agents=agents)
+    spec = load_crew("proj", crews_dir)
+    with pytest.raises(ConfigError, match="agent 'researcher': unknown model alias 'smrt'") as info:
+        plan(spec, ModelTable.load(settings.models_file))
+    assert str(info.value.file).endswith("config/agents.yaml") and info.value.line == 6
+    assert info.value.key == "researcher.llm"
+
+
+@pytest.mark.parametrize(
+    ("llm", "message"),
+    [
+        ("gpt-4o-mini", r"needs the API key in \$OPENAI_API_KEY"),
+        ("gtp-4o-mini", "LiteLLM knows no provider for this model name"),
+    ],
+)
+def test_a_bare_model_without_key_or_provider_points_at_agents_yaml(
+    crews_dir: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, llm: str, message: str
+) -> None:
+    from crewyard.dispatcher import Dispatcher
+
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    monkeypatch.delenv("OPENAI_API_KEY")
+    agents = {
+        "researcher": {**TWO_AGENTS["researcher"], "llm": llm},
+        "writer": TWO_AGENTS["writer"],
+    }
+    _project(crews_dir, agents=agents, crew={"memory": {"enabled": False}})
+    spec = load_crew("proj", crews_dir)
+    with pytest.raises(ConfigError, match=message) as info:
+        Dispatcher(settings).run(spec, {"topic": "x"})
+    assert str(info.value.file).endswith("config/agents.yaml") and info.value.line == 6
