@@ -57,7 +57,7 @@ def test_the_same_inputs_are_one_id_everywhere(spec: CrewSpec, tmp_path: Path) -
 @pytest.mark.parametrize(
     ("name", "text", "line", "message"),
     [
-        ("b.jsonl", '{"topic": "a"}\n{"topc": "b"}\n', 2, "needs input 'topic'"),
+        ("b.jsonl", '{"topic": "a"}\n{"topc": "b"}\n', 2, "has no input 'topc'"),
         ("b.jsonl", '{"topic": "a"}\nnot json\n', 2, "line 2 is not a JSON object"),
         ("b.jsonl", '{"topic": "a"}\n[1, 2]\n', 2, "is a list, not a mapping"),
         ("b.csv", "topic,depth\na,1\nb,many\n", 3, "input 'depth' must be int"),

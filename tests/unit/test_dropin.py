@@ -190,3 +190,25 @@ def test_a_bare_model_without_key_or_provider_points_at_agents_yaml(
     with pytest.raises(ConfigError, match=message) as info:
         Dispatcher(settings).run(spec, {"topic": "x"})
     assert str(info.value.file).endswith("config/agents.yaml") and info.value.line == 6
+
+
+def test_a_batch_column_the_crew_does_not_use_still_stops_the_batch(
+    crews_dir: Path, tmp_path: Path
+) -> None:
+    from crewyard.durable.items import read_items
+    from crewyard.errors import InputError
+
+    _project(crews_dir)
+    batch = tmp_path / "b.csv"
+    batch.write_text("topic,year\nwind,2025\n")
+    with pytest.raises(InputError, match="item 2: crew 'proj' has no input 'year'") as info:
+        read_items(batch, load_crew("proj", crews_dir))
+    assert info.value.line == 2
+
+
+def test_a_schedule_input_the_crew_does_not_have_is_still_an_error(crews_dir: Path) -> None:
+    schedule = {"cron": "0 6 * * *", "inputs": {"topic": "x", "topc": "y"}}
+    _project(crews_dir, crew={"schedules": [schedule]})
+    with pytest.raises(ConfigError, match="crew 'proj' has no input 'topc'") as info:
+        load_crew("proj", crews_dir)
+    assert info.value.key == "schedules.0.inputs.topc" and info.value.line == 5
