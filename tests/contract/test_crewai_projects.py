@@ -133,6 +133,7 @@ def test_output_pydantic_from_hooks_reaches_crewai(settings: Settings, make_crew
         load_crew("facts", settings.crews_dir), {"company": "Acme", "unused": "x"}
     )
     assert result.status == "done"
+    assert "crew 'facts' does not use input 'unused'; it is ignored" in result.notes[0]
     assert json.loads(result.task_outputs[0].output) == json.loads(answer)
     first_prompt = json.dumps(script.calls[0])
     assert "founded_year" in first_prompt and "headquarters_city" in first_prompt
