@@ -20,17 +20,19 @@ from crewyard.tasks.spec import TaskSpec
 CREWAI_PROCESSES = ("sequential", "hierarchical")
 # what a crew folder holds, said whenever a folder is not one
 CREW_FOLDER = (
-    "a crew folder holds agents.yaml and tasks.yaml (beside each other or under config/, as "
-    "`crewai create crew` lays them out) and may add crew.yaml"
+    "a crew folder holds agents.yaml and tasks.yaml (flat, under config/, or under "
+    "src/<package>/config/ as `crewai create crew` lays them out) and may add crew.yaml"
 )
 
 
 def find_file(crew_dir: Path, name: str) -> Path | None:
-    """crew_dir/name, else crew_dir/config/name (CrewAI's layout), else None."""
+    """crew_dir/name, else crew_dir/config/name (CrewAI's layout), else the one
+    crew_dir/src/<package>/config/name (a whole `crewai create crew` project), else None."""
     for candidate in (crew_dir / name, crew_dir / "config" / name):
         if candidate.is_file():
             return candidate
-    return None
+    packaged = sorted(p for p in crew_dir.glob(f"src/*/config/{name}") if p.is_file())
+    return packaged[0] if len(packaged) == 1 else None
 
 
 def is_crew_folder(folder: Path) -> bool:

@@ -59,6 +59,10 @@ EXPECTED: dict[str, list[str]] = {
     "hierarchical_manager": ["research_task (the manager assigns it)"],
     "inputs_with_defaults": ['inputs: {"topic": "solar storage", "bullets": 5}'],
     "calculator_crew": ["calculation_task (accountant — assigned by rule: the crew's only agent)"],
+    "whole_project": [  # src/whole_project/config/, as `crewai create crew` makes a project
+        "1. research_task (researcher)",
+        "2. reporting_task (reporting_analyst)",
+    ],
     "debate_club": [
         "debate_club/config/tasks.yaml:4: task 'debate_task': output_pydantic is not supported "
         "(honoured on CrewAI processes only, and this crew runs debate",
