@@ -2,9 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# CrewAI agent keys crewyard accepts but does not act on, and why; each one set is reported
+# at load (file:line:key), never dropped in silence.
+REPORTED_KEYS: dict[str, str] = {
+    "memory": "crewyard's shared memory is set for the whole crew, in crew.yaml memory:",
+    "multimodal": "deprecated in CrewAI; crewyard passes no images to models",
+    "max_tokens": "CrewAI gives it only to models it builds itself; set max_tokens on the "
+    "model alias in models.yaml",
+    "callbacks": "crewyard records every step as a run event (python main.py runs show)",
+    "step_callback": "crewyard records every step as a run event (python main.py runs show)",
+    "cache_handler": "crewyard caches tool results within a run (cache: true)",
+    "knowledge_sources": "CrewAI knowledge is not wired in; save documents to crewyard's "
+    "memory instead (python main.py memory)",
+    "knowledge_storage": "CrewAI knowledge is not wired in",
+    "knowledge_config": "CrewAI knowledge is not wired in",
+    "knowledge_search_query": "CrewAI knowledge is not wired in",
+    "agent_knowledge_context": "CrewAI knowledge is not wired in",
+    "crew_knowledge_context": "CrewAI knowledge is not wired in",
+    "embedder": "crewyard's memory has its own embedder (settings), shared by every agent",
+    "from_repository": "needs CrewAI's hosted agent repository (network)",
+    "guardrail": "crewyard checks tasks: put guardrail on the task in tasks.yaml",
+    "guardrail_max_retries": "crewyard checks tasks: put it on the task in tasks.yaml",
+    "apps": "CrewAI platform integrations need its hosted service",
+    "a2a": "agent-to-agent delegation to remote agents is not supported",
+    "skills": "CrewAI skill folders are not loaded",
+    "planning": "use reasoning: true (CrewAI key) or a planning process",
+    "planning_config": "use reasoning: true (CrewAI key) or a planning process",
+    "security_config": "crewyard runs code and tools under its own sandbox rules",
+    "tool_failure_policy": "a failing tool's error goes back to the agent (crewyard's rule)",
+    "use_better_compaction": "respect_context_window is the key crewyard passes on",
+    "checkpoint": "crewyard checkpoints every finished task itself (--resume)",
+}
+
+
+def _reported(key: str) -> Any:
+    return Field(default=None, description=f"CrewAI key, not supported: {REPORTED_KEYS[key]}.")
 
 
 class AgentSpec(BaseModel):
@@ -56,3 +92,28 @@ class AgentSpec(BaseModel):
         default=None,
         description="Name of an agent in agents/library/ whose keys this agent starts from.",
     )
+    memory: Any = _reported("memory")
+    multimodal: Any = _reported("multimodal")
+    max_tokens: Any = _reported("max_tokens")
+    callbacks: Any = _reported("callbacks")
+    step_callback: Any = _reported("step_callback")
+    cache_handler: Any = _reported("cache_handler")
+    knowledge_sources: Any = _reported("knowledge_sources")
+    knowledge_storage: Any = _reported("knowledge_storage")
+    knowledge_config: Any = _reported("knowledge_config")
+    knowledge_search_query: Any = _reported("knowledge_search_query")
+    agent_knowledge_context: Any = _reported("agent_knowledge_context")
+    crew_knowledge_context: Any = _reported("crew_knowledge_context")
+    embedder: Any = _reported("embedder")
+    from_repository: Any = _reported("from_repository")
+    guardrail: Any = _reported("guardrail")
+    guardrail_max_retries: Any = _reported("guardrail_max_retries")
+    apps: Any = _reported("apps")
+    a2a: Any = _reported("a2a")
+    skills: Any = _reported("skills")
+    planning: Any = _reported("planning")
+    planning_config: Any = _reported("planning_config")
+    security_config: Any = _reported("security_config")
+    tool_failure_policy: Any = _reported("tool_failure_policy")
+    use_better_compaction: Any = _reported("use_better_compaction")
+    checkpoint: Any = _reported("checkpoint")

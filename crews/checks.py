@@ -96,6 +96,13 @@ def check_schedules(spec: CrewSpec, crew: CrewFile, doc: YamlDoc) -> tuple[Sched
             raise doc.error(f"two schedules are named {name!r}", (*at, "name"), "rename one")
         names.add(name)
         inputs = schedule.inputs
+        for key in schedule.inputs:  # crewyard's own file: a typo here is an error
+            if key not in spec.inputs:
+                raise doc.error(
+                    f"crew {spec.name!r} has no input {key!r}",
+                    (*at, "inputs", key),
+                    did_you_mean(key, spec.inputs) or f"its inputs: {', '.join(spec.inputs)}",
+                )
         if schedule.inputs_file is None:
             try:
                 inputs = resolve_inputs(spec, schedule.inputs)

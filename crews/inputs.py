@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -21,8 +23,11 @@ from crewyard.crews.yamlfile import (
     too_many,
 )
 from crewyard.errors import ConfigError, InputError, did_you_mean
+from crewyard.redact import logger
 
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# {name} is a placeholder; {{name}} is the literal text {name} (no input is asked for it)
+PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
+_FILLED = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}|" + PLACEHOLDER.pattern)
 # One input's text: far more than any model's context window holds (the gateway says so),
 # little enough never to exhaust the machine (a 10 MB input once took 5.4 GB).
 MAX_INPUT_CHARS = 1024 * 1024
@@ -169,16 +174,30 @@ def convert(name: str, spec: InputSpec, value: Any) -> Any:
         ) from None
 
 
-def resolve_inputs(spec: CrewSpec, given: dict[str, Any]) -> dict[str, Any]:
-    """Typed inputs for a run: given values converted, defaults applied, all checked."""
+def unused_inputs(spec: CrewSpec, given: dict[str, Any]) -> list[str]:
+    """A warning for each given input the crew does not use (CrewAI ignores them too)."""
+    out = []
     for name in given:
         if name not in spec.inputs:
+            close = did_you_mean(name, spec.inputs)
             known = ", ".join(spec.inputs) or "none"
-            raise InputError(
-                f"crew {spec.name!r} has no input {name!r}",
-                key=name,
-                hint=did_you_mean(name, spec.inputs) or f"its inputs: {known}",
+            out.append(
+                f"crew {spec.name!r} does not use input {name!r}; it is ignored "
+                f"({close or f'its inputs: {known}'})"
             )
+    return out
+
+
+def resolve_inputs(
+    spec: CrewSpec, given: dict[str, Any], warn: Callable[[str], object] | None = None
+) -> dict[str, Any]:
+    """Typed inputs for a run: given values converted, defaults applied, all checked. An
+    input the crew does not use is ignored, told to warn (default: the log, as a warning);
+    a null value takes the input's default."""
+    for problem in unused_inputs(spec, given):
+        (warn or logger.warning)(problem)
+    ignored = [k for k in given if k not in spec.inputs]
+    given = {k: v for k, v in given.items() if k in spec.inputs and v is not None}
     for name, value in given.items():
         if isinstance(value, str) and len(value) > MAX_INPUT_CHARS:
             raise InputError(
@@ -195,10 +214,12 @@ def resolve_inputs(spec: CrewSpec, given: dict[str, Any]) -> dict[str, Any]:
             resolved[name] = convert(name, input_spec, input_spec.default)
         elif input_spec.is_required:
             desc = f" ({input_spec.description})" if input_spec.description else ""
+            typo = difflib.get_close_matches(name, ignored, n=1)
             raise InputError(
                 f"crew {spec.name!r} needs input {name!r}{desc}",
                 key=name,
-                hint=f'add --input {name}="…"',
+                hint=f'add --input {name}="…"'
+                + (f" (the input {typo[0]!r} given is not used: a typo?)" if typo else ""),
             )
     _check_output_files(spec, resolved)
     return resolved
@@ -232,10 +253,13 @@ def _check_output_files(spec: CrewSpec, inputs: dict[str, Any]) -> None:
 
 
 def fill(text: str, inputs: dict[str, Any]) -> str:
-    """Replace {name} placeholders with input values; other braces are left alone."""
+    """Replace {name} placeholders with input values and {{name}} with the literal {name};
+    other braces (JSON examples, say) are left alone."""
 
     def sub(match: Any) -> str:
-        key = match.group(1)
+        if match.group(1) is not None:
+            return "{" + str(match.group(1)) + "}"
+        key = match.group(2)
         return str(inputs[key]) if key in inputs else str(match.group(0))
 
-    return PLACEHOLDER.sub(sub, text)
+    return _FILLED.sub(sub, text)

@@ -17,6 +17,15 @@ from crewyard.crews.checks import (
     check_schedules,
     name_problem,
 )
+from crewyard.crews.dropin import (
+    assign_agents,
+    check_output_models,
+    find_file,
+    is_crew_folder,
+    model_origins,
+    not_a_crew,
+    reported_keys,
+)
 from crewyard.crews.hooks import check_references
 from crewyard.crews.inputs import PLACEHOLDER, outside_path_problem
 from crewyard.crews.options import BUILTIN_PROCESSES
@@ -33,12 +42,13 @@ TASK_TEXT_FIELDS = ("description", "expected_output", "output_file")
 
 
 def discover(crews_dir: Path) -> list[str]:
-    """Names of the crews under crews_dir: every folder with a crew.yaml whose name is a
-    plain name (so `--crew NAME` can load it; a folder such as .hidden is skipped)."""
+    """Names of the crews under crews_dir: every folder with a crew.yaml, or with agents.yaml
+    and tasks.yaml (a CrewAI project's config), whose name is a plain name (so `--crew NAME`
+    can load it; a folder such as .hidden is skipped)."""
     if not crews_dir.is_dir():
         return []
-    found = (p for p in crews_dir.glob("*/crew.yaml") if p.is_file())
-    return sorted(p.parent.name for p in found if name_problem(p.parent.name) is None)
+    found = (p for p in crews_dir.iterdir() if p.is_dir() and name_problem(p.name) is None)
+    return sorted(p.name for p in found if is_crew_folder(p))
 
 
 def _mapping(doc: YamlDoc, what: str) -> dict[str, Any]:
@@ -47,13 +57,6 @@ def _mapping(doc: YamlDoc, what: str) -> dict[str, Any]:
     if not isinstance(doc.data, dict):
         raise doc.error(f"{what} must be a mapping of names to {what} entries")
     return doc.data
-
-
-def _find_file(crew_dir: Path, name: str) -> Path | None:
-    for candidate in (crew_dir / name, crew_dir / "config" / name):
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 class _Resolver:
@@ -128,13 +131,16 @@ def load_crew(
     processes = BUILTIN_PROCESSES if processes is None else processes
     crew_dir = crews_dir / name
     crew_file = crew_dir / "crew.yaml"
-    if not crew_file.is_file():
+    if not crew_file.is_file() and crew_dir.is_dir() and not is_crew_folder(crew_dir):
+        raise not_a_crew(crew_dir)
+    if not crew_dir.is_dir():
         names = discover(crews_dir)
         hint = did_you_mean(name, names) or (
             f"known crews: {', '.join(names)}" if names else f"create {crew_file}"
         )
         raise ConfigError(f"no crew named {name!r} (looked in {crews_dir})", hint=hint)
-    crew_doc = read_yaml(crew_file)
+    # no crew.yaml: CrewAI's defaults (sequential, every agent and task in file order)
+    crew_doc = read_yaml(crew_file) if crew_file.is_file() else YamlDoc(crew_file, None)
     if crew_doc.data is not None and not isinstance(crew_doc.data, dict):
         raise crew_doc.error("crew.yaml must be a mapping of keys")
     crew = validate(CrewFile, crew_doc.data, crew_doc)
@@ -147,8 +153,8 @@ def load_crew(
             or f"one of: {', '.join([*processes, AUTO_PROCESS])}",
         )
 
-    agents_path = _find_file(crew_dir, "agents.yaml")
-    tasks_path = _find_file(crew_dir, "tasks.yaml")
+    agents_path = find_file(crew_dir, "agents.yaml")
+    tasks_path = find_file(crew_dir, "tasks.yaml")
     agents_doc = read_yaml(agents_path) if agents_path else None
     tasks_doc = read_yaml(tasks_path) if tasks_path else None
     agent_lookup = _Resolver("agents", AgentSpec, agents_doc, AGENT_LIBRARY)
@@ -157,11 +163,18 @@ def load_crew(
     agent_names = crew.agents if crew.agents is not None else tuple(agent_lookup.entries)
     task_names = crew.tasks if crew.tasks is not None else tuple(task_lookup.entries)
     agents: dict[str, AgentSpec] = {}
+    agent_docs: dict[str, tuple[YamlDoc, KeyPath]] = {}
     for i, agent_name in enumerate(agent_names):
         where = (
             (crew_doc, ("agents", i)) if crew.agents is not None else (agents_doc, (agent_name,))
         )
         agents[agent_name] = agent_lookup.get(agent_name, where[0] or crew_doc, where[1])
+        in_local = agents_doc is not None and agent_name in agent_lookup.entries
+        agent_docs[agent_name] = (
+            (agents_doc, (agent_name,))
+            if in_local and agents_doc
+            else (where[0] or crew_doc, where[1])
+        )
     tasks: dict[str, TaskSpec] = {}
     task_docs: dict[str, tuple[YamlDoc, KeyPath]] = {}
     for i, task_name in enumerate(task_names):
@@ -185,8 +198,12 @@ def load_crew(
 
     _check_tools(agents, agents_doc or crew_doc, tasks, task_docs)
     check_references(crew_dir, tasks, task_docs)  # imports hooks.py only if a task names it
+    check_output_models(crew_dir, tasks, task_docs)
     process, reason = choose_process(crew.process, agents, crew.models, crew.engine_options)
-    _check_task_agents(tasks, task_docs, agents, needed=process == "sequential")
+    if not crew_file.is_file():
+        reason = "process: sequential, CrewAI's default (the folder has no crew.yaml)"
+    _check_task_agents(tasks, task_docs, agents)
+    tasks, assigned = assign_agents(crew, crew_doc, tasks, task_docs, agents, process)
     _check_context(tasks, task_docs)
     _check_output_files(tasks, task_docs)
     inputs = _check_placeholders(crew, crew_doc, agents, agents_doc, tasks, task_docs)
@@ -206,6 +223,9 @@ def load_crew(
         tasks=tasks,
         verbose=crew.verbose,
         directory=crew_dir,
+        assigned=assigned,
+        origins=model_origins(agents, agent_docs, tasks, task_docs),
+        warnings=tuple(reported_keys(agents, agent_docs, tasks, task_docs, process)),
     )
     if not crew.schedules:
         return spec
@@ -272,14 +292,11 @@ def _check_task_agents(
     tasks: dict[str, TaskSpec],
     task_docs: dict[str, tuple[YamlDoc, KeyPath]],
     agents: dict[str, AgentSpec],
-    needed: bool,
 ) -> None:
-    """Sequential tasks need their agent; managers and teams assign work themselves."""
+    """A task's agent is an agent of the crew (tasks without one: crews.dropin)."""
     for task_name, task in tasks.items():
         doc, at = task_docs[task_name]
         if task.agent is None:
-            if needed and len(agents) > 1:
-                raise doc.error("task has no agent", at, f"add agent: one of {', '.join(agents)}")
             continue
         if task.agent not in agents:
             raise doc.error(

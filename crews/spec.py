@@ -96,6 +96,12 @@ class CrewFile(BaseModel):
         description="Tasks in run order, by name: from tasks.yaml or tasks/library/. "
         "Default: every task in tasks.yaml, in file order.",
     )
+    assign: dict[str, str] = Field(
+        default_factory=dict,
+        description="Who does a task whose tasks.yaml entry names no agent, {task: agent}; "
+        "overrides the assignment rule (the only agent, else the agent whose name shares a "
+        "word with the task's name).",
+    )
     verbose: bool = Field(default=False, description="Engine-level verbose output.")
     schedules: tuple[ScheduleSpec, ...] = Field(
         default=(),
@@ -131,6 +137,21 @@ class CrewSpec(BaseModel):
     directory: Path = Field(description="The crew's folder.")
     schedules: tuple[ScheduleSpec, ...] = Field(
         default=(), description="Its schedules, each named (checked: cron, timezone, inputs)."
+    )
+    assigned: dict[str, str] = Field(
+        default_factory=dict,
+        description="Tasks whose agent was not named in tasks.yaml: task → how its agent was "
+        "chosen (crew.yaml assign:, or the assignment rule).",
+    )
+    origins: dict[str, tuple[Path, int | None]] = Field(
+        default_factory=dict,
+        description="Where model references were written: 'agents.<name>.llm' or "
+        "'tasks.<name>.model' → (file, line), so a model's error points there.",
+    )
+    warnings: tuple[str, ...] = Field(
+        default=(),
+        description="What the loader accepted but crewyard does not act on (CrewAI keys it "
+        "does not support), each with file:line:key and why.",
     )
 
     def agent_model(self, agent_name: str) -> str:

@@ -16,9 +16,9 @@ from crewyard.errors import BudgetExceeded, ConfigError, CrewyardError
 from crewyard.gateway.config import ModelTable
 from crewyard.gateway.tapes import NO_TAPE, Tape
 from crewyard.observe.logs import run_log
-from crewyard.plan import Plan, plan
+from crewyard.plan import Plan, check_where_written, plan
 from crewyard.recall import memory_tools, recall, remember, render, with_memory
-from crewyard.redact import redact
+from crewyard.redact import logger, redact
 from crewyard.runs.cassettes import CassettePlayer, CassetteWriter, cassette_path
 from crewyard.runs.events import EventKind, EventSink, Listener
 from crewyard.runs.replay import MemoryTape, open_player
@@ -192,13 +192,16 @@ class Dispatcher:
                 )
             inputs = inputs or player.inputs
             taping.tape = player
-        resolved = resolve_inputs(spec, inputs or {})
+        unused: list[str] = []  # ignored, as CrewAI does: logged now, and a note of the run
+        resolved = resolve_inputs(spec, inputs or {}, warn=lambda w: _warn(w, unused))
+        spec = spec.model_copy(update={"warnings": (*spec.warnings, *unused)}) if unused else spec
         the_plan = self.plan(spec)
         recorded = taping.player or taping.old_calls
         if recorded is not None:  # the recorded prompts, whatever memory holds now
             count = int(recorded.header.get("memory_items") or 0)
             recalled = (recorded.memory_block, count) if spec.memory.enabled else ("", 0)
         if taping.player is None:
+            check_where_written(spec, lambda ref: self.gateway.check([ref]))
             self.gateway.check(list(the_plan.agents.values()) + list(the_plan.models))
         if recorded is None:
             items = recall(self.memory, spec, resolved) if spec.memory.enabled else []
@@ -260,6 +263,7 @@ class Dispatcher:
             tools=registered(),
             kept=dict(taping.resumed.kept) if taping.resumed is not None else {},
         )
+        ctx.notes.extend(spec.warnings)  # CrewAI keys accepted but not acted on
         started = time.perf_counter()
         if spec.memory.enabled:
             # a replay never opens the memory: the cassette holds what the run read from it
@@ -368,3 +372,8 @@ def _without_traceback(failure: BaseException) -> str:
     if cut > 0:
         text = text[:cut].rstrip(" \n:") or text
     return text.strip()
+
+
+def _warn(warning: str, notes: list[str]) -> None:
+    logger.warning(warning)
+    notes.append(warning)

@@ -4,11 +4,13 @@ from the crew and models.yaml alone, without importing an engine or calling a mo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from crewyard import engines
 from crewyard.crews.spec import CrewSpec
+from crewyard.errors import ConfigError
 from crewyard.gateway.config import AUTO, ModelTable
 
 
@@ -25,6 +27,8 @@ class Plan:
     models: dict[str, str]  # alias → LiteLLM model string
     options: dict[str, Any]  # engine_options as set in crew.yaml
     manager: str | None = None  # hierarchical: the manager agent, or the manager's model alias
+    assigned: dict[str, str] | None = None  # task → how its agent was chosen (no agent: key)
+    warnings: tuple[str, ...] = ()  # CrewAI keys accepted but not acted on
 
 
 def _assignee(spec: CrewSpec) -> str:
@@ -36,9 +40,32 @@ def _assignee(spec: CrewSpec) -> str:
     return next(iter(spec.agents))
 
 
+def check_where_written(spec: CrewSpec, check: Callable[[str], object]) -> None:
+    """check(ref) for every agent's llm and task's model; its ConfigError points at the line
+    of agents.yaml (tasks.yaml) that names the model, not at models.yaml."""
+    for where, (path, line) in spec.origins.items():
+        kind, name, key = where.split(".", 2)
+        owner = spec.agents[name] if kind == "agents" else spec.tasks[name]
+        ref = getattr(owner, key)
+        if ref is None or ref == AUTO:
+            continue
+        try:
+            check(ref)
+        except ConfigError as exc:
+            hint = f"{exc.hint}; " if exc.hint else ""
+            raise ConfigError(
+                f"{kind[:-1]} {name!r}: {exc.message}",
+                file=path,
+                line=line,
+                key=f"{name}.{key}",
+                hint=f"{hint}or change {key}: here",
+            ) from None
+
+
 def plan(spec: CrewSpec, table: ModelTable) -> Plan:
     """Choose the engine and resolve every model the crew will call."""
     engine = engines.engine_for(spec.process)
+    check_where_written(spec, table.resolve)
     agents = {name: spec.agent_model(name) for name in spec.agents}
     refs = set(agents.values()) | {t.model for t in spec.tasks.values() if t.model}
     judged = [t.checks for t in spec.tasks.values() if t.checks and t.checks.judge]
@@ -68,4 +95,6 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
         options=dict(spec.engine_options),
         manager=manager,
         models=models,
+        assigned=dict(spec.assigned),
+        warnings=spec.warnings,
     )

@@ -94,6 +94,23 @@ class Guardrails(BaseModel):
         return [n for n in names if getattr(self, n) not in (None, ())]
 
 
+# CrewAI task keys crewyard accepts but does not act on, and why (reported at load).
+REPORTED_KEYS: dict[str, str] = {
+    "callback": "crewyard records every finished task as a run event and checkpoint",
+    "callbacks": "crewyard records every finished task as a run event and checkpoint",
+    "converter_cls": "output_pydantic and output_json are parsed by CrewAI's own converter",
+    "response_model": "name the model with output_pydantic instead",
+    "allow_crewai_trigger_context": "CrewAI platform triggers need its hosted service",
+    "input_files": "give files to the crew as inputs or through a tool",
+    "security_config": "crewyard runs code and tools under its own sandbox rules",
+    "tool_failure_policy": "a failing tool's error goes back to the agent (crewyard's rule)",
+}
+
+
+def _reported(key: str) -> Any:
+    return Field(default=None, description=f"CrewAI key, not supported: {REPORTED_KEYS[key]}.")
+
+
 class TaskSpec(BaseModel):
     """A task as declared in tasks.yaml (CrewAI's keys, unchanged) or tasks/library/."""
 
@@ -145,6 +162,26 @@ class TaskSpec(BaseModel):
     guardrail_max_retries: int | None = Field(
         default=None, ge=0, description="CrewAI key: the same as max_retries."
     )
+    output_pydantic: str | None = Field(
+        default=None,
+        pattern=IDENTIFIER,
+        description="CrewAI key: name of a pydantic model in the crew's hooks.py; CrewAI "
+        "processes parse the output into it.",
+    )
+    output_json: str | None = Field(
+        default=None,
+        pattern=IDENTIFIER,
+        description="CrewAI key: name of a pydantic model in the crew's hooks.py whose JSON "
+        "the output must be (CrewAI processes).",
+    )
+    callback: Any = _reported("callback")
+    callbacks: Any = _reported("callbacks")
+    converter_cls: Any = _reported("converter_cls")
+    response_model: Any = _reported("response_model")
+    allow_crewai_trigger_context: Any = _reported("allow_crewai_trigger_context")
+    input_files: Any = _reported("input_files")
+    security_config: Any = _reported("security_config")
+    tool_failure_policy: Any = _reported("tool_failure_policy")
 
     @model_validator(mode="after")
     def _one_way_to_say_it(self) -> TaskSpec:
@@ -157,6 +194,10 @@ class TaskSpec(BaseModel):
             raise ValueError(
                 "retries are given twice: max_retries and guardrail_max_retries (CrewAI's key); "
                 "keep one of them"
+            )
+        if self.output_pydantic is not None and self.output_json is not None:
+            raise ValueError(
+                "output_pydantic and output_json are both set; CrewAI takes one of them"
             )
         checks = self.checks
         if checks is not None and not checks.declared:

@@ -163,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.dry_run:
         from crewyard.plan import plan
 
-        inputs = resolve_inputs(spec, given)
+        inputs = resolve_inputs(spec, given, warn=lambda w: print(f"warning: {w}", file=sys.stderr))
         return _print_plan(plan(spec, ModelTable.load(settings.models_file, overrides)), inputs)
     return _execute(settings, spec, given, overrides, args)
 
@@ -315,6 +315,9 @@ def _print_plan(the_plan: Any, inputs: dict[str, Any]) -> int:
         print(f"manager: {the_plan.manager}")
     print("tasks, in order:")
     for i, (task, agent) in enumerate(the_plan.tasks, 1):
-        print(f"  {i}. {task} ({agent})")
+        how = (the_plan.assigned or {}).get(task)
+        print(f"  {i}. {task} ({agent}{f' — {how}' if how else ''})")
+    for warning in the_plan.warnings:
+        print(f"warning: {warning}")
     print("dry run: no model was called")
     return ExitCode.OK

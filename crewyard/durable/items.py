@@ -16,7 +16,7 @@ from typing import Any
 from crewyard.crews.inputs import resolve_inputs
 from crewyard.crews.spec import CrewSpec
 from crewyard.crews.yamlfile import decode, read_yaml
-from crewyard.errors import ConfigError, InputError
+from crewyard.errors import ConfigError, InputError, did_you_mean
 
 MAX_BATCH_BYTES = 256 * 1024 * 1024  # a JSONL or CSV file; read line by line
 MAX_ITEMS = 100_000
@@ -63,6 +63,24 @@ def items_of(values: list[Any], spec: CrewSpec) -> list[BatchItem]:
 def _checked(raw: list[tuple[int, Any]], spec: CrewSpec, path: Path) -> list[BatchItem]:
     if not raw:
         raise InputError("the batch has no items", file=path, hint="add at least one item")
+    # A batch is written for its crew, and runs many times: a column or key the crew does not
+    # take is a typo that would cost every item, so it stops the batch (a single run, like
+    # CrewAI's kickoff, ignores an unused input with a warning).
+    for line, values in raw:
+        unused = (
+            [k for k in values if k not in spec.inputs and k != ID_KEY]
+            if isinstance(values, dict)
+            else []
+        )
+        if unused:
+            raise InputError(
+                f"item {line}: crew {spec.name!r} has no input {unused[0]!r}",
+                file=path,
+                line=line,
+                key=unused[0],
+                hint=did_you_mean(unused[0], spec.inputs)
+                or f"its inputs: {', '.join(spec.inputs) or 'none'}; remove the column",
+            )
     items: list[BatchItem] = []
     seen: dict[str, int] = {}
     for line, values in raw:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import PrivateAttr
 
 from crewyard.context import RunContext
+from crewyard.crews.hooks import output_model
 from crewyard.crews.options import HierarchicalOptions
 from crewyard.engines.asyncrun import off_the_loop
 from crewyard.engines.delegation import DelegationGuard, DelegationStopped
@@ -287,6 +288,9 @@ def _run(ctx: RunContext) -> list[TaskOutput]:
             extra["context"] = [tasks[c] for c in task_spec.context]
         elif kept:  # ... of the tasks it ran, so the kept ones are named
             extra["context"] = list(tasks.values())
+        for key in ("output_pydantic", "output_json"):  # a model class in the crew's hooks.py
+            if (model_name := getattr(task_spec, key)) is not None:
+                extra[key] = output_model(spec.directory, model_name)
         if checks := Guard.of(name, ctx):
             extra["guardrail"] = run.guardrail(checks, task_spec)
             extra["guardrail_max_retries"] = checks.max_retries

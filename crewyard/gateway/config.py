@@ -212,10 +212,12 @@ class ModelTable:
         self.aliases[alias] = current.model_copy(update={"model": model, "script": None})
 
     def resolve(self, name: str) -> tuple[str, AliasConfig]:
-        """An alias, or a raw LiteLLM model string ('provider/model'), as (name, config)."""
+        """An alias, or a raw LiteLLM model string ('provider/model', or a bare name CrewAI
+        accepts such as gpt-4o-mini: LiteLLM finds its provider), as (name, config). A bare
+        name close to an alias is taken for a typo of it."""
         if name in self.aliases:
             return name, self.aliases[name]
-        if "/" in name:
+        if "/" in name or (name.strip() and not did_you_mean(name, self.aliases)):
             return name, AliasConfig(model=name)
         raise ConfigError(
             f"unknown model alias {name!r}",

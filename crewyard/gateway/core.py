@@ -106,8 +106,15 @@ class Gateway:
         """A provider's usual key variable (OPENAI_API_KEY, …) when models.yaml names none."""
         if cfg.api_key_env or cfg.api_base or self.provider(cfg.model) is not None:
             return
-        from crewyard.gateway.router import missing_keys
+        from crewyard.gateway.router import missing_keys, model_problem
 
+        if problem := model_problem(cfg.model):
+            raise ConfigError(
+                f"model {cfg.model!r}: {problem}",
+                file=self.table.source,
+                hint="write provider/model, such as openai/gpt-4o-mini or "
+                "anthropic/claude-3-5-haiku-latest, or an alias of models.yaml",
+            )
         missing = missing_keys(cfg.model)
         if missing:
             needed = " or ".join(f"${k}" for k in missing)

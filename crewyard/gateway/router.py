@@ -108,6 +108,15 @@ def _price(response: Any) -> float:
         return 0.0
 
 
+def model_problem(model: str) -> str | None:
+    """Why LiteLLM cannot call a model string (no provider it knows of), or None."""
+    try:
+        litellm.get_llm_provider(model)
+    except Exception:
+        return "LiteLLM knows no provider for this model name"
+    return None
+
+
 def missing_keys(model: str) -> list[str]:
     """The key variables the model's provider reads, when none of them is set."""
     try:

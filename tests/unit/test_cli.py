@@ -50,7 +50,7 @@ def test_dry_run_prints_the_plan_without_calling_a_model(
     [
         (["--crew", "dmeo"], "did you mean 'demo'?"),
         (["--crew", "demo"], "needs input 'topic'"),
-        (["--crew", "demo", "--input", "topic=x", "--input", "tpic=y"], "no input 'tpic'"),
+        (["--crew", "demo", "--input", "tpic=y"], "the input 'tpic' given is not used: a typo?"),
         (["--crew", "demo", "--input", "topic"], "is not key=value"),
         (["--crew", "demo", "--input", "topic=x", "--model", "nope"], "is not ALIAS=MODEL"),
         ([], "give --crew NAME"),

@@ -54,10 +54,35 @@ def test_wrong_type(spec) -> None:  # type: ignore[no-untyped-def]
     assert info.value.hint == "for example --input count=42"
 
 
-def test_unknown_input_suggests_a_name(spec) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(InputError, match="has no input 'topc'") as info:
-        resolve_inputs(spec, {"topc": "x"})
-    assert info.value.hint == "did you mean 'topic'?"
+def test_unused_input_is_ignored_with_a_warning(spec) -> None:  # type: ignore[no-untyped-def]
+    warned: list[str] = []
+    resolved = resolve_inputs(spec, {"topic": "x", "extra": "y"}, warn=warned.append)
+    assert "extra" not in resolved and resolved["topic"] == "x"
+    assert warned == [
+        "crew 'demo' does not use input 'extra'; it is ignored "
+        "(its inputs: topic, count, ratio, deep, tags)"
+    ]
+
+
+def test_a_typo_of_a_needed_input_is_named_in_the_hint(spec) -> None:  # type: ignore[no-untyped-def]
+    warned: list[str] = []
+    with pytest.raises(InputError, match="needs input 'topic'") as info:
+        resolve_inputs(spec, {"topc": "x"}, warn=warned.append)
+    assert "did you mean 'topic'" in warned[0]
+    assert (
+        info.value.hint == "add --input topic=\"…\" (the input 'topc' given is not used: a typo?)"
+    )
+
+
+def test_a_null_input_takes_the_default(spec) -> None:  # type: ignore[no-untyped-def]
+    assert resolve_inputs(spec, {"topic": "x", "count": None})["count"] == 3
+
+
+def test_double_braces_are_a_literal_brace_not_a_placeholder() -> None:
+    text = 'Write {{topic}} for {topic}; JSON {"a": {"b": 1}} stays'
+    assert fill(text, {"topic": "wind"}) == 'Write {topic} for wind; JSON {"a": {"b": 1}} stays'
+    # a value holding braces is data: it is not read again
+    assert fill("{topic}", {"topic": "{{x}}"}) == "{{x}}"
 
 
 def test_pair_without_equals_sign() -> None:
