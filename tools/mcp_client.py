@@ -1,0 +1,367 @@
+"""The MCP client (the one client-side module that imports the `mcp` SDK): a run's MCP servers
+started on an event-loop thread of their own, each tool a crewyard Tool named SERVER__TOOL,
+every call with the server's timeout, and every session closed (child processes ended) when
+the run ends, whatever way it ends."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import keyword
+import threading
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from mcp import ClientSession, McpError, StdioServerParameters, types
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from crewyard.errors import ConfigError
+from crewyard.redact import logger, redact, treat_value_as_secret
+from crewyard.tools.mcp_spec import SEPARATOR, VARIABLE, McpServerSpec, expand
+
+STDERR_TAIL_CHARS = 800
+STDERR_TAIL_LINES = 6
+_JSON_TYPES: dict[str, Any] = {
+    "string": str,
+    "integer": int,
+    "number": float,
+    "boolean": bool,
+    "array": list[Any],
+    "object": dict[str, Any],
+}
+
+
+class McpToolError(Exception):
+    """A call the server could not answer (it died, timed out, or the tool failed)."""
+
+
+@dataclass
+class _Server:
+    name: str
+    spec: McpServerSpec
+    stderr: Path | None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    session: ClientSession | None = None
+    owner: concurrent.futures.Future[None] | None = None  # the task holding the session
+    task: asyncio.Task[None] | None = None
+    gone: str | None = None  # why its session ended before the run did
+
+    def tail(self) -> str:
+        """The last lines the server wrote on stderr (stdio servers), or ''."""
+        if self.stderr is None or not self.stderr.is_file():
+            return ""
+        text = self.stderr.read_text(encoding="utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
+        lines = [" ".join(line.split()) for line in text.splitlines()]
+        return redact("\n".join([line for line in lines if line][-STDERR_TAIL_LINES:]))
+
+    def said(self) -> str:
+        tail = self.tail()
+        return f"; its stderr ends: {tail}" if tail else ""
+
+
+@dataclass(frozen=True)
+class McpTool:
+    """One tool of an MCP server, as a crewyard Tool."""
+
+    name: str
+    description: str
+    args: type[BaseModel]
+    tool: str  # the server's own name for it
+    server: _Server
+    clients: McpClients
+
+    def call(self, **kwargs: Any) -> str:
+        try:
+            checked = self.args.model_validate(kwargs)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+            )
+            return f"error: bad arguments for {self.name}: {problems}"
+        arguments = checked.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return self.clients.call(self.server, self.tool, arguments)
+
+
+class McpClients:
+    """The MCP servers of one run: start() them, read .tools, close() at the end."""
+
+    def __init__(self, log_dir: Path, run_id: str) -> None:
+        self.log_dir = log_dir
+        self.run_id = run_id
+        self.tools: dict[str, McpTool] = {}
+        self.owners: dict[str, str | None] = {}  # tool → the agent it belongs to (None: all)
+        self.started: dict[str, list[str]] = {}  # server → its tools' names
+        self.failed: dict[str, str] = {}  # optional server that did not start → why
+        self._servers: list[_Server] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name=f"mcp-{run_id}", daemon=True
+        )
+        self._thread.start()
+
+    def __enter__(self) -> McpClients:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self, servers: dict[str, McpServerSpec]) -> None:
+        """Start every server at once and list its tools; a required one that fails raises
+        ConfigError (naming it and its stderr tail), an optional one goes to .failed."""
+        pending = []
+        for name, spec in servers.items():
+            for value in spec.headers.values():
+                if not VARIABLE.search(value):
+                    treat_value_as_secret(value)
+            stderr = self.log_dir / f"{self.run_id}.mcp-{name}.stderr.log" if spec.command else None
+            server = _Server(name, spec, stderr)
+            ready: concurrent.futures.Future[list[types.Tool]] = concurrent.futures.Future()
+            server.owner = asyncio.run_coroutine_threadsafe(self._own(server, ready), self._loop)
+            self._servers.append(server)
+            pending.append((server, ready))
+        for server, ready in pending:
+            try:
+                listed = ready.result(timeout=server.spec.startup_timeout_s)
+            except BaseException as exc:
+                why = _startup_problem(server, exc)
+                self._abort(server)
+                if server.spec.required:
+                    self.close()
+                    raise ConfigError(
+                        f"MCP server {server.name!r} did not start: {why}{server.said()}",
+                        hint=_startup_hint(server),
+                    ) from None
+                self.failed[server.name] = why + server.said()
+                continue
+            self._register(server, listed)
+
+    def _register(self, server: _Server, listed: list[types.Tool]) -> None:
+        names = []
+        for found in listed:
+            if not server.spec.tools.admits(found.name):
+                continue
+            name = f"{server.name}{SEPARATOR}{found.name}"
+            self.tools[name] = McpTool(
+                name=name,
+                description=found.description or found.title or found.name,
+                args=_args_model(name, found.inputSchema),
+                tool=found.name,
+                server=server,
+                clients=self,
+            )
+            self.owners[name] = server.spec.agent
+            names.append(name)
+        self.started[server.name] = names
+
+    async def _own(
+        self, server: _Server, ready: concurrent.futures.Future[list[types.Tool]]
+    ) -> None:
+        """Opens the server's session, lists its tools, holds the session until stop is set
+        (so every context is left in the task that entered it), then closes it."""
+        spec = server.spec
+        server.task = asyncio.current_task()
+        try:
+            async with AsyncExitStack() as stack:
+                if spec.command is not None:
+                    assert server.stderr is not None
+                    errlog = stack.enter_context(server.stderr.open("w", encoding="utf-8"))
+                    params = StdioServerParameters(
+                        command=spec.command,
+                        args=list(spec.args),
+                        env=expand(spec.env) if spec.env else None,
+                        cwd=spec.cwd,
+                    )
+                    read, write = await stack.enter_async_context(stdio_client(params, errlog))
+                else:
+                    assert spec.url is not None
+                    timeout = httpx.Timeout(spec.startup_timeout_s, read=spec.timeout_s + 5)
+                    client = create_mcp_http_client(expand(spec.headers), timeout)
+                    await stack.enter_async_context(client)
+                    read, write, _ = await stack.enter_async_context(
+                        streamable_http_client(spec.url, http_client=client)
+                    )
+                session = await stack.enter_async_context(ClientSession(read, write))
+                await session.initialize()
+                listed: list[types.Tool] = []
+                cursor: str | None = None
+                while True:
+                    page = await session.list_tools(
+                        params=types.PaginatedRequestParams(cursor=cursor) if cursor else None
+                    )
+                    listed += page.tools
+                    cursor = page.nextCursor
+                    if not cursor:
+                        break
+                server.session = session
+                ready.set_result(listed)
+                await server.stop.wait()
+        except BaseException as exc:
+            if not ready.done():
+                ready.set_exception(_leaf(exc))
+            else:
+                server.gone = f"{type(_leaf(exc)).__name__}: {_leaf(exc)}"
+            if not isinstance(exc, Exception | asyncio.CancelledError):
+                raise
+
+    def call(self, server: _Server, tool: str, arguments: dict[str, Any]) -> str:
+        """Call one tool and wait for its answer (at most the server's timeout)."""
+        if server.session is None or server.gone is not None or server.stop.is_set():
+            raise McpToolError(
+                f"MCP server {server.name!r} is not running ({server.gone or 'closed'})"
+                + server.said()
+            )
+        timeout = server.spec.timeout_s
+        future = asyncio.run_coroutine_threadsafe(
+            server.session.call_tool(tool, arguments, timedelta(seconds=timeout)), self._loop
+        )
+        try:
+            result = future.result(timeout=timeout + 5)
+        except (TimeoutError, concurrent.futures.TimeoutError):
+            future.cancel()
+            raise McpToolError(_timed_out(server, tool)) from None
+        except McpError as exc:
+            if exc.error.code == httpx.codes.REQUEST_TIMEOUT:
+                raise McpToolError(_timed_out(server, tool)) from None
+            if exc.error.code == types.CONNECTION_CLOSED:
+                server.gone = "it stopped: connection closed"
+            raise McpToolError(
+                f"MCP server {server.name!r}: {exc.error.message}{server.said()}"
+            ) from None
+        except Exception as exc:
+            raise McpToolError(
+                f"MCP server {server.name!r}: {type(exc).__name__}: {exc}{server.said()}"
+            ) from None
+        text = _text(result)
+        if result.isError:
+            raise McpToolError(f"MCP server {server.name!r}, tool {tool}: {text}")
+        return text
+
+    def _abort(self, server: _Server) -> None:
+        """Cancel a server still starting, inside its loop (its contexts then close: a stdio
+        server's process is ended), and wait for that."""
+
+        def cancel() -> None:
+            if server.task is not None:
+                server.task.cancel()
+
+        self._loop.call_soon_threadsafe(cancel)
+        if server.owner is not None:
+            try:
+                server.owner.result(timeout=10)
+            except BaseException as exc:  # it was cancelled: that is the point
+                logger.debug(f"MCP server {server.name} stopped starting: {exc!r}")
+
+    def close(self) -> None:
+        """End every session (a stdio server's process with it) and the loop's thread."""
+        if not self._thread.is_alive():
+            return
+        for server in self._servers:
+            self._loop.call_soon_threadsafe(server.stop.set)
+        for server in self._servers:
+            if server.owner is not None:
+                try:
+                    server.owner.result(timeout=10)
+                except BaseException as exc:  # closing goes on whatever one server did
+                    logger.debug(f"MCP server {server.name} closed with {exc!r}")
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+
+def open_mcp(servers: dict[str, McpServerSpec], log_dir: Path, run_id: str) -> McpClients:
+    """A run's MCP servers, started (raises ConfigError when a required one cannot start)."""
+    clients = McpClients(log_dir, run_id)
+    if servers:
+        clients.start(servers)
+    return clients
+
+
+def _text(result: types.CallToolResult) -> str:
+    """A tool's answer as text: its content blocks joined; structured content as JSON when
+    there is no text."""
+    parts: list[str] = []
+    for block in result.content:
+        if isinstance(block, types.TextContent):
+            parts.append(block.text)
+        elif isinstance(block, types.EmbeddedResource):
+            res = block.resource
+            text = getattr(res, "text", None)
+            parts.append(text if isinstance(text, str) else f"[resource {res.uri}]")
+        elif isinstance(block, types.ResourceLink):
+            parts.append(f"[resource link {block.uri}]")
+        else:
+            parts.append(f"[{block.type} {getattr(block, 'mimeType', '')}]".replace(" ]", "]"))
+    if not parts and result.structuredContent is not None:
+        return json.dumps(result.structuredContent, ensure_ascii=False)
+    return "\n".join(parts)
+
+
+def _args_model(name: str, schema: dict[str, Any]) -> type[BaseModel]:
+    """A pydantic model of a tool's JSON input schema (its JSON schema is the server's own)."""
+    properties: dict[str, Any] = schema.get("properties") or {}
+    required = set(schema.get("required") or ())
+    fields: dict[str, Any] = {}
+    for i, (key, prop) in enumerate(properties.items()):
+        kind = prop.get("type") if isinstance(prop, dict) else None
+        typ = _JSON_TYPES.get(kind, Any) if isinstance(kind, str) else Any
+        plain = key.isidentifier() and not keyword.iskeyword(key) and not key.startswith("_")
+        attr = key if plain and key not in {"model_config", "schema", "json"} else f"field_{i}"
+        describe = prop.get("description") if isinstance(prop, dict) else None
+        if key in required:
+            fields[attr] = (typ, Field(..., alias=key, description=describe))
+        else:
+            fields[attr] = (typ | None, Field(None, alias=key, description=describe))
+    original = dict(schema)
+    original.setdefault("properties", {})
+
+    def keep(out: dict[str, Any]) -> None:
+        out.clear()
+        out.update(original)
+
+    config = ConfigDict(
+        extra="allow" if schema.get("additionalProperties") else "forbid",
+        populate_by_name=True,
+        json_schema_extra=keep,
+    )
+    model: type[BaseModel] = create_model(f"{name}_args", __config__=config, **fields)
+    return model
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _startup_problem(server: _Server, exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | concurrent.futures.TimeoutError):
+        return f"no handshake within startup_timeout_s={server.spec.startup_timeout_s:g}s"
+    if isinstance(exc, McpError):
+        return exc.error.message
+    if isinstance(exc, FileNotFoundError | PermissionError) and server.spec.command:
+        return f"cannot run {server.spec.command!r}: {exc.strerror or exc}"
+    return redact(f"{type(exc).__name__}: {exc}")
+
+
+def _startup_hint(server: _Server) -> str:
+    where = f"{server.stderr} holds its stderr; " if server.stderr else ""
+    return (
+        f"{where}check mcp_servers.{server.name} in crew.yaml (or the agent's mcps:), "
+        "or set required: false to run without it"
+    )
+
+
+def _timed_out(server: _Server, tool: str) -> str:
+    return (
+        f"MCP server {server.name!r}: {tool} did not answer within "
+        f"timeout_s={server.spec.timeout_s:g}s"
+    )
