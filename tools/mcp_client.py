@@ -320,7 +320,7 @@ def _args_model(name: str, schema: dict[str, Any]) -> type[BaseModel]:
             fields[attr] = (typ, Field(..., alias=key, description=describe))
         else:
             fields[attr] = (typ | None, Field(None, alias=key, description=describe))
-    original = dict(schema)
+    original = {k: v for k, v in schema.items() if k != "$schema"}
     original.setdefault("properties", {})
 
     def keep(out: dict[str, Any]) -> None:

@@ -1,13 +1,14 @@
 """An MCP server for the tests, written with the SDK's FastMCP: normal, crashing, dying and
-slow tools. `python tests/mcp/server.py [--http PORT] [--fail-start | --hang]`."""
+slow tools. `python tests/mcp_servers/server.py [--http PORT] [--fail-start | --hang]`."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import time
 
-from mcp.server.fastmcp import FastMCP
+from mcp.server.fastmcp import Context, FastMCP
 
 server = FastMCP("crewyard-test", log_level="WARNING")
 
@@ -25,6 +26,13 @@ def add(a: int, b: int = 1) -> int:
 
 
 @server.tool()
+def header(name: str, ctx: Context) -> str:  # type: ignore[type-arg]
+    """The value of an HTTP request header (streamable HTTP only)."""
+    request = ctx.request_context.request
+    return "no request" if request is None else str(request.headers.get(name, "absent"))
+
+
+@server.tool()
 def crash(reason: str = "boom") -> str:
     """A tool that raises."""
     raise RuntimeError(f"the tool crashed: {reason}")
@@ -38,9 +46,9 @@ def die() -> str:
 
 
 @server.tool()
-def slow(seconds: float = 10) -> str:
-    """A tool that takes its time."""
-    time.sleep(seconds)
+async def slow(seconds: float = 10) -> str:
+    """A tool that takes its time (without holding up the server's other calls)."""
+    await asyncio.sleep(seconds)
     return "finally"
 
 
