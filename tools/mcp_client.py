@@ -77,6 +77,7 @@ class McpTool:
     tool: str  # the server's own name for it
     server: _Server
     clients: McpClients
+    required: frozenset[str] = frozenset()
 
     def call(self, **kwargs: Any) -> str:
         try:
@@ -86,7 +87,9 @@ class McpTool:
                 f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
             )
             return f"error: bad arguments for {self.name}: {problems}"
-        arguments = checked.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        # an engine may pass every optional argument as null (CrewAI does): those are left out
+        dumped = checked.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        arguments = {k: v for k, v in dumped.items() if v is not None or k in self.required}
         return self.clients.call(self.server, self.tool, arguments)
 
 
@@ -156,6 +159,7 @@ class McpClients:
                 tool=found.name,
                 server=server,
                 clients=self,
+                required=frozenset(found.inputSchema.get("required") or ()),
             )
             self.owners[name] = server.spec.agent
             names.append(name)
