@@ -6,15 +6,15 @@ the run ends, whatever way it ends."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
 import keyword
 import threading
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import httpx
 from mcp import ClientSession, McpError, StdioServerParameters, types
@@ -27,6 +27,7 @@ from crewyard.errors import ConfigError
 from crewyard.redact import logger, redact, treat_value_as_secret
 from crewyard.tools.mcp_spec import SEPARATOR, VARIABLE, McpServerSpec, expand
 
+T = TypeVar("T")
 STDERR_TAIL_CHARS = 800
 STDERR_TAIL_LINES = 6
 _JSON_TYPES: dict[str, Any] = {
@@ -50,8 +51,11 @@ class _Server:
     stderr: Path | None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     session: ClientSession | None = None
-    owner: concurrent.futures.Future[None] | None = None  # the task holding the session
-    task: asyncio.Task[None] | None = None
+    task: asyncio.Task[None] | None = None  # the task holding the session
+
+    def ready_seen(self) -> bool:
+        return self.session is not None
+
     gone: str | None = None  # why its session ended before the run did
 
     def tail(self) -> str:
@@ -94,7 +98,12 @@ class McpTool:
 
 
 class McpClients:
-    """The MCP servers of one run: start() them, read .tools, close() at the end."""
+    """The MCP servers of one run: start() them, read .tools, close() at the end.
+
+    Their sessions live on one event loop of the run's own, driven by whichever thread calls
+    a tool (one at a time; from a thread with a loop of its own running, by a helper thread),
+    so a call costs what a bare ClientSession call costs, with no hop between threads.
+    Between calls the loop rests: what a server sends meanwhile waits in its pipe."""
 
     def __init__(self, log_dir: Path, run_id: str) -> None:
         self.log_dir = log_dir
@@ -105,10 +114,7 @@ class McpClients:
         self.failed: dict[str, str] = {}  # optional server that did not start → why
         self._servers: list[_Server] = []
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name=f"mcp-{run_id}", daemon=True
-        )
-        self._thread.start()
+        self._lock = threading.Lock()
 
     def __enter__(self) -> McpClients:
         return self
@@ -116,35 +122,71 @@ class McpClients:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _drive(self, work: Callable[[], Awaitable[T]], timeout: float | None) -> T:
+        """Run work() on the run's loop until it is done (or timeout seconds pass)."""
+
+        def run() -> T:
+            with self._lock:
+                if self._loop.is_closed():
+                    raise McpToolError("the run's MCP sessions are closed")
+                return self._loop.run_until_complete(asyncio.wait_for(work(), timeout))
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return run()
+        box: list[Any] = []  # this thread runs a loop: a helper thread drives ours
+
+        def helper() -> None:
+            try:
+                box.append((True, run()))
+            except BaseException as exc:
+                box.append((False, exc))
+
+        thread = threading.Thread(target=helper, name=f"mcp-{self.run_id}")
+        thread.start()
+        thread.join()
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return cast(T, value)
+
     def start(self, servers: dict[str, McpServerSpec]) -> None:
         """Start every server at once and list its tools; a required one that fails raises
         ConfigError (naming it and its stderr tail), an optional one goes to .failed."""
-        pending = []
         for name, spec in servers.items():
             for value in spec.headers.values():
                 if not VARIABLE.search(value):
                     treat_value_as_secret(value)
             stderr = self.log_dir / f"{self.run_id}.mcp-{name}.stderr.log" if spec.command else None
-            server = _Server(name, spec, stderr)
-            ready: concurrent.futures.Future[list[types.Tool]] = concurrent.futures.Future()
-            server.owner = asyncio.run_coroutine_threadsafe(self._own(server, ready), self._loop)
-            self._servers.append(server)
-            pending.append((server, ready))
-        for server, ready in pending:
-            try:
-                listed = ready.result(timeout=server.spec.startup_timeout_s)
-            except BaseException as exc:
-                why = _startup_problem(server, exc)
-                self._abort(server)
-                if server.spec.required:
-                    self.close()
-                    raise ConfigError(
-                        f"MCP server {server.name!r} did not start: {why}{server.said()}",
-                        hint=_startup_hint(server),
-                    ) from None
-                self.failed[server.name] = why + server.said()
+            self._servers.append(_Server(name, spec, stderr))
+
+        async def start_all() -> list[list[types.Tool] | BaseException]:
+            readies = []
+            for server in self._servers:
+                ready: asyncio.Future[list[types.Tool]] = self._loop.create_future()
+                server.task = self._loop.create_task(self._own(server, ready))
+                limit = server.spec.startup_timeout_s
+                readies.append(asyncio.wait_for(asyncio.shield(ready), limit))
+            return await asyncio.gather(*readies, return_exceptions=True)
+
+        outcomes = self._drive(start_all, None)
+        refused = None
+        for server, outcome in zip(self._servers, outcomes, strict=True):
+            if not isinstance(outcome, BaseException):
+                self._register(server, outcome)
                 continue
-            self._register(server, listed)
+            why = _startup_problem(server, outcome)
+            self._stop(server)
+            if server.spec.required and refused is None:
+                refused = ConfigError(
+                    f"MCP server {server.name!r} did not start: {why}{server.said()}",
+                    hint=_startup_hint(server),
+                )
+            self.failed[server.name] = why + server.said()
+        if refused is not None:
+            self.close()
+            raise refused
 
     def _register(self, server: _Server, listed: list[types.Tool]) -> None:
         names = []
@@ -165,13 +207,10 @@ class McpClients:
             names.append(name)
         self.started[server.name] = names
 
-    async def _own(
-        self, server: _Server, ready: concurrent.futures.Future[list[types.Tool]]
-    ) -> None:
+    async def _own(self, server: _Server, ready: asyncio.Future[list[types.Tool]]) -> None:
         """Opens the server's session, lists its tools, holds the session until stop is set
         (so every context is left in the task that entered it), then closes it."""
         spec = server.spec
-        server.task = asyncio.current_task()
         try:
             async with AsyncExitStack() as stack:
                 if spec.command is not None:
@@ -217,19 +256,19 @@ class McpClients:
 
     def call(self, server: _Server, tool: str, arguments: dict[str, Any]) -> str:
         """Call one tool and wait for its answer (at most the server's timeout)."""
-        if server.session is None or server.gone is not None or server.stop.is_set():
+        session = server.session
+        if session is None or server.gone is not None or server.stop.is_set():
             raise McpToolError(
                 f"MCP server {server.name!r} is not running ({server.gone or 'closed'})"
                 + server.said()
             )
         timeout = server.spec.timeout_s
-        future = asyncio.run_coroutine_threadsafe(
-            server.session.call_tool(tool, arguments, timedelta(seconds=timeout)), self._loop
-        )
         try:
-            result = future.result(timeout=timeout + 5)
-        except (TimeoutError, concurrent.futures.TimeoutError):
-            future.cancel()
+            result = self._drive(
+                lambda: session.call_tool(tool, arguments, timedelta(seconds=timeout)),
+                timeout + 5,
+            )
+        except TimeoutError:
             raise McpToolError(_timed_out(server, tool)) from None
         except McpError as exc:
             if exc.error.code == httpx.codes.REQUEST_TIMEOUT:
@@ -239,6 +278,8 @@ class McpClients:
             raise McpToolError(
                 f"MCP server {server.name!r}: {exc.error.message}{server.said()}"
             ) from None
+        except McpToolError:
+            raise
         except Exception as exc:
             raise McpToolError(
                 f"MCP server {server.name!r}: {type(exc).__name__}: {exc}{server.said()}"
@@ -248,37 +289,47 @@ class McpClients:
             raise McpToolError(f"MCP server {server.name!r}, tool {tool}: {text}")
         return text
 
-    def _abort(self, server: _Server) -> None:
-        """Cancel a server still starting, inside its loop (its contexts then close: a stdio
-        server's process is ended), and wait for that."""
+    def _stop(self, server: _Server) -> None:
+        """End one server's task (a stdio server's process with it) and wait for that."""
+        task = server.task
+        if task is None or task.done():
+            return
 
-        def cancel() -> None:
-            if server.task is not None:
-                server.task.cancel()
+        async def stop() -> None:
+            server.stop.set()
+            if not server.ready_seen():
+                task.cancel()
+            await asyncio.wait({task}, timeout=10)
+            if not task.done():  # its contexts would not close: cancel them
+                task.cancel()
+                await asyncio.wait({task}, timeout=5)
 
-        self._loop.call_soon_threadsafe(cancel)
-        if server.owner is not None:
-            try:
-                server.owner.result(timeout=10)
-            except BaseException as exc:  # it was cancelled: that is the point
-                logger.debug(f"MCP server {server.name} stopped starting: {exc!r}")
+        try:
+            self._drive(stop, None)
+        except BaseException as exc:  # closing goes on whatever one server did
+            logger.debug(f"MCP server {server.name} closed with {exc!r}")
 
     def close(self) -> None:
-        """End every session (a stdio server's process with it) and the loop's thread."""
-        if not self._thread.is_alive():
+        """End every session (a stdio server's process with it) and the run's loop."""
+        if self._loop.is_closed():
             return
         for server in self._servers:
-            self._loop.call_soon_threadsafe(server.stop.set)
-        for server in self._servers:
-            if server.owner is not None:
-                try:
-                    server.owner.result(timeout=10)
-                except BaseException as exc:  # closing goes on whatever one server did
-                    logger.debug(f"MCP server {server.name} closed with {exc!r}")
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        if not self._thread.is_alive():
-            self._loop.close()
+            self._stop(server)
+
+        async def rest() -> None:
+            mine = asyncio.current_task()
+            pending = [t for t in asyncio.all_tasks() if t is not mine and not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+            await self._loop.shutdown_asyncgens()
+
+        try:
+            self._drive(rest, None)
+        finally:
+            with self._lock:
+                self._loop.close()
 
 
 def open_mcp(servers: dict[str, McpServerSpec], log_dir: Path, run_id: str) -> McpClients:
@@ -347,7 +398,7 @@ def _leaf(exc: BaseException) -> BaseException:
 
 
 def _startup_problem(server: _Server, exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError | concurrent.futures.TimeoutError):
+    if isinstance(exc, TimeoutError):
         return f"no handshake within startup_timeout_s={server.spec.startup_timeout_s:g}s"
     if isinstance(exc, McpError):
         return exc.error.message

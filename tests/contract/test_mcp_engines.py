@@ -5,6 +5,7 @@ mid-run while the run goes on."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from crewyard.crews.loader import load_crew
-from crewyard.dispatcher import Dispatcher
+from crewyard.dispatcher import Dispatcher, RunFailed
 from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
 from tests.contract.test_autogen_engine import dispatcher_for
@@ -158,3 +159,33 @@ def test_a_server_that_dies_mid_run_is_named_and_the_run_goes_on(
     assert [c["tool"] for c in calls] == ["py__die"] + ["py__echo"] * 4
     assert [bool(c.get("skipped")) for c in calls] == [False] * 4 + [True]
     assert any(n.startswith("tool py__echo switched off") for n in result.notes)
+
+
+@pytest.mark.parametrize("ending", [KeyboardInterrupt, RuntimeError])
+def test_the_servers_process_ends_with_the_run_however_it_ends(
+    settings: Settings, make_crew: Any, ending: type[BaseException]
+) -> None:
+    make_crew(
+        "ends",
+        crew={"mcp_servers": {"py": python_server(tools={"allow": ["pid"]})}, **NO_MEMORY},
+        agents={"a": {"role": "Clerk", "goal": "g", "backstory": "b", "max_retry_limit": 0}},
+        tasks={"t": {"description": "Ask the pid", "expected_output": "x"}},
+    )
+
+    asked: list[int] = []
+
+    def reply(messages: list[dict[str, Any]]) -> str:
+        asked.append(1)
+        if len(asked) == 1:
+            return "Action: py__pid\nAction Input: {}"
+        raise ending("stop here (Ctrl-C or a failure)")
+
+    dispatcher, _ = dispatcher_for(settings, reply)
+    with pytest.raises((KeyboardInterrupt, RunFailed)):
+        dispatcher.run(load_crew("ends", settings.crews_dir), {})
+
+    [run] = RunStore(settings.runs_db).recent()
+    [call] = tool_calls(settings, run.id)
+    pid = int(call["result"])
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

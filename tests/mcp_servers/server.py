@@ -33,6 +33,12 @@ def header(name: str, ctx: Context) -> str:  # type: ignore[type-arg]
 
 
 @server.tool()
+def pid() -> int:
+    """The server's process id."""
+    return os.getpid()
+
+
+@server.tool()
 def crash(reason: str = "boom") -> str:
     """A tool that raises."""
     raise RuntimeError(f"the tool crashed: {reason}")
