@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import keyword
 import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -21,23 +20,15 @@ from mcp import ClientSession, McpError, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ValidationError
 
 from crewyard.errors import ConfigError
 from crewyard.redact import logger, redact, treat_value_as_secret
-from crewyard.tools.mcp_spec import SEPARATOR, VARIABLE, McpServerSpec, expand
+from crewyard.tools.mcp_spec import SEPARATOR, VARIABLE, McpServerSpec, args_model, expand
 
 T = TypeVar("T")
 STDERR_TAIL_CHARS = 800
 STDERR_TAIL_LINES = 6
-_JSON_TYPES: dict[str, Any] = {
-    "string": str,
-    "integer": int,
-    "number": float,
-    "boolean": bool,
-    "array": list[Any],
-    "object": dict[str, Any],
-}
 
 
 class McpToolError(Exception):
@@ -197,7 +188,7 @@ class McpClients:
             self.tools[name] = McpTool(
                 name=name,
                 description=found.description or found.title or found.name,
-                args=_args_model(name, found.inputSchema),
+                args=args_model(name, found.inputSchema),
                 tool=found.name,
                 server=server,
                 clients=self,
@@ -358,37 +349,6 @@ def _text(result: types.CallToolResult) -> str:
     if not parts and result.structuredContent is not None:
         return json.dumps(result.structuredContent, ensure_ascii=False)
     return "\n".join(parts)
-
-
-def _args_model(name: str, schema: dict[str, Any]) -> type[BaseModel]:
-    """A pydantic model of a tool's JSON input schema (its JSON schema is the server's own)."""
-    properties: dict[str, Any] = schema.get("properties") or {}
-    required = set(schema.get("required") or ())
-    fields: dict[str, Any] = {}
-    for i, (key, prop) in enumerate(properties.items()):
-        kind = prop.get("type") if isinstance(prop, dict) else None
-        typ = _JSON_TYPES.get(kind, Any) if isinstance(kind, str) else Any
-        plain = key.isidentifier() and not keyword.iskeyword(key) and not key.startswith("_")
-        attr = key if plain and key not in {"model_config", "schema", "json"} else f"field_{i}"
-        describe = prop.get("description") if isinstance(prop, dict) else None
-        if key in required:
-            fields[attr] = (typ, Field(..., alias=key, description=describe))
-        else:
-            fields[attr] = (typ | None, Field(None, alias=key, description=describe))
-    original = {k: v for k, v in schema.items() if k != "$schema"}
-    original.setdefault("properties", {})
-
-    def keep(out: dict[str, Any]) -> None:
-        out.clear()
-        out.update(original)
-
-    config = ConfigDict(
-        extra="allow" if schema.get("additionalProperties") else "forbid",
-        populate_by_name=True,
-        json_schema_extra=keep,
-    )
-    model: type[BaseModel] = create_model(f"{name}_args", __config__=config, **fields)
-    return model
 
 
 def _leaf(exc: BaseException) -> BaseException:

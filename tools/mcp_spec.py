@@ -5,16 +5,25 @@ runs them is tools/mcp_client.py."""
 
 from __future__ import annotations
 
+import keyword
 import os
 import re
 import shlex
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 SERVER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SEPARATOR = "__"  # SERVER__TOOL
+_JSON_TYPES: dict[str, Any] = {
+    "string": str,
+    "integer": int,
+    "number": float,
+    "boolean": bool,
+    "array": list[Any],
+    "object": dict[str, Any],
+}
 
 
 class ToolFilter(BaseModel):
@@ -142,3 +151,34 @@ def _derived_name(spec: McpServerSpec) -> str:
         base = re.sub(r"^(mcp[-_]server[-_]|server[-_])|([-_]mcp)$", "", base)
     name = re.sub(r"[^A-Za-z0-9_]", "_", base).strip("_") or "mcp"
     return name if name[0].isalpha() else f"mcp_{name}"[:40]
+
+
+def args_model(name: str, schema: dict[str, Any]) -> type[BaseModel]:
+    """A pydantic model of a tool's JSON input schema (its JSON schema is the server's own)."""
+    properties: dict[str, Any] = schema.get("properties") or {}
+    required = set(schema.get("required") or ())
+    fields: dict[str, Any] = {}
+    for i, (key, prop) in enumerate(properties.items()):
+        kind = prop.get("type") if isinstance(prop, dict) else None
+        typ = _JSON_TYPES.get(kind, Any) if isinstance(kind, str) else Any
+        plain = key.isidentifier() and not keyword.iskeyword(key) and not key.startswith("_")
+        attr = key if plain and key not in {"model_config", "schema", "json"} else f"field_{i}"
+        describe = prop.get("description") if isinstance(prop, dict) else None
+        if key in required:
+            fields[attr] = (typ, Field(..., alias=key, description=describe))
+        else:
+            fields[attr] = (typ | None, Field(None, alias=key, description=describe))
+    original = {k: v for k, v in schema.items() if k != "$schema"}
+    original.setdefault("properties", {})
+
+    def keep(out: dict[str, Any]) -> None:
+        out.clear()
+        out.update(original)
+
+    config = ConfigDict(
+        extra="allow" if schema.get("additionalProperties") else "forbid",
+        populate_by_name=True,
+        json_schema_extra=keep,
+    )
+    model: type[BaseModel] = create_model(f"{name}_args", __config__=config, **fields)
+    return model

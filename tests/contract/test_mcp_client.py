@@ -41,7 +41,7 @@ def test_tools_are_listed_namespaced_and_filtered(
     crew_with(
         make_crew,
         {
-            "py": python_server(tools={"deny": ["die", "slow"]}),
+            "py": python_server(tools={"deny": ["die", "slow", "pid"]}),
             "files": {
                 "command": "node",
                 "args": [npm_server("filesystem"), str(tmp_path / "docs")],

@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from crewyard.crews.loader import load_crew
 from crewyard.errors import ConfigError
 from crewyard.redact import redact
-from crewyard.tools.mcp_spec import McpServerSpec, expand, from_mcps_entry
+from crewyard.tools.mcp_spec import McpServerSpec, args_model, expand, from_mcps_entry
 from tests.conftest import MakeCrew
 
 AGENT = {"role": "R", "goal": "g", "backstory": "b"}
@@ -138,3 +139,24 @@ def test_derived_names() -> None:
     assert from_mcps_entry("python3 tools/my_server.py --x", "a")[0] == "my_server"
     assert from_mcps_entry("http://127.0.0.1:8000/mcp", "a")[0] == "http"
     assert McpServerSpec(command="x").variables() == []
+
+
+def test_an_args_model_checks_arguments_and_keeps_the_servers_schema() -> None:
+    schema = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "properties": {
+            "from": {"type": "string", "description": "a Python keyword"},
+            "n": {"type": "integer", "enum": [1, 2]},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["from"],
+    }
+    model = args_model("s__t", schema)
+    assert model.model_json_schema() == {k: v for k, v in schema.items() if k != "$schema"}
+    checked = model.model_validate({"from": "here", "n": "2"})
+    assert checked.model_dump(by_alias=True, exclude_unset=True) == {"from": "here", "n": 2}
+    with pytest.raises(ValidationError):
+        model.model_validate({"n": 1})  # from is required
+    with pytest.raises(ValidationError):
+        model.model_validate({"from": "x", "extra": 1})
