@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from crewyard.agents.spec import AgentSpec
 from crewyard.crews.spec import CrewFile
 from crewyard.crews.yamlfile import KeyPath, YamlDoc
+from crewyard.errors import did_you_mean
 from crewyard.redact import treat_as_secret
 from crewyard.tools.mcp_spec import (
     SERVER_NAME,
@@ -37,6 +38,12 @@ def check_mcp_servers(
                 f"MCP server name {name!r} cannot prefix a tool name",
                 ("mcp_servers", name),
                 "use letters, digits, _ and - (starting with a letter, at most 40)",
+            )
+        if spec.agent is not None and spec.agent not in agents:
+            raise crew_doc.error(
+                f"agent {spec.agent!r} is not in this crew",
+                ("mcp_servers", name, "agent"),
+                did_you_mean(spec.agent, agents) or f"crew agents: {', '.join(agents)}",
             )
         servers[name] = _checked(spec, crew_doc, ("mcp_servers", name), crew_dir)
     for agent_name, agent in agents.items():

@@ -68,7 +68,9 @@ class McpServerSpec(BaseModel):
         "false: the run goes on without its tools (with a note and an event).",
     )
     agent: str | None = Field(
-        default=None, description="Set for an agent's `mcps:` server: its tools are that agent's."
+        default=None,
+        description="Only this agent gets its tools (default: every agent; an agent's "
+        "`mcps:` servers are that agent's).",
     )
 
     @model_validator(mode="after")

@@ -63,6 +63,19 @@ def test_a_bad_server_is_a_load_error_at_its_key(
     assert said in str(error) and error.key == key and error.line is not None
 
 
+def test_a_crew_server_for_one_agent_names_an_agent_of_the_crew(
+    make_crew: MakeCrew, crews_dir: Path
+) -> None:
+    server = {"command": "x", "agent": "b"}
+    make_crew(crew={"mcp_servers": {"s": server}}, agents={"a": AGENT}, tasks=TASK)
+    error = error_of(crews_dir)
+    assert "agent 'b' is not in this crew" in str(error) and error.key == "mcp_servers.s.agent"
+    make_crew(
+        crew={"mcp_servers": {"s": {**server, "agent": "a"}}}, agents={"a": AGENT}, tasks=TASK
+    )
+    assert load_crew("demo", crews_dir).mcp_servers["s"].agent == "a"
+
+
 def test_a_server_name_must_fit_a_tool_name(make_crew: MakeCrew, crews_dir: Path) -> None:
     make_crew(
         crew={"mcp_servers": {"my server": {"command": "x"}}}, agents={"a": AGENT}, tasks=TASK
