@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 TOPIC ?= home solar batteries
 
-.PHONY: install run test test-unit test-contract test-e2e lint bench clean
+.PHONY: install mcp-servers run test test-unit test-contract test-e2e lint bench clean
 
 install: $(STAMP)
 
@@ -18,18 +18,28 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
+# The npm MCP servers the contract tests run, in tests/mcp_servers/node_modules (once per
+# package.json); without node the step is skipped and those tests skip (they fail in CI).
+MCP_STAMP := tests/mcp_servers/node_modules/.installed-stamp
+mcp-servers: $(MCP_STAMP)
+
+$(MCP_STAMP): tests/mcp_servers/package.json
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		cd tests/mcp_servers && npm install --no-audit --no-fund --silent && touch node_modules/.installed-stamp; \
+	else echo "node is not installed: the MCP tests against the npm servers will skip"; fi
+
 run: install
 	$(PY) main.py --crew research --input topic="$(TOPIC)"
 
 # The unit tier runs on its own first: it must not load a real engine, model or Qdrant
 # (tests/unit/conftest.py checks every test), which only a session of its own can see.
-test: test-unit
+test: test-unit mcp-servers
 	$(PY) -m pytest tests/contract tests/e2e
 
 test-unit: install
 	$(PY) -m pytest tests/unit
 
-test-contract: install
+test-contract: install mcp-servers
 	$(PY) -m pytest tests/contract
 
 test-e2e: install
@@ -50,6 +60,7 @@ bench: install
 	$(PY) bench/memory_quality.py
 	$(PY) bench/memory_recall.py
 	$(PY) bench/worker_memory.py
+	$(PY) bench/mcp_overhead.py
 
 clean:
 	rm -rf $(VENV) .crewyard .pytest_cache .mypy_cache .ruff_cache

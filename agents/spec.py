@@ -57,6 +57,11 @@ class AgentSpec(BaseModel):
         "string; default: the crew's models.default.",
     )
     tools: tuple[str, ...] = Field(default=(), description="Names of registered tools.")
+    mcps: tuple[str | dict[str, Any], ...] = Field(
+        default=(),
+        description="CrewAI key: MCP servers only this agent uses: a stdio command line, an "
+        "http(s):// URL (`#tool` keeps one tool), or a mapping like crew.yaml's mcp_servers.",
+    )
     function_calling_llm: str | None = Field(
         default=None, description="Model alias used only for tool calls (CrewAI key)."
     )

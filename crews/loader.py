@@ -28,6 +28,7 @@ from crewyard.crews.dropin import (
 )
 from crewyard.crews.hooks import check_references
 from crewyard.crews.inputs import PLACEHOLDER, outside_path_problem
+from crewyard.crews.mcp import check_mcp_servers
 from crewyard.crews.options import BUILTIN_PROCESSES
 from crewyard.crews.routing import choose_process
 from crewyard.crews.spec import AUTO_PROCESS, CrewFile, CrewSpec, InputSpec
@@ -209,6 +210,7 @@ def load_crew(
     inputs = _check_placeholders(crew, crew_doc, agents, agents_doc, tasks, task_docs)
     options = validate(processes[process], crew.engine_options, crew_doc, ("engine_options",))
     _check_option_agents(options, agents, crew_doc)
+    servers = check_mcp_servers(crew, crew_doc, agents, agents_doc or crew_doc, crew_dir)
     spec = CrewSpec(
         name=crew.name or name,
         description=crew.description,
@@ -226,6 +228,7 @@ def load_crew(
         assigned=assigned,
         origins=model_origins(agents, agent_docs, tasks, task_docs),
         warnings=tuple(reported_keys(agents, agent_docs, tasks, task_docs, process)),
+        mcp_servers=servers,
     )
     if not crew.schedules:
         return spec

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from crewyard.agents.spec import AgentSpec
 from crewyard.crews.schedules import ScheduleSpec
 from crewyard.tasks.spec import TaskSpec
+from crewyard.tools.mcp_spec import McpServerSpec
 
 # sequential | hierarchical | debate | coding | auto, or a process an engine plugin adds
 Process = str
@@ -113,6 +114,11 @@ class CrewFile(BaseModel):
         description="Options of the engine that runs the process (rounds, tests, delegation "
         "budget, …); unknown ones are rejected. See `python main.py schema`.",
     )
+    mcp_servers: dict[str, McpServerSpec] = Field(
+        default_factory=dict,
+        description="MCP servers by name (stdio command or streamable HTTP url); their tools "
+        "reach every agent as NAME__TOOL.",
+    )
 
 
 class CrewSpec(BaseModel):
@@ -152,6 +158,10 @@ class CrewSpec(BaseModel):
         default=(),
         description="What the loader accepted but crewyard does not act on (CrewAI keys it "
         "does not support), each with file:line:key and why.",
+    )
+    mcp_servers: dict[str, McpServerSpec] = Field(
+        default_factory=dict,
+        description="MCP servers by name: crew.yaml's, and agents' `mcps:` (each with its agent).",
     )
 
     def agent_model(self, agent_name: str) -> str:

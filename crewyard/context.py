@@ -39,6 +39,8 @@ class RunContext:
     # tools by name: registered ones the crew names, plus memory_search/memory_save
     tools: dict[str, Tool] = field(default_factory=dict)
     memory: Memory | None = None  # the shared memory, when the crew uses it
+    # MCP tools (SERVER__TOOL, also in tools) → the agent whose `mcps:` gave it (None: all)
+    mcp_owners: dict[str, str | None] = field(default_factory=dict)
     # what went wrong but did not stop the run (a tool switched off, a model fallen back)
     notes: list[str] = field(default_factory=list)
     tool_failures: dict[str, int] = field(default_factory=dict)
@@ -129,10 +131,12 @@ class RunContext:
         return result
 
     def tools_for(self, agent: str, task: str | None = None) -> list[Tool]:
-        """The agent's tools (and the task's), with the memory tools every agent gets."""
+        """The agent's tools (and the task's), the crew's MCP tools and its own, with the
+        memory tools every agent gets."""
         names = list(self.spec.agents[agent].tools)
         if task is not None:
             names += [n for n in self.spec.tasks[task].tools if n not in names]
+        names += [n for n, owner in self.mcp_owners.items() if owner in (None, agent)]
         names += [n for n in ("memory_search", "memory_save") if n in self.tools]
         return [self.tools[n] for n in dict.fromkeys(names)]
 

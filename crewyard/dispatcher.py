@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from crewyard.tools import registered
 if TYPE_CHECKING:
     from crewyard.gateway import Gateway
     from crewyard.memory import Memory
+    from crewyard.tools.mcp_client import McpClients
 
 
 class RunFailed(CrewyardError):
@@ -224,9 +226,9 @@ class Dispatcher:
             if taping.old_calls is not None:
                 taping.tape = ResumingTape(taping.old_calls, taping.writer)
         try:
-            with run_log(log_file, run_id):
+            with run_log(log_file, run_id), _mcp_servers(spec, log_file.parent, run_id) as mcp:
                 return self._run(
-                    spec, resolved, the_plan, run_id, output_dir, log_file, recalled, taping
+                    spec, resolved, the_plan, run_id, output_dir, log_file, recalled, taping, mcp
                 )
         finally:
             if taping.writer is not None:
@@ -242,6 +244,7 @@ class Dispatcher:
         log_file: Path,
         recalled: tuple[str, int],
         taping: _Taping,
+        mcp: McpClients | None = None,
     ) -> RunResult:
         player = taping.player
         replay_of = player.run_id if player is not None else None
@@ -260,7 +263,8 @@ class Dispatcher:
             output_dir=output_dir,
             shared_gateway=self.gateway,
             tape=taping.tape,
-            tools=registered(),
+            tools={**registered(), **(mcp.tools if mcp is not None else {})},
+            mcp_owners=dict(mcp.owners) if mcp is not None else {},
             kept=dict(taping.resumed.kept) if taping.resumed is not None else {},
         )
         ctx.notes.extend(spec.warnings)  # CrewAI keys accepted but not acted on
@@ -280,6 +284,8 @@ class Dispatcher:
             inputs=inputs,
             **taping.started(),
         )
+        if mcp is not None:
+            _announce_mcp(ctx, mcp)
         if recalled_items:
             events.emit(EventKind.MEMORY_RECALLED, items=recalled_items, text=block)
         status, error, outputs = "done", None, []
@@ -346,6 +352,23 @@ class Dispatcher:
             message = f"run {run_id} of crew {spec.name!r} {verb}: {error}"
             raise RunFailed(message, result) from failure
         return result
+
+
+def _mcp_servers(spec: CrewSpec, log_dir: Path, run_id: str) -> AbstractContextManager[Any]:
+    """The run's MCP servers, started (their stderr in the logs folder) and closed with the
+    run; a required server that cannot start raises ConfigError before any model call."""
+    if not spec.mcp_servers:
+        return nullcontext()
+    from crewyard.tools.mcp_client import open_mcp  # the SDK loads only for crews with MCP
+
+    return open_mcp(spec.mcp_servers, log_dir, run_id)
+
+
+def _announce_mcp(ctx: RunContext, mcp: McpClients) -> None:
+    ctx.events.emit(EventKind.MCP_SERVERS, servers=mcp.started)
+    for server, why in mcp.failed.items():
+        ctx.notes.append(f"MCP server {server} did not start (required: false): {why}")
+        ctx.events.emit(EventKind.MCP_SERVER_FAILED, server=server, reason=why)
 
 
 def _telling(exc: BaseException, raised: list[CrewyardError]) -> BaseException:

@@ -13,6 +13,8 @@ _SECRET_NAME = re.compile(
 )
 # Variables named as API keys in models.yaml (api_key_env), whatever their names look like.
 _KEY_VARIABLES: set[str] = set()
+# Secret values given in files rather than the environment (MCP servers' HTTP headers).
+_KEY_VALUES: set[str] = set()
 _SECRET_SHAPES = re.compile(
     r"(sk-[A-Za-z0-9_\-]{16,}|sk-ant-[A-Za-z0-9_\-]{16,}|AKIA[0-9A-Z]{16}|"
     r"gh[pousr]_[A-Za-z0-9]{20,}|xox[abpr]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{30,}|"
@@ -45,13 +47,21 @@ def secret_values(env: dict[str, str] | None = None) -> list[str]:
 def _scan(env: dict[str, str]) -> list[str]:
     values = {
         v for k, v in env.items() if (k in _KEY_VARIABLES or _SECRET_NAME.search(k)) and len(v) >= 8
-    }
+    } | _KEY_VALUES
     return sorted(values, key=len, reverse=True)
 
 
 def treat_as_secret(variable: str) -> None:
     """Mask this environment variable's value wherever it shows up (an api_key_env)."""
     _KEY_VARIABLES.add(variable)
+
+
+def treat_value_as_secret(value: str) -> None:
+    """Mask this value wherever it shows up (a header value written in crew.yaml)."""
+    global _seen
+    if len(value) >= 8:
+        _KEY_VALUES.add(value)
+        _seen = None
 
 
 def redact(text: str, env: dict[str, str] | None = None) -> str:

@@ -25,6 +25,8 @@ class EventKind(StrEnum):
     TOOL_CALL = "tool_call"
     TOOL_DISABLED = "tool_disabled"  # a tool kept failing and was switched off for the run
     TOOLS_UNAVAILABLE = "tools_unavailable"  # the agent's model has no native tool calls
+    MCP_SERVERS = "mcp_servers"  # the MCP servers started for the run and their tools
+    MCP_SERVER_FAILED = "mcp_server_failed"  # an optional MCP server did not start
     ERROR = "error"
     DELEGATION = "delegation"
     DELEGATION_STOPPED = "delegation_stopped"
