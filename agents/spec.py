@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crewyard.tools.refs import ToolReference
+
 
 class AgentSpec(BaseModel):
     """An agent as declared in agents.yaml (CrewAI's keys, unchanged) or agents/library/."""
@@ -20,7 +22,16 @@ class AgentSpec(BaseModel):
         description="A model alias from models.yaml (fast, standard, smart) or a LiteLLM model "
         "string; default: the crew's models.default.",
     )
-    tools: tuple[str, ...] = Field(default=(), description="Names of registered tools.")
+    tools: tuple[ToolReference, ...] = Field(
+        default=(),
+        description="Tools the agent may call: a name, or {name: X, args: {...}} with options.",
+    )
+    max_tools: int = Field(
+        default=8,
+        ge=1,
+        description="Most tools offered for one task; with more, the ones most like the task "
+        "are offered (by embedding similarity; the choice is a tools_selected event).",
+    )
     function_calling_llm: str | None = Field(
         default=None, description="Model alias used only for tool calls (CrewAI key)."
     )

@@ -26,6 +26,7 @@ from crewyard.runs.result import TaskOutput
 from crewyard.settings import usable_folder
 from crewyard.tasks.spec import TaskSpec
 from crewyard.tools import Tool
+from crewyard.tools.refs import ref_names
 
 # CrewAI reads these while it is imported (its telemetry is built then, and stays off for the
 # process); the caller's environment is left as it was.
@@ -188,6 +189,21 @@ class GatewayTool(BaseTool):
         return self._ctx.call_tool(self._spec, kwargs, self._agent)
 
 
+def crewai_tool(spec: Tool, ctx: RunContext, agent: str | None = None) -> BaseTool:
+    """What CrewAI is given for a Tool: a crewai-tools tool itself (a copy per agent whose
+    calls go through the run), any other Tool as a GatewayTool."""
+    native = getattr(spec, "native", None)
+    if not isinstance(native, BaseTool):
+        return GatewayTool.of(spec, ctx, agent)
+    own = native.model_copy()
+
+    def recorded(*args: Any, **kwargs: Any) -> str:
+        return ctx.call_tool(spec, kwargs, agent)
+
+    object.__setattr__(own, "_run", recorded)  # CrewAI calls the tool's _run
+    return own
+
+
 class _CrewRun:
     """Names, events and checkpoints of one CrewAI run."""
 
@@ -249,6 +265,19 @@ def run_crewai(ctx: RunContext) -> list[TaskOutput]:
     return off_the_loop(in_this_thread)
 
 
+def _task_tools(ctx: RunContext, task: str, agent: str | None) -> list[BaseTool] | None:
+    """A task's own tools, or (its agent having more than max_tools) the agent's tools
+    chosen for it; None: the agent's."""
+    declared = ctx.spec.tasks[task].tools
+    if agent is None or agent not in ctx.spec.agents:
+        names = ref_names(declared)
+        return [crewai_tool(ctx.tools[n], ctx, agent) for n in names] or None
+    spec = ctx.spec.agents[agent]
+    if not declared and len(spec.tools) <= spec.max_tools:
+        return None
+    return [crewai_tool(t, ctx, agent) for t in ctx.tools_for(agent, task)] or None
+
+
 def _run(ctx: RunContext) -> list[TaskOutput]:
     spec = ctx.spec
     run = _CrewRun(ctx)
@@ -263,7 +292,7 @@ def _run(ctx: RunContext) -> list[TaskOutput]:
         is_manager = options is not None and options.manager_agent == name
         llm = GatewayLLM(model=spec.agent_model(name)).bind(ctx, run, guard if is_manager else None)
         # CrewAI gives a manager its delegation tools and refuses any other
-        tools = [] if is_manager else [GatewayTool.of(t, ctx, name) for t in ctx.tools_for(name)]
+        tools = [] if is_manager else [crewai_tool(t, ctx, name) for t in ctx.tools_for(name)]
         agents[name] = Agent(**fields, llm=llm, tools=tools, memory=False)
         run.agent_names[id(agents[name])] = name
     manager: dict[str, Any] = {}
@@ -288,7 +317,7 @@ def _run(ctx: RunContext) -> list[TaskOutput]:
             name=name,
             agent=agents[agent_name] if agent_name else None,
             callback=run.task_done,
-            tools=[GatewayTool.of(ctx.tools[t], ctx, agent_name) for t in task_spec.tools] or None,
+            tools=_task_tools(ctx, name, agent_name),
             **{k: getattr(task_spec, k) for k in TASK_KEYS},
             **extra,
         )

@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     TOOL_CALL = "tool_call"
     TOOL_DISABLED = "tool_disabled"  # a tool kept failing and was switched off for the run
     TOOLS_UNAVAILABLE = "tools_unavailable"  # the agent's model has no native tool calls
+    TOOLS_SELECTED = "tools_selected"  # an agent with more than max_tools: a task's tools
     ERROR = "error"
     DELEGATION = "delegation"
     DELEGATION_STOPPED = "delegation_stopped"
