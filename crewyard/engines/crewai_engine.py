@@ -5,6 +5,7 @@ through RunContext.finish_task, and CrewAI's own telemetry, tracing and memory s
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from pydantic import PrivateAttr
 
 from crewyard.context import RunContext
 from crewyard.crews.options import HierarchicalOptions
+from crewyard.engines import react
 from crewyard.engines.asyncrun import off_the_loop
 from crewyard.engines.delegation import DelegationGuard, DelegationStopped
 from crewyard.engines.prompts import context_block
@@ -129,14 +131,19 @@ class GatewayLLM(BaseLLM):
         self._run.turn(task, agent)
         if self._guard is not None:
             self._guard.refuse_if_stopped()
+        model = self._ctx.model_for(task, self.model)
+        step = None if self._guard or response_model else self._step_format(model, from_task)
         completion = self._ctx.gateway.complete(
-            self._ctx.model_for(task, self.model),
+            model,
             [{"role": m["role"], "content": m.get("content") or ""} for m in messages],
             stop=self.stop_sequences or None,
             temperature=self.temperature,
             agent=agent,
             task=task,
+            **({"response_format": step} if step else {}),
         )
+        if step:  # the JSON step, as the text CrewAI parses
+            completion = dataclasses.replace(completion, text=react.as_text(completion.text))
         if self._guard is not None:
             try:
                 delegated = self._guard.check(completion.text)
@@ -155,6 +162,17 @@ class GatewayLLM(BaseLLM):
                 )
         return completion.text
 
+    def _step_format(self, model: str, from_task: Any) -> dict[str, Any] | None:
+        """For the embedded (local/…) model, an agent step with tools is decoded under a
+        JSON schema (react.py), so it always parses; None for other models."""
+        tools = list(getattr(from_task, "tools", None) or [])
+        agent = getattr(from_task, "agent", None)
+        tools = tools or list(getattr(agent, "tools", None) or [])
+        if not tools or not _is_local(self._ctx, model):
+            return None
+        shapes = [(str(t.name), t.args_schema.model_json_schema()) for t in tools]
+        return react.response_format(shapes)
+
     def supports_function_calling(self) -> bool:
         # Tools go through CrewAI's text protocol, which every model (SmolLM2 too) can follow.
         return False
@@ -168,6 +186,16 @@ class GatewayLLM(BaseLLM):
 
     def get_context_window_size(self) -> int:
         return self._ctx.gateway.context_window(self.model)
+
+
+def _is_local(ctx: RunContext, ref: str) -> bool:
+    """ref is served by the embedded llama.cpp provider (JSON schemas decoded by grammar)."""
+    try:
+        info = ctx.gateway.model_info(ref)
+        _, cfg = ctx.gateway.gateway.table.resolve(ref)
+    except Exception:  # auto, or a model the gateway cannot describe: no grammar
+        return False
+    return bool(info.get("structured_output")) and str(cfg.model).startswith("local/")
 
 
 class GatewayTool(BaseTool):
