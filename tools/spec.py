@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 class Tool(Protocol):
     """A tool as engines see it: CrewAI gets args as its args_schema, AutoGen as its argument
-    type, and every call goes through RunContext.call_tool (events, failures, switching off)."""
+    type, and every call goes through RunContext.call_tool (events, failures, switching off).
+    A tool adapted from crewai-tools also has `native`, the crewai object the CrewAI engine
+    hands to CrewAI (tools/crewai_tools.py)."""
 
     @property
     def name(self) -> str: ...
