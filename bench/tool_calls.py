@@ -131,6 +131,8 @@ def main(count: int = 100) -> None:
                 seconds[mode] += time.perf_counter() - started
                 text = react.as_text(reply) if mode == "grammar" else reply
                 results[mode].append(parses(text, tools))
+                if not results[mode][-1] and os.environ.get("BENCH_SHOW_FAILURES"):
+                    print(f"--- {mode} failed on {question!r}:\n{reply[:300]}")
         for mode, got in results.items():
             rate = 100 * sum(got) / len(got)
             print(
