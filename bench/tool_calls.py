@@ -5,6 +5,9 @@ CrewAI's own parser reads it as a call of one of the offered tools with argument
 accepts, or as a final answer. Target: ≥ 99% with the grammar.
 
     .venv/bin/python bench/tool_calls.py [tasks=100]
+
+Measured (2 shared cores, 100 tasks): plain 4/100 parse (4.0%), 3007 ms/call; grammar
+100/100 (100.0%), 3034 ms/call.
 """
 
 from __future__ import annotations
