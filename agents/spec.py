@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crewyard.tools.refs import ToolReference
+
 # CrewAI agent keys crewyard accepts but does not act on, and why; each one set is reported
 # at load (file:line:key), never dropped in silence.
 REPORTED_KEYS: dict[str, str] = {
@@ -56,7 +58,16 @@ class AgentSpec(BaseModel):
         description="A model alias from models.yaml (fast, standard, smart) or a LiteLLM model "
         "string; default: the crew's models.default.",
     )
-    tools: tuple[str, ...] = Field(default=(), description="Names of registered tools.")
+    tools: tuple[ToolReference, ...] = Field(
+        default=(),
+        description="Tools the agent may call: a name, or {name: X, args: {...}} with options.",
+    )
+    max_tools: int = Field(
+        default=8,
+        ge=1,
+        description="Most tools offered for one task; with more, the ones most like the task "
+        "are offered (by embedding similarity; the choice is a tools_selected event).",
+    )
     mcps: tuple[str | dict[str, Any], ...] = Field(
         default=(),
         description="CrewAI key: MCP servers only this agent uses: a stdio command line, an "

@@ -32,11 +32,11 @@ from crewyard.crews.mcp import check_mcp_servers
 from crewyard.crews.options import BUILTIN_PROCESSES
 from crewyard.crews.routing import choose_process
 from crewyard.crews.spec import AUTO_PROCESS, CrewFile, CrewSpec, InputSpec
+from crewyard.crews.tooling import check_folders, check_tools, references, tool_env
 from crewyard.crews.yamlfile import KeyPath, YamlDoc, read_yaml, validate
 from crewyard.errors import ConfigError, did_you_mean
 from crewyard.tasks import LIBRARY_DIR as TASK_LIBRARY
 from crewyard.tasks.spec import TaskSpec
-from crewyard.tools import is_registered, registered_names
 
 AGENT_TEXT_FIELDS = ("role", "goal", "backstory")
 TASK_TEXT_FIELDS = ("description", "expected_output", "output_file")
@@ -197,7 +197,11 @@ def load_crew(
             hint=f"add agents to {crew_dir / 'agents.yaml'}",
         )
 
-    _check_tools(agents, agents_doc or crew_doc, tasks, task_docs)
+    check_folders(crew.workspace, crew_dir, crew_doc)
+    if crew.web.allow and not all(isinstance(h, str) and "/" not in h for h in crew.web.allow):
+        raise crew_doc.error("web.allow lists host names", ("web", "allow"), "e.g. example.org")
+    env = tool_env(crew_dir, crew.workspace, crew.web)
+    check_tools(references(agents, agents_doc or crew_doc, tasks, task_docs), env)
     check_references(crew_dir, tasks, task_docs)  # imports hooks.py only if a task names it
     check_output_models(crew_dir, tasks, task_docs)
     process, reason = choose_process(crew.process, agents, crew.models, crew.engine_options)
@@ -229,6 +233,8 @@ def load_crew(
         origins=model_origins(agents, agent_docs, tasks, task_docs),
         warnings=tuple(reported_keys(agents, agent_docs, tasks, task_docs, process)),
         mcp_servers=servers,
+        workspace=crew.workspace,
+        web=crew.web,
     )
     if not crew.schedules:
         return spec
@@ -264,31 +270,6 @@ def _check_option_agents(options: BaseModel, agents: dict[str, AgentSpec], doc: 
                     at,
                     did_you_mean(name, agents) or f"crew agents: {', '.join(agents)}",
                 )
-
-
-def _check_tools(
-    agents: dict[str, AgentSpec],
-    agents_doc: YamlDoc,
-    tasks: dict[str, TaskSpec],
-    task_docs: dict[str, tuple[YamlDoc, KeyPath]],
-) -> None:
-    named: list[tuple[str, YamlDoc, KeyPath]] = [
-        (t, agents_doc, (a, "tools", i)) for a, s in agents.items() for i, t in enumerate(s.tools)
-    ]
-    named += [(t, *task_docs[n]) for n, s in tasks.items() for t in s.tools]
-    for tool, doc, at in named:
-        if not is_registered(tool):
-            known = registered_names()
-            raise doc.error(
-                f"unknown tool {tool!r}",
-                at,
-                did_you_mean(tool, known)
-                or (
-                    f"registered tools: {', '.join(known)}"
-                    if known
-                    else "no tools are registered in this version; remove the tools key"
-                ),
-            )
 
 
 def _check_task_agents(

@@ -68,6 +68,39 @@ class Budget(BaseModel):
     max_cost_usd: float | None = Field(default=None, gt=0, description="Dollars (priced models).")
 
 
+class WorkspaceChoice(BaseModel):
+    """The folders the file tools (read_file, list_files, …, crewai-tools' FileReadTool) may
+    reach besides the run's outputs folder: `folders: [docs]` makes `docs/…` mean the crew's
+    docs folder."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    folders: tuple[str, ...] = Field(
+        default=(),
+        description="Folders of the crew (relative to its folder, no `..`) the file tools may "
+        "read; a path starting with the folder's name is inside it.",
+    )
+    writable: bool = Field(
+        default=False,
+        description="write_file may write into these folders too (default: only into the "
+        "run's outputs folder).",
+    )
+
+
+class WebChoice(BaseModel):
+    """What the web_fetch tool may fetch: nothing unless hosts are listed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allow: tuple[str, ...] = Field(
+        default=(), description="Host names web_fetch may fetch from (http and https only)."
+    )
+    max_bytes: int = Field(
+        default=512 * 1024, ge=1, le=10 * 1024 * 1024, description="Most bytes read per fetch."
+    )
+    timeout_s: float = Field(default=10.0, gt=0, le=120, description="Seconds per fetch.")
+
+
 class CrewFile(BaseModel):
     """The keys of crews/<name>/crew.yaml; agents.yaml and tasks.yaml sit beside it."""
 
@@ -119,6 +152,13 @@ class CrewFile(BaseModel):
         description="MCP servers by name (stdio command or streamable HTTP url); their tools "
         "reach every agent as NAME__TOOL.",
     )
+    workspace: WorkspaceChoice = Field(
+        default_factory=WorkspaceChoice,
+        description="Crew folders the file tools may use besides the run's outputs folder.",
+    )
+    web: WebChoice = Field(
+        default_factory=WebChoice, description="Hosts the web_fetch tool may fetch from."
+    )
 
 
 class CrewSpec(BaseModel):
@@ -162,6 +202,12 @@ class CrewSpec(BaseModel):
     mcp_servers: dict[str, McpServerSpec] = Field(
         default_factory=dict,
         description="MCP servers by name: crew.yaml's, and agents' `mcps:` (each with its agent).",
+    )
+    workspace: WorkspaceChoice = Field(
+        default_factory=WorkspaceChoice, description="Crew folders the file tools may use."
+    )
+    web: WebChoice = Field(
+        default_factory=WebChoice, description="Hosts the web_fetch tool may fetch from."
     )
 
     def agent_model(self, agent_name: str) -> str:

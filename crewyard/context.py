@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import InitVar, asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 from crewyard.crews.spec import CrewSpec
 from crewyard.gateway.records import CallRecord
@@ -17,6 +20,10 @@ from crewyard.runs.result import TaskOutput
 from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
 from crewyard.tools import Tool
+from crewyard.tools.refs import ref_names
+from crewyard.tools.selection import TextEmbedder, select
+
+RESULT_CAP = 500  # characters of a tool's answer a tool_call event keeps
 
 if TYPE_CHECKING:
     from crewyard.gateway import Gateway, RunGateway
@@ -48,7 +55,11 @@ class RunContext:
     tool_failure_limit: int = 3
     # a resumed run's finished tasks (task → output): engines keep them instead of running them
     kept: dict[str, TaskOutput] = field(default_factory=dict)
+    # what picks a task's tools when its agent has more than max_tools (default: the memory's
+    # embedder, if the run has memory; else shared words)
+    embedder: TextEmbedder | None = None
     gateway: RunGateway = field(init=False)
+    _selected: dict[tuple[str, str | None], list[str]] = field(default_factory=dict, init=False)
 
     def __post_init__(self, shared_gateway: Gateway, tape: Tape) -> None:
         budget = self.spec.budget
@@ -107,19 +118,23 @@ class RunContext:
             )
             return refused
         failed = False
+        started = time.perf_counter()
         try:
-            result = spec.call(**args)
+            checked = spec.args.model_validate(args).model_dump(exclude_unset=True)
+        except ValidationError as exc:  # the agent's mistake: told, not counted as a failure
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()
+            )
+            fields = ", ".join(spec.args.model_fields) or "none"
+            result = f"error: bad arguments for {spec.name}: {problems} (its arguments: {fields})"
+            self._tool_event(spec, agent, args, result, started, bad_args=True)
+            return result
+        try:
+            result = spec.call(**checked)
         except Exception as exc:  # the tool's own failure, not the agent's arguments
             failed = True
             result = f"error: {spec.name} failed: {type(exc).__name__}: {exc}"
-        self.events.emit(
-            EventKind.TOOL_CALL,
-            tool=spec.name,
-            agent=agent,
-            args=args,
-            result=result[:500],
-            failed=failed,
-        )
+        self._tool_event(spec, agent, args, result, started, failed=failed)
         count = self.tool_failures[spec.name] = self.tool_failures.get(spec.name, 0) + 1
         if not failed:
             self.tool_failures[spec.name] = 0
@@ -130,15 +145,62 @@ class RunContext:
             self.events.emit(EventKind.TOOL_DISABLED, tool=spec.name, agent=agent, reason=why)
         return result
 
+    def _tool_event(
+        self,
+        spec: Tool,
+        agent: str | None,
+        args: dict[str, Any],
+        result: str,
+        started: float,
+        **flags: bool,
+    ) -> None:
+        self.events.emit(
+            EventKind.TOOL_CALL,
+            tool=spec.name,
+            agent=agent,
+            args=args,
+            result=result[:RESULT_CAP],
+            result_chars=len(result),
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            **flags,
+        )
+
     def tools_for(self, agent: str, task: str | None = None) -> list[Tool]:
         """The agent's tools (and the task's), the crew's MCP tools and its own, with the
-        memory tools every agent gets."""
-        names = list(self.spec.agents[agent].tools)
+        memory tools every agent gets. With more than the agent's max_tools, a task is offered
+        the ones most like it (a tools_selected event says which)."""
+        declared = self.spec.agents[agent]
+        names = ref_names(declared.tools)
         if task is not None:
-            names += [n for n in self.spec.tasks[task].tools if n not in names]
+            names += [n for n in ref_names(self.spec.tasks[task].tools) if n not in names]
         names += [n for n, owner in self.mcp_owners.items() if owner in (None, agent)]
+        names = list(dict.fromkeys(names))
+        if len(names) > declared.max_tools:
+            names = self._select(agent, task, names, declared.max_tools)
         names += [n for n in ("memory_search", "memory_save") if n in self.tools]
         return [self.tools[n] for n in dict.fromkeys(names)]
+
+    def _select(self, agent: str, task: str | None, names: list[str], limit: int) -> list[str]:
+        key = (agent, task)
+        if key not in self._selected:
+            spec = self.spec.tasks.get(task) if task else None
+            text = f"{spec.description}\n{spec.expected_output}" if spec else ""
+            text = text or f"{self.spec.agents[agent].role}: {self.spec.agents[agent].goal}"
+            embedder = self.embedder or getattr(self.memory, "embedder", None)
+            chosen, scores = select([self.tools[n] for n in names], text, limit, embedder)
+            picked = [n for n in names if self.tools[n] in chosen]
+            self._selected[key] = picked
+            self.events.emit(
+                EventKind.TOOLS_SELECTED,
+                agent=agent,
+                task=task,
+                selected=picked,
+                offered=len(names),
+                max_tools=limit,
+                by="embedding" if embedder is not None else "shared words",
+                scores={n: round(s, 4) for n, s in zip(names, scores, strict=True)},
+            )
+        return list(self._selected[key])
 
     def model_for(self, task: str | None, agent_model: str) -> str:
         """The model a call uses: the task's own `model:` if it has one, else the agent's."""

@@ -13,6 +13,7 @@ from crewyard.context import RunContext
 from crewyard.crews.inputs import resolve_inputs
 from crewyard.crews.spec import CrewSpec
 from crewyard.crews.templates import filled
+from crewyard.crews.tooling import check_tool_needs, run_tools
 from crewyard.errors import BudgetExceeded, ConfigError, CrewyardError
 from crewyard.gateway.config import ModelTable
 from crewyard.gateway.tapes import NO_TAPE, Tape
@@ -205,6 +206,7 @@ class Dispatcher:
         if taping.player is None:
             check_where_written(spec, lambda ref: self.gateway.check([ref]))
             self.gateway.check(list(the_plan.agents.values()) + list(the_plan.models))
+            check_tool_needs(spec)  # a tool's API key, like a model's
         if recorded is None:
             items = recall(self.memory, spec, resolved) if spec.memory.enabled else []
             recalled = (render(items, spec.memory.budget_chars), len(items))
@@ -248,6 +250,7 @@ class Dispatcher:
     ) -> RunResult:
         player = taping.player
         replay_of = player.run_id if player is not None else None
+        tools = {**registered(), **run_tools(spec, output_dir)}  # before the run is recorded
         self.store.start(
             run_id, spec.name, inputs, the_plan.engine, output_dir, log_file, replay_of
         )
@@ -263,7 +266,7 @@ class Dispatcher:
             output_dir=output_dir,
             shared_gateway=self.gateway,
             tape=taping.tape,
-            tools={**registered(), **(mcp.tools if mcp is not None else {})},
+            tools={**tools, **(mcp.tools if mcp is not None else {})},
             mcp_owners=dict(mcp.owners) if mcp is not None else {},
             kept=dict(taping.resumed.kept) if taping.resumed is not None else {},
         )

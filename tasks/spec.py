@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from crewyard.tools.refs import ToolReference
+
 DEFAULT_MAX_RETRIES = 2
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -130,7 +132,10 @@ class TaskSpec(BaseModel):
         default=None,
         description="File to write the output to, relative to the run's output directory.",
     )
-    tools: tuple[str, ...] = Field(default=(), description="Tools for this task only.")
+    tools: tuple[ToolReference, ...] = Field(
+        default=(),
+        description="Tools for this task only: a name, or {name: X, args: {...}} with options.",
+    )
     model: str | None = Field(
         default=None,
         description="Model for this task only: an alias, a LiteLLM model string, or `auto` "

@@ -1,7 +1,9 @@
 """Tools agents may call, in one registry: the built-in ones (tools/builtin.py), tools registered
 with `register(tool)`, and tools other packages add through the `crewyard.tools` entry point
 group (each entry: a Tool, or a list of them). A crew names tools in agents.yaml / tasks.yaml;
-an unknown name is a load error. The memory tools are bound to each run by the dispatcher."""
+an unknown name is a load error. The memory tools are bound to each run by the dispatcher.
+tools/resolve.py adds the other sources: factory built-ins (files.py, net.py), the crew's own
+tools.py, and crewai-tools by name."""
 
 from __future__ import annotations
 

@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 class Tool(Protocol):
     """A tool as engines see it: CrewAI gets args as its args_schema, AutoGen as its argument
-    type, and every call goes through RunContext.call_tool (events, failures, switching off)."""
+    type, and every call goes through RunContext.call_tool (events, failures, switching off).
+    A tool adapted from crewai-tools also has `native`, the crewai object the CrewAI engine
+    hands to CrewAI (tools/crewai_tools.py)."""
 
     @property
     def name(self) -> str: ...
@@ -76,3 +78,22 @@ def tool(
         return ToolSpec(name or func.__name__, description or doc or func.__name__, args, func)
 
     return make(fn) if fn is not None else make
+
+
+@dataclass(frozen=True)
+class ToolFactory:
+    """A built-in tool made for each crew (and run) from its options and what the crew may
+    reach: the workspace folders, the web hosts (a ToolEnv)."""
+
+    name: str
+    description: str
+    options: type[BaseModel]  # the `args:` a tool reference may give
+    build: Callable[[Any, Any], Tool]  # (ToolEnv, options) → Tool
+    # why the crew cannot use it as declared (a crew.yaml key missing), or None
+    problem: Callable[[Any], str | None] | None = None
+
+
+def function_tool(fn: Callable[..., Any]) -> ToolSpec:
+    """@tool as a typed call (for tools made inside a factory)."""
+    made: ToolSpec = tool(fn)
+    return made

@@ -59,7 +59,7 @@ class _AutoGenRun:
         client = GatewayChatClient(
             self.ctx, self.ctx.spec.agent_model(agent), agent, lambda: self.task, coder
         )
-        specs = self.ctx.tools_for(agent)
+        specs = self.ctx.tools_for(agent, self.task)
         tools: list[Any] = []
         if specs and client.model_info["function_calling"]:
             tools = [GatewayTool(self.ctx, t, agent) for t in specs]

@@ -5,6 +5,7 @@ through RunContext.finish_task, and CrewAI's own telemetry, tracing and memory s
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from pydantic import PrivateAttr
 from crewyard.context import RunContext
 from crewyard.crews.hooks import output_model
 from crewyard.crews.options import HierarchicalOptions
+from crewyard.engines import react
 from crewyard.engines.asyncrun import off_the_loop
 from crewyard.engines.delegation import DelegationGuard, DelegationStopped
 from crewyard.engines.prompts import context_block
@@ -27,6 +29,7 @@ from crewyard.runs.result import TaskOutput
 from crewyard.settings import usable_folder
 from crewyard.tasks.spec import TaskSpec
 from crewyard.tools import Tool
+from crewyard.tools.refs import ref_names
 
 # CrewAI reads these while it is imported (its telemetry is built then, and stays off for the
 # process); the caller's environment is left as it was.
@@ -129,14 +132,19 @@ class GatewayLLM(BaseLLM):
         self._run.turn(task, agent)
         if self._guard is not None:
             self._guard.refuse_if_stopped()
+        model = self._ctx.model_for(task, self.model)
+        step = None if self._guard or response_model else self._step_format(model, from_task)
         completion = self._ctx.gateway.complete(
-            self._ctx.model_for(task, self.model),
+            model,
             [{"role": m["role"], "content": m.get("content") or ""} for m in messages],
             stop=self.stop_sequences or None,
             temperature=self.temperature,
             agent=agent,
             task=task,
+            **({"response_format": step} if step else {}),
         )
+        if step:  # the JSON step, as the text CrewAI parses
+            completion = dataclasses.replace(completion, text=react.as_text(completion.text))
         if self._guard is not None:
             try:
                 delegated = self._guard.check(completion.text)
@@ -154,6 +162,17 @@ class GatewayLLM(BaseLLM):
                     request=delegated[1],
                 )
         return completion.text
+
+    def _step_format(self, model: str, from_task: Any) -> dict[str, Any] | None:
+        """For the embedded (local/…) model, an agent step with tools is decoded under a
+        JSON schema (react.py), so it always parses; None for other models."""
+        tools = list(getattr(from_task, "tools", None) or [])
+        agent = getattr(from_task, "agent", None)
+        tools = tools or list(getattr(agent, "tools", None) or [])
+        if not tools or not _is_local(self._ctx, model):
+            return None
+        shapes = [(str(t.name), t.args_schema.model_json_schema()) for t in tools]
+        return react.response_format(shapes)
 
     def supports_function_calling(self) -> bool:
         # Tools go through CrewAI's text protocol, which every model (SmolLM2 too) can follow.
@@ -176,6 +195,16 @@ class GatewayLLM(BaseLLM):
         return self._ctx.gateway.context_window(self.model)
 
 
+def _is_local(ctx: RunContext, ref: str) -> bool:
+    """ref is served by the embedded llama.cpp provider (JSON schemas decoded by grammar)."""
+    try:
+        info = ctx.gateway.model_info(ref)
+        _, cfg = ctx.gateway.gateway.table.resolve(ref)
+    except Exception:  # auto, or a model the gateway cannot describe: no grammar
+        return False
+    return bool(info.get("structured_output")) and str(cfg.model).startswith("local/")
+
+
 class GatewayTool(BaseTool):
     """A crewyard Tool as a CrewAI tool; each call goes through the run (events, failures)."""
 
@@ -193,6 +222,21 @@ class GatewayTool(BaseTool):
 
     def _run(self, **kwargs: Any) -> str:
         return self._ctx.call_tool(self._spec, kwargs, self._agent)
+
+
+def crewai_tool(spec: Tool, ctx: RunContext, agent: str | None = None) -> BaseTool:
+    """What CrewAI is given for a Tool: a crewai-tools tool itself (a copy per agent whose
+    calls go through the run), any other Tool as a GatewayTool."""
+    native = getattr(spec, "native", None)
+    if not isinstance(native, BaseTool):
+        return GatewayTool.of(spec, ctx, agent)
+    own = native.model_copy()
+
+    def recorded(*args: Any, **kwargs: Any) -> str:
+        return ctx.call_tool(spec, kwargs, agent)
+
+    object.__setattr__(own, "_run", recorded)  # CrewAI calls the tool's _run
+    return own
 
 
 class _CrewRun:
@@ -256,6 +300,19 @@ def run_crewai(ctx: RunContext) -> list[TaskOutput]:
     return off_the_loop(in_this_thread)
 
 
+def _task_tools(ctx: RunContext, task: str, agent: str | None) -> list[BaseTool] | None:
+    """A task's own tools, or (its agent having more than max_tools) the agent's tools
+    chosen for it; None: the agent's."""
+    declared = ctx.spec.tasks[task].tools
+    if agent is None or agent not in ctx.spec.agents:
+        names = ref_names(declared)
+        return [crewai_tool(ctx.tools[n], ctx, agent) for n in names] or None
+    spec = ctx.spec.agents[agent]
+    if not declared and len(spec.tools) <= spec.max_tools:
+        return None
+    return [crewai_tool(t, ctx, agent) for t in ctx.tools_for(agent, task)] or None
+
+
 def _run(ctx: RunContext) -> list[TaskOutput]:
     spec = ctx.spec
     run = _CrewRun(ctx)
@@ -270,7 +327,7 @@ def _run(ctx: RunContext) -> list[TaskOutput]:
         is_manager = options is not None and options.manager_agent == name
         llm = GatewayLLM(model=spec.agent_model(name)).bind(ctx, run, guard if is_manager else None)
         # CrewAI gives a manager its delegation tools and refuses any other
-        tools = [] if is_manager else [GatewayTool.of(t, ctx, name) for t in ctx.tools_for(name)]
+        tools = [] if is_manager else [crewai_tool(t, ctx, name) for t in ctx.tools_for(name)]
         agents[name] = Agent(**fields, llm=llm, tools=tools, memory=False)
         run.agent_names[id(agents[name])] = name
     manager: dict[str, Any] = {}
@@ -298,7 +355,7 @@ def _run(ctx: RunContext) -> list[TaskOutput]:
             name=name,
             agent=agents[agent_name] if agent_name else None,
             callback=run.task_done,
-            tools=[GatewayTool.of(ctx.tools[t], ctx, agent_name) for t in task_spec.tools] or None,
+            tools=_task_tools(ctx, name, agent_name),
             **{k: getattr(task_spec, k) for k in TASK_KEYS},
             **extra,
         )

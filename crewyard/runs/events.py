@@ -27,6 +27,7 @@ class EventKind(StrEnum):
     TOOLS_UNAVAILABLE = "tools_unavailable"  # the agent's model has no native tool calls
     MCP_SERVERS = "mcp_servers"  # the MCP servers started for the run and their tools
     MCP_SERVER_FAILED = "mcp_server_failed"  # an optional MCP server did not start
+    TOOLS_SELECTED = "tools_selected"  # an agent with more than max_tools: a task's tools
     ERROR = "error"
     DELEGATION = "delegation"
     DELEGATION_STOPPED = "delegation_stopped"
