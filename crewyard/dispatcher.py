@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,16 +15,15 @@ from crewyard.crews.templates import filled
 from crewyard.crews.tooling import check_tool_needs, run_tools
 from crewyard.errors import BudgetExceeded, ConfigError, CrewyardError
 from crewyard.gateway.config import ModelTable
-from crewyard.gateway.tapes import NO_TAPE, Tape
 from crewyard.observe.logs import run_log
 from crewyard.plan import Plan, check_where_written, plan
 from crewyard.recall import memory_tools, recall, remember, render, with_memory
 from crewyard.redact import logger, redact
-from crewyard.runs.cassettes import CassettePlayer, CassetteWriter, cassette_path
+from crewyard.runs.cassettes import CassetteWriter, cassette_path
 from crewyard.runs.events import EventKind, EventSink, Listener
 from crewyard.runs.replay import MemoryTape, open_player
 from crewyard.runs.result import RunResult, TaskOutput
-from crewyard.runs.resuming import ResumingTape, Resumption, plan_resume
+from crewyard.runs.resuming import ResumingTape, Taping, plan_resume
 from crewyard.runs.store import RunStore, new_run_id
 from crewyard.settings import Settings, usable_folder
 from crewyard.tools import registered
@@ -42,37 +40,6 @@ class RunFailed(CrewyardError):
     def __init__(self, message: str, result: RunResult) -> None:
         super().__init__(message)
         self.result = result
-
-
-@dataclass
-class _Taping:
-    """How a run uses a cassette: not at all, recording one, or replaying one."""
-
-    writer: CassetteWriter | None = None
-    player: CassettePlayer | None = None
-    resumed: Resumption | None = None  # the run a resume continues
-    tape: Tape = field(default=NO_TAPE)
-
-    @property
-    def old_calls(self) -> CassettePlayer | None:
-        """The resumed run's recorded calls, when they are to be reused."""
-        return self.resumed.player if self.resumed is not None else None
-
-    def started(self) -> dict[str, Any]:
-        """What the run_started event says of it."""
-        if self.player is not None:
-            return {"replay_of": self.player.run_id, "cassette": str(self.player.path)}
-        said: dict[str, Any] = {"cassette": str(self.writer.path)} if self.writer else {}
-        if self.resumed is not None:
-            said |= {"resume_of": self.resumed.run_id, "kept": list(self.resumed.kept)}
-            said |= {"from_task": self.resumed.from_task} if self.resumed.from_task else {}
-        return said
-
-    @property
-    def memory_cassette(self) -> CassetteWriter | CassettePlayer | ResumingTape | None:
-        if isinstance(self.tape, ResumingTape):
-            return self.tape
-        return self.player or self.writer
 
 
 class Dispatcher:
@@ -173,7 +140,7 @@ class Dispatcher:
         if from_task is not None and resume is None:
             raise ConfigError("--from TASK goes with --resume RUN_ID", key="--from")
         record = (self.settings.record if record is None else record) and replay is None
-        taping = _Taping()
+        taping = Taping()
         if resume is not None:
             taping.resumed = plan_resume(
                 self.store, self.settings.cassettes_dir, resume, list(spec.tasks), from_task
@@ -245,7 +212,7 @@ class Dispatcher:
         output_dir: Path,
         log_file: Path,
         recalled: tuple[str, int],
-        taping: _Taping,
+        taping: Taping,
         mcp: McpClients | None = None,
     ) -> RunResult:
         player = taping.player

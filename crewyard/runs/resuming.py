@@ -17,7 +17,7 @@ from typing import Any
 
 from crewyard.errors import ConfigError, did_you_mean
 from crewyard.gateway.records import Completion
-from crewyard.gateway.tapes import Replayed, Request
+from crewyard.gateway.tapes import NO_TAPE, Replayed, Request, Tape
 from crewyard.runs.cassettes import (
     CassettePlayer,
     CassetteWriter,
@@ -146,3 +146,35 @@ def plan_resume(
     recorded = cassette_path(cassettes_dir, old.id)
     player = CassettePlayer(recorded) if recorded.is_file() and from_task is None else None
     return Resumption(old.id, old.crew, old.inputs, kept, player, from_task)
+
+
+@dataclass
+class Taping:
+    """How a run uses a cassette: not at all, recording one, replaying one, or resuming a run
+    (recording, and answering from the old run's while it matches)."""
+
+    writer: CassetteWriter | None = None
+    player: CassettePlayer | None = None
+    resumed: Resumption | None = None  # the run a resume continues
+    tape: Tape = NO_TAPE
+
+    @property
+    def old_calls(self) -> CassettePlayer | None:
+        """The resumed run's recorded calls, when they are to be reused."""
+        return self.resumed.player if self.resumed is not None else None
+
+    def started(self) -> dict[str, Any]:
+        """What the run_started event says of it."""
+        if self.player is not None:
+            return {"replay_of": self.player.run_id, "cassette": str(self.player.path)}
+        said: dict[str, Any] = {"cassette": str(self.writer.path)} if self.writer else {}
+        if self.resumed is not None:
+            said |= {"resume_of": self.resumed.run_id, "kept": list(self.resumed.kept)}
+            said |= {"from_task": self.resumed.from_task} if self.resumed.from_task else {}
+        return said
+
+    @property
+    def memory_cassette(self) -> CassetteWriter | CassettePlayer | ResumingTape | None:
+        if isinstance(self.tape, ResumingTape):
+            return self.tape
+        return self.player or self.writer
