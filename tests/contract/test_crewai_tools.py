@@ -135,7 +135,8 @@ def test_autogen_calls_crewai_tools_natively_inside_the_workspace(
     assert "absolute path" in answers[3]
     assert not any("cheese" in a for a in answers)
     assert result.output == "Verdict: tides follow the moon."
-    assert [c["tool"] for c in tool_calls(settings, result.run_id)] == [
+    # AutoGen runs a reply's tool calls concurrently: their events come in any order
+    assert sorted(c["tool"] for c in tool_calls(settings, result.run_id)) == [
         "directory_read_tool",
         *["file_read_tool"] * 3,
     ]
