@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import signal
@@ -81,43 +82,28 @@ def _start(settings: Any, args: argparse.Namespace) -> int:
     items = read_items(args.inputs, spec)
     overrides = parse_model_overrides(args.model)
     ModelTable.load(settings.models_file, overrides)  # a bad override stops it before it starts
+    batch = functools.partial(
+        run_batch,
+        settings,
+        spec,
+        items,
+        concurrency=args.concurrency,
+        rate=args.rate,
+        max_tokens=args.budget_tokens,
+        max_cost_usd=args.budget_usd,
+        out=args.out,
+        models=overrides,
+        source=args.inputs,
+    )
     if args.detach:
         from crewyard.durable import engine
 
-        queued = run_batch(
-            settings,
-            spec,
-            items,
-            concurrency=args.concurrency,
-            rate=args.rate,
-            max_tokens=args.budget_tokens,
-            max_cost_usd=args.budget_usd,
-            out=args.out,
-            models=overrides,
-            source=args.inputs,
-            detach=True,
-        )
+        queued = batch(detach=True)
         engine.shutdown()
         print(f"batch {queued.batch_id} queued: {len(items)} items for the workers")
         print(f"  follow it: python main.py batch status {queued.batch_id}")
         return ExitCode.OK
-    return _finish(
-        lambda p, stop: run_batch(
-            settings,
-            spec,
-            items,
-            concurrency=args.concurrency,
-            rate=args.rate,
-            max_tokens=args.budget_tokens,
-            max_cost_usd=args.budget_usd,
-            out=args.out,
-            models=overrides,
-            source=args.inputs,
-            progress=p,
-            stop=stop,
-        ),
-        args.json,
-    )
+    return _finish(lambda p, stop: batch(progress=p, stop=stop), args.json)
 
 
 def _finish(start: Any, as_json: bool) -> int:
