@@ -32,7 +32,13 @@ from crewyard.crews.mcp import check_mcp_servers
 from crewyard.crews.options import BUILTIN_PROCESSES
 from crewyard.crews.routing import choose_process
 from crewyard.crews.spec import AUTO_PROCESS, CrewFile, CrewSpec, InputSpec
-from crewyard.crews.tooling import check_folders, check_tools, references, tool_env
+from crewyard.crews.tooling import (
+    check_folders,
+    check_tools,
+    network_notes,
+    references,
+    tool_env,
+)
 from crewyard.crews.yamlfile import KeyPath, YamlDoc, read_yaml, validate
 from crewyard.errors import ConfigError, did_you_mean
 from crewyard.tasks import LIBRARY_DIR as TASK_LIBRARY
@@ -201,7 +207,8 @@ def load_crew(
     if crew.web.allow and not all(isinstance(h, str) and "/" not in h for h in crew.web.allow):
         raise crew_doc.error("web.allow lists host names", ("web", "allow"), "e.g. example.org")
     env = tool_env(crew_dir, crew.workspace, crew.web)
-    check_tools(references(agents, agents_doc or crew_doc, tasks, task_docs), env)
+    refs = references(agents, agents_doc or crew_doc, tasks, task_docs)
+    check_tools(refs, env)
     check_references(crew_dir, tasks, task_docs)  # imports hooks.py only if a task names it
     check_output_models(crew_dir, tasks, task_docs)
     process, reason = choose_process(crew.process, agents, crew.models, crew.engine_options)
@@ -231,7 +238,10 @@ def load_crew(
         directory=crew_dir,
         assigned=assigned,
         origins=model_origins(agents, agent_docs, tasks, task_docs),
-        warnings=tuple(reported_keys(agents, agent_docs, tasks, task_docs, process)),
+        warnings=(
+            *reported_keys(agents, agent_docs, tasks, task_docs, process),
+            *network_notes(refs, env),
+        ),
         mcp_servers=servers,
         workspace=crew.workspace,
         web=crew.web,

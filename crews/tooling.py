@@ -13,7 +13,7 @@ from crewyard.errors import ConfigError
 from crewyard.tasks.spec import TaskSpec
 from crewyard.tools import Tool
 from crewyard.tools.refs import ToolReference, ref_args, ref_name
-from crewyard.tools.resolve import ToolProblem, missing_env, resolve
+from crewyard.tools.resolve import ToolProblem, crewai_class, missing_env, resolve
 from crewyard.tools.workspace import ToolEnv
 
 
@@ -110,12 +110,34 @@ def run_tools(spec: CrewSpec, output_dir: Path) -> dict[str, Tool]:
     return made
 
 
+def network_notes(refs: list[tuple[ToolReference, YamlDoc, KeyPath]], env: ToolEnv) -> list[str]:
+    """What each crewai-tools tool of the crew reaches beyond the machine, said at load (and
+    so by --dry-run and in the run's notes): its calls fail where there is no network."""
+    from crewyard.tools import crewai_tools
+
+    notes = []
+    for name in dict.fromkeys(ref_name(ref) for ref, _, _ in refs):
+        cls = crewai_class(name, env)
+        if cls is not None and (how := crewai_tools.network_use(cls)):
+            notes.append(f"tool {name} reaches the network: {how}; without it its calls fail")
+    return notes
+
+
 def check_tool_needs(spec: CrewSpec) -> None:
-    """Before a run: every environment variable the crew's tools need is set."""
+    """Before a run: every package and environment variable the crew's tools need is there."""
+    from crewyard.tools import crewai_tools
+
     env = spec_env(spec)
     refs = [r for a in spec.agents.values() for r in a.tools]
     refs += [r for t in spec.tasks.values() for r in t.tools]
     for ref in dict.fromkeys(ref_name(r) for r in refs):
+        cls = crewai_class(ref, env)
+        if cls is not None and (missing := crewai_tools.missing_packages(cls)):
+            raise ConfigError(
+                f"tool {ref} needs the package {missing[0]}, which is not installed",
+                hint=f"pip install {' '.join(missing)} (in this project's environment), "
+                f"or remove {ref} from the crew",
+            )
         for var, what in missing_env(ref, env):
             raise ConfigError(
                 f"tool {ref} needs the environment variable {var} ({what}), which is not set",

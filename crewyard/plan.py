@@ -12,6 +12,7 @@ from crewyard import engines
 from crewyard.crews.spec import CrewSpec
 from crewyard.errors import ConfigError
 from crewyard.gateway.config import AUTO, ModelTable
+from crewyard.tools.refs import ref_names
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,30 @@ class Plan:
     manager: str | None = None  # hierarchical: the manager agent, or the manager's model alias
     assigned: dict[str, str] | None = None  # task → how its agent was chosen (no agent: key)
     warnings: tuple[str, ...] = ()  # CrewAI keys accepted but not acted on
+    tools: dict[str, list[str]] | None = None  # agent or task → the tools it names
+    servers: dict[str, str] | None = None  # MCP server → how it is reached, for whom
+
+
+def _tools(spec: CrewSpec) -> dict[str, list[str]]:
+    named = {f"agent {n}": ref_names(a.tools) for n, a in spec.agents.items()}
+    named |= {f"task {n}": ref_names(t.tools) for n, t in spec.tasks.items()}
+    return {who: names for who, names in named.items() if names}
+
+
+def _servers(spec: CrewSpec) -> dict[str, str]:
+    """Each MCP server as the run will start it (its tools are listed when it has started)."""
+    out = {}
+    for name, server in spec.mcp_servers.items():
+        command = " ".join([server.command or "", *server.args])
+        how = f"http {server.url}" if server.url else f"stdio: {command}"
+        tools = server.tools
+        if tools.allow:
+            how += f"; only {', '.join(tools.allow)}"
+        if tools.deny:
+            how += f"; never {', '.join(tools.deny)}"
+        how += f"; for {server.agent}" if server.agent else "; for every agent"
+        out[name] = how + ("" if server.required else "; optional")
+    return out
 
 
 def _assignee(spec: CrewSpec) -> str:
@@ -97,4 +122,6 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
         models=models,
         assigned=dict(spec.assigned),
         warnings=spec.warnings,
+        tools=_tools(spec),
+        servers=_servers(spec),
     )

@@ -7,11 +7,15 @@ confined to the crew's workspace (tools/workspace.py) before the tool sees them.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import os
 import re
+import sys
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -69,8 +73,6 @@ def _confine_own_checks(safe_path: ModuleType) -> None:
             base_dir = base_dir or roots[0]
         return str(original(path, base_dir))
 
-    import sys
-
     for name, module in list(sys.modules.items()):
         if name.startswith("crewai_tools") and getattr(module, "validate_file_path", None) is (
             original
@@ -95,9 +97,79 @@ def lookup(name: str) -> type | None:
 
 def needed_env(cls: type) -> list[tuple[str, str]]:
     """(variable, what it is) of every required environment variable the class declares."""
-    field = getattr(cls, "model_fields", {}).get("env_vars")
-    declared = field.get_default(call_default_factory=True) if field is not None else []
-    return [(e.name, e.description) for e in declared or [] if e.required and e.default is None]
+    declared = _declared(cls, "env_vars")
+    return [(e.name, e.description) for e in declared if e.required and e.default is None]
+
+
+# what a tool module imports when its calls go over the network
+NETWORK_CLIENTS = frozenset(
+    {"requests", "httpx", "aiohttp", "urllib3", "urllib.request", "websocket", "openai"}
+)
+NETWORK_NAMES = frozenset({"safe_get", "urlopen", "validate_url"})
+
+
+def _declared(cls: type, field_name: str) -> list[Any]:
+    field = getattr(cls, "model_fields", {}).get(field_name)
+    return list(field.get_default(call_default_factory=True) or []) if field is not None else []
+
+
+def packages(cls: type) -> list[str]:
+    """The distributions a crewai-tools class declares it needs (package_dependencies)."""
+    return [
+        re.split(r"[<>=!~\[; ]", str(p), maxsplit=1)[0]
+        for p in _declared(cls, "package_dependencies")
+    ]
+
+
+def missing_packages(cls: type) -> list[str]:
+    """Declared distributions that are not installed (crewai-tools would offer to install
+    them at the first call, asking on the terminal)."""
+    missing = []
+    for name in packages(cls):
+        try:
+            metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    return missing
+
+
+def network_use(cls: type) -> str | None:
+    """How a crewai-tools class reaches the network, or None for one that works offline: the
+    package declares keys, never the network, so it is read from what the class is (a RAG
+    tool), the service clients it declares, and what its module imports."""
+    if any(base.__name__ == "RagTool" for base in cls.__mro__):
+        return "it embeds what it searches with a model provider's API (OpenAI unless configured)"
+    services = [p for p in packages(cls) if p.lower() not in ("pydantic", "requests")]
+    if services:
+        return f"it is a client of a service ({', '.join(services)})"
+    own = [c for c in cls.__mro__ if c.__module__.startswith("crewai_tools.")]
+    for found in map(_network_import, dict.fromkeys(c.__module__ for c in own)):
+        if found:
+            return f"it calls web services (through {found})"
+    return None
+
+
+def _network_import(module: str) -> str | None:
+    """The first network client a module imports (parsed, not run), or None."""
+    try:
+        tree = ast.parse(Path(inspect.getfile(sys.modules[module])).read_text(encoding="utf-8"))
+    except (KeyError, OSError, TypeError, SyntaxError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found = [a.name for a in node.names if _is_client(a.name)]
+        elif isinstance(node, ast.ImportFrom):
+            found = [node.module] if node.module and _is_client(node.module) else []
+            found += [a.name for a in node.names if a.name in NETWORK_NAMES]
+        else:
+            continue
+        if found:
+            return str(found[0])
+    return None
+
+
+def _is_client(module: str) -> bool:
+    return module in NETWORK_CLIENTS or module.split(".")[0] in NETWORK_CLIENTS
 
 
 def option_problem(cls: type, args: dict[str, Any]) -> str | None:

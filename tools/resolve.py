@@ -97,15 +97,23 @@ def resolve(ref: ToolReference, env: ToolEnv, *, build: bool = True) -> Tool | N
     )
 
 
-def missing_env(ref: ToolReference, env: ToolEnv) -> list[tuple[str, str]]:
-    """(variable, what it is) of each environment variable the tool needs and is not set."""
+def crewai_class(ref: ToolReference, env: ToolEnv) -> type | None:
+    """The crewai-tools class a reference names (crewai-tools imported only for a name that
+    is no built-in, registered or crew tool), or None."""
     name = ref_name(ref)
     if name in FACTORIES or is_registered(name):
-        return []
+        return None
     if has_tools_file(env.crew_dir) and name in _crew_tools(env):
-        return []
+        return None
     from crewyard.tools import crewai_tools
 
-    cls = crewai_tools.lookup(name)
+    return crewai_tools.lookup(name)
+
+
+def missing_env(ref: ToolReference, env: ToolEnv) -> list[tuple[str, str]]:
+    """(variable, what it is) of each environment variable the tool needs and is not set."""
+    from crewyard.tools import crewai_tools
+
+    cls = crewai_class(ref, env)
     needed = crewai_tools.needed_env(cls) if cls is not None else []
     return [(var, what) for var, what in needed if not os.environ.get(var)]

@@ -317,6 +317,14 @@ def _print_plan(the_plan: Any, inputs: dict[str, Any]) -> int:
     for i, (task, agent) in enumerate(the_plan.tasks, 1):
         how = (the_plan.assigned or {}).get(task)
         print(f"  {i}. {task} ({agent}{f' — {how}' if how else ''})")
+    if the_plan.tools:
+        print("tools:")
+        for who, names in the_plan.tools.items():
+            print(f"  {who}: {', '.join(names)}")
+    if the_plan.servers:
+        print("MCP servers (their tools are listed once started; a dry run starts none):")
+        for server, how in the_plan.servers.items():
+            print(f"  {server}: {how}")
     for warning in the_plan.warnings:
         print(f"warning: {warning}")
     print("dry run: no model was called")

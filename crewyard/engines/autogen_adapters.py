@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import re
 import shutil
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
@@ -36,6 +37,7 @@ from pydantic import BaseModel
 
 from crewyard.context import RunContext
 from crewyard.crews.options import CodingOptions
+from crewyard.engines import autogen_steps, react
 from crewyard.errors import EngineError
 from crewyard.runs.events import EventKind
 from crewyard.tools import Tool as CrewyardTool
@@ -71,12 +73,23 @@ def _to_openai(message: LLMMessage) -> list[dict[str, Any]]:
     raise EngineError(f"AutoGen message type {type(message).__name__} is not supported")
 
 
+def _response_format(json_output: bool | type[BaseModel] | None) -> dict[str, Any] | None:
+    if json_output is True:
+        return {"type": "json_object"}
+    if isinstance(json_output, type) and issubclass(json_output, BaseModel):
+        schema = {"name": json_output.__name__, "schema": json_output.model_json_schema()}
+        return {"type": "json_schema", "json_schema": schema}
+    return None
+
+
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64] or "user"
 
 
 class GatewayChatClient(ChatCompletionClient):
-    """AutoGen's model client over crewyard's gateway: usage and cost go to the run."""
+    """AutoGen's model client over crewyard's gateway: usage and cost go to the run. With
+    `steps`, a model without native tool calls gets its tools as JSON steps
+    (autogen_steps.py), and AutoGen sees a client that calls tools."""
 
     def __init__(
         self,
@@ -85,8 +98,11 @@ class GatewayChatClient(ChatCompletionClient):
         agent: str,
         task: Callable[[], str | None],
         close_fences: bool = False,
+        steps: bool = False,
     ) -> None:
         self._close_fences = close_fences
+        self._steps = steps
+        self._step_count = 0
         self.alias = alias
         self._ctx = ctx
         self._alias = alias
@@ -108,17 +124,16 @@ class GatewayChatClient(ChatCompletionClient):
     ) -> CreateResult:
         schemas = [t.schema if isinstance(t, Tool) else t for t in tools]
         openai_tools = [{"type": "function", "function": dict(s)} for s in schemas] or None
-        fmt: dict[str, Any] | None = None
-        if json_output is True:
-            fmt = {"type": "json_object"}
-        elif isinstance(json_output, type) and issubclass(json_output, BaseModel):
-            fmt = {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": json_output.__name__,
-                    "schema": json_output.model_json_schema(),
-                },
-            }
+        fmt = _response_format(json_output)
+        stepped = self._steps and autogen_steps.needs_step(messages, tools)
+        if self._steps:
+            messages = autogen_steps.as_steps(messages)
+            openai_tools = None
+            if stepped:
+                messages = autogen_steps.with_instructions(messages, tools)
+                # the embedded model decodes the step by grammar; others are asked in words
+                structured = self._info.get("structured_output")
+                fmt = react.response_format(autogen_steps.shapes(tools)) if structured else None
         task = self._task()
         self._ctx.events.emit(EventKind.AGENT_TURN, agent=self._agent, task=task)
         reply = await self._ctx.gateway.acomplete(
@@ -135,6 +150,18 @@ class GatewayChatClient(ChatCompletionClient):
             self._total.prompt_tokens + reply.prompt_tokens,
             self._total.completion_tokens + reply.completion_tokens,
         )
+        if stepped:
+            self._step_count += 1
+            said, call = autogen_steps.read_step(reply.text, self._step_count)
+            if call is not None and tools:
+                return CreateResult(
+                    finish_reason="function_calls",
+                    content=[call],
+                    usage=self._last,
+                    cached=False,
+                    thought=said,
+                )
+            reply = dataclasses.replace(reply, text=said or "")
         if reply.tool_calls:
             calls = [
                 FunctionCall(
@@ -193,6 +220,8 @@ class GatewayChatClient(ChatCompletionClient):
     @property
     def model_info(self) -> ModelInfo:
         info: ModelInfo = ModelInfo(**self._info)  # type: ignore[typeddict-item]
+        if self._steps:
+            info["function_calling"] = True
         return info
 
 

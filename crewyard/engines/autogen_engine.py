@@ -45,6 +45,9 @@ from crewyard.guardrails import Guard, Reason, feedback
 from crewyard.runs.events import EventKind
 from crewyard.runs.result import TaskOutput
 
+MEMORY_TOOLS = ("memory_search", "memory_save")
+MAX_STEPS = 5  # tool calls in a row an agent answering in steps may make before it answers
+
 
 class _AutoGenRun:
     """Turns as events and checkpoints; tasks run one after another, outputs as context."""
@@ -56,19 +59,24 @@ class _AutoGenRun:
 
     def assistant(self, agent: str, extra: str = "", coder: bool = False) -> AssistantAgent:
         spec = self.ctx.spec.agents[agent]
-        client = GatewayChatClient(
-            self.ctx, self.ctx.spec.agent_model(agent), agent, lambda: self.task, coder
-        )
+        alias = self.ctx.spec.agent_model(agent)
         specs = self.ctx.tools_for(agent, self.task)
+        native = self.ctx.gateway.model_info(alias)["function_calling"]
+        # Without native tool calls, tools come as JSON steps — only for an agent with tools
+        # of its own: memory also reaches every agent through AutoGen's Memory protocol, and
+        # a step per turn would turn a small model's debate into JSON.
+        steps = not native and any(t.name not in MEMORY_TOOLS for t in specs)
+        client = GatewayChatClient(self.ctx, alias, agent, lambda: self.task, coder, steps)
         tools: list[Any] = []
-        if specs and client.model_info["function_calling"]:
+        if specs and (native or steps):
             tools = [GatewayTool(self.ctx, t, agent) for t in specs]
-        elif specs:  # AutoGen needs native tool calls; memory still reaches the system message
+        elif specs:
             self.ctx.events.emit(
                 EventKind.TOOLS_UNAVAILABLE,
                 agent=agent,
                 tools=[t.name for t in specs],
-                reason=f"model {client.alias} has no native tool calls",
+                reason=f"model {alias} has no native tool calls; memory reaches the agent "
+                "through AutoGen's Memory protocol",
             )
         return AssistantAgent(
             agent,
@@ -76,6 +84,8 @@ class _AutoGenRun:
             tools=tools or None,
             memory=[SharedMemory(self.ctx)] if self.ctx.memory is not None else None,
             reflect_on_tool_use=bool(tools),
+            # a model that answers in steps may need several tool calls before its answer
+            max_tool_iterations=min(spec.max_iter, MAX_STEPS) if steps else 1,
             description=spec.role,
             system_message=agent_system_message(spec) + extra,
         )

@@ -76,10 +76,15 @@ def _load(reply: str) -> Any:
     return None
 
 
+def load_step(reply: str) -> Any:
+    """The JSON step a reply holds (one cut off by max_tokens closed first), or None."""
+    return _load(reply.strip()) if reply.strip().startswith("{") else None
+
+
 def as_text(reply: str) -> str:
     """A JSON step written as CrewAI's text protocol (one cut off by max_tokens closed
     first); any other reply as it is."""
-    step = _load(reply.strip()) if reply.strip().startswith("{") else None
+    step = load_step(reply)
     if not isinstance(step, dict):
         return reply
     thought = str(step.get("thought") or "").replace("\n", " ").strip() or "I act."

@@ -209,3 +209,29 @@ def test_an_agent_with_more_than_max_tools_is_offered_the_ones_like_its_task(
     assert selected["t"]["scores"]["calculator"] == 0
     prompt = json.dumps(script.calls[0])
     assert "read_file" in prompt and "calculator" not in prompt
+
+
+def test_tools_that_reach_the_network_say_so_at_load(
+    settings: Settings, make_crew: Any, tmp_path: Path
+) -> None:
+    docs_crew(make_crew, tmp_path, ["ScrapeWebsiteTool", "FileReadTool", "PDFSearchTool"])
+    notes = load_crew("reader", settings.crews_dir).warnings
+    network = [n for n in notes if "reaches the network" in n]
+    assert len(network) == 2, notes
+    assert "ScrapeWebsiteTool" in network[0] and "web services" in network[0]
+    assert "PDFSearchTool" in network[1] and "embeds" in network[1]
+    assert not any("FileReadTool" in n for n in notes)  # works offline: nothing to say
+
+
+def test_a_tool_whose_package_is_missing_stops_the_run_before_it_starts(
+    settings: Settings, make_crew: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAVILY_API_KEY", "tvly-0000")
+    docs_crew(make_crew, tmp_path, ["TavilySearchTool"])
+    gateway = Gateway(ModelTable.load(settings.models_file))
+    script = gateway.register_script("main", ["Final Answer: never"])
+    with pytest.raises(ConfigError) as info:
+        Dispatcher(settings, gateway=gateway).run(load_crew("reader", settings.crews_dir))
+    assert "tavily-python" in info.value.message and "TavilySearchTool" in info.value.message
+    assert "pip install tavily-python" in (info.value.hint or "")
+    assert script.calls == [] and RunStore(settings.runs_db).recent() == []

@@ -45,6 +45,27 @@ def test_dry_run_prints_the_plan_without_calling_a_model(
     assert not env.runs_db.exists()  # nothing was run or recorded
 
 
+def test_dry_run_lists_the_tools_and_the_mcp_servers_it_would_start(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = env.crews_dir / "demo"
+    agents = yaml.safe_load((folder / "agents.yaml").read_text())
+    agents["researcher"]["tools"] = ["calculator", {"name": "python_run", "args": {"timeout_s": 5}}]
+    (folder / "agents.yaml").write_text(yaml.safe_dump(agents))
+    crew = yaml.safe_load((folder / "crew.yaml").read_text())
+    crew["mcp_servers"] = {
+        "files": {"command": "npx", "args": ["-y", "server-fs"], "tools": {"deny": ["write"]}},
+        "search": {"url": "http://127.0.0.1:9/mcp", "agent": "writer", "required": False},
+    }
+    (folder / "crew.yaml").write_text(yaml.safe_dump(crew))
+
+    assert main(["--crew", "demo", "--dry-run", "--input", "topic=tides"]) == 0
+    out = capsys.readouterr().out
+    assert "agent researcher: calculator, python_run" in out
+    assert "files: stdio: npx -y server-fs; never write; for every agent" in out
+    assert "search: http http://127.0.0.1:9/mcp; for writer; optional" in out
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
