@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 from crewyard.errors import ConfigError, CrewyardError, EngineError, InputError, ModelError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from crewyard.crews.spec import CrewSpec
     from crewyard.durable.batch import BatchResult
+    from crewyard.human import Human, Question
     from crewyard.runs.result import RunResult
     from crewyard.settings import Settings
 
@@ -47,6 +49,7 @@ def run(
     models: dict[str, str] | None = None,
     record: bool | None = None,
     replay: str | None = None,
+    human: Callable[[Question], str | None] | None = None,
     **inputs: Any,
 ) -> RunResult:
     """Run a crew by name (or spec) with its inputs as keyword arguments.
@@ -55,12 +58,42 @@ def run(
     is kept as a cassette (record=False: not for this run), for crewyard.resume and replay;
     replay="RUN_ID" runs a recorded run again from its cassette, calling no model (inputs
     default to the recorded ones; a request that differs fails the run with a diff). Raises
-    RunFailed (with .result holding every finished task output) if the run fails."""
+    RunFailed (with .result holding every finished task output) if the run fails.
+
+    human answers the run's questions (`human_input: true`, a human judge, an approval):
+    question → answer, or None to park the run; by default a notebook's input box asks,
+    and anywhere else the run parks (RunWaiting) until crewyard.answer(run_id, text)."""
     from crewyard.dispatcher import Dispatcher
 
     spec = load_crew(crew, settings) if isinstance(crew, str) else crew
-    with Dispatcher(settings, model_overrides=models) as dispatcher:  # frees the memory after
+    person = _person(human)
+    with Dispatcher(settings, model_overrides=models, human=person) as dispatcher:
         return dispatcher.run(spec, inputs, record=record, replay=replay)
+
+
+def answer(
+    run_id: str,
+    text: str | None = None,
+    *,
+    settings: Settings | None = None,
+    human: Callable[[Question], str | None] | None = None,
+) -> RunResult:
+    """Answer the question a parked run waits on (text None: the crew's default answer) and
+    resume it; returns the resumed run's result (it may park again on a next question)."""
+    from crewyard.human.answers import give_answer
+    from crewyard.settings import Settings
+
+    asked = give_answer(settings or Settings(), run_id, text)
+    return resume(asked.run_id, settings=settings, human=human)
+
+
+def _person(human: Callable[[Question], str | None] | None) -> Human | None:
+    from crewyard.human import CallbackHuman
+    from crewyard.human.terminal import NotebookHuman, in_notebook
+
+    if human is not None:
+        return CallbackHuman(human)
+    return NotebookHuman() if in_notebook() else None
 
 
 def resume(
@@ -69,13 +102,14 @@ def resume(
     from_task: str | None = None,
     settings: Settings | None = None,
     models: dict[str, str] | None = None,
+    human: Callable[[Question], str | None] | None = None,
 ) -> RunResult:
     """Continue a run that stopped: its finished tasks keep their outputs and its recorded
     model calls are reused (none is paid twice); from_task reruns from that task. Returns the
     new run's result (its resume_of names the old run)."""
     from crewyard.dispatcher import Dispatcher
 
-    with Dispatcher(settings, model_overrides=models) as dispatcher:
+    with Dispatcher(settings, model_overrides=models, human=_person(human)) as dispatcher:
         crew = dispatcher.store.get(run_id).crew
         spec = load_crew(crew, dispatcher.settings)
         return dispatcher.run(spec, resume=run_id, from_task=from_task)
@@ -142,6 +176,7 @@ async def arun(
     models: dict[str, str] | None = None,
     record: bool | None = None,
     replay: str | None = None,
+    human: Callable[[Question], str | None] | None = None,
     **inputs: Any,
 ) -> RunResult:
     """run() without blocking the event loop (the engines run in a worker thread)."""
@@ -166,6 +201,7 @@ __all__ = [
     "EngineError",
     "InputError",
     "ModelError",
+    "answer",
     "arun",
     "batch",
     "costs",
