@@ -163,3 +163,36 @@ def test_a_human_judge_of_a_debate_is_asked_with_the_transcript(
     assert len(script.calls) == 2  # the debaters' turns came from the cassette
     turns = RunStore(settings.run_store).turns(result.run_id)
     assert turns[-1][1:] == ("judge", "Spaces, for the diffs.")
+
+
+def test_a_person_approves_the_coders_program_before_it_is_saved(
+    settings: Settings, make_crew: Any
+) -> None:
+    make_crew(
+        "code",
+        crew={
+            "process": "coding",
+            "engine_options": {"human": "approve", "tests": "assert VALUE > 0", "max_rounds": 2},
+            "memory": {"enabled": False},
+        },
+        agents={"coder": {"role": "Coder", "goal": "Write Python", "backstory": "b"}},
+        tasks={"value": {"description": "Set VALUE", "expected_output": "A program"}},
+    )
+    gateway = Gateway(ModelTable.load(settings.models_file))
+    script = gateway.register_script(
+        "main", ["```python\nVALUE = 1\n```", "```python\nVALUE = 2\n```"]
+    )
+    answers = iter(["make it 2", "yes"])
+    asked: list[Question] = []
+
+    def person(question: Question) -> str:
+        asked.append(question)
+        return next(answers)
+
+    dispatcher = Dispatcher(settings, gateway=gateway, human=CallbackHuman(person))
+    result = dispatcher.run(load_crew("code", settings.crews_dir))
+
+    assert [q.context.strip() for q in asked] == ["VALUE = 1", "VALUE = 2"]
+    assert "make it 2" in json.dumps(script.calls[1])  # the change went to the coder
+    assert result.output.strip() == "VALUE = 2"
+    assert (Path(result.output_dir or "") / "value.py").read_text().strip() == "VALUE = 2"
