@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import sys
 from pathlib import Path
 from typing import Any
@@ -196,3 +197,44 @@ def test_a_person_approves_the_coders_program_before_it_is_saved(
     assert "make it 2" in json.dumps(script.calls[1])  # the change went to the coder
     assert result.output.strip() == "VALUE = 2"
     assert (Path(result.output_dir or "") / "value.py").read_text().strip() == "VALUE = 2"
+
+
+def test_a_worker_takes_the_default_of_a_question_past_its_deadline(
+    settings: Settings, make_crew: Any
+) -> None:
+    from crewyard.durable.deadlines import take_defaults
+    from crewyard.durable.runner import CrewRunner
+
+    make_crew(
+        "demo",
+        crew={
+            "name": "demo",
+            "inputs": TOPIC_INPUT,
+            "memory": {"enabled": False},
+            "human": {"timeout_s": 0.2, "default": ""},
+        },
+        agents=TWO_AGENTS,
+        tasks=REVIEWED,
+    )
+    _script(settings, ["Final Answer: many facts"])
+    runner = CrewRunner(settings)
+    try:
+        with pytest.raises(RunWaiting) as parked:
+            runner.run_crew("demo", {"topic": "tides"}, "parked-run")
+        assert parked.value.result.run_id == "parked-run"
+        said: list[str] = []
+        assert take_defaults(runner, said.append) == []  # not overdue yet
+        time.sleep(0.3)
+        _script(settings, ["# Report"])
+        runner.close()  # its gateway read the old script: the resumed run reads the new one
+        threads = take_defaults(runner, said.append)
+        assert len(threads) == 1 and take_defaults(runner, said.append) == []  # taken once
+        threads[0].join(timeout=300)
+    finally:
+        runner.close()
+    store = RunStore(settings.run_store)
+    assert store.get("parked-run").status == "answered"
+    resumed = store.recent(1)[0]
+    assert (resumed.status, resumed.output) == ("done", "# Report")
+    assert QuestionStore(settings.run_store).of_run("parked-run")[0].answered_by == "timeout"
+    assert "taking the default ''" in said[0]
