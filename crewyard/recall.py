@@ -9,6 +9,7 @@ from typing import Any
 from crewyard.crews.inputs import fill
 from crewyard.crews.spec import CrewSpec
 from crewyard.memory import Episode, Memory, MemoryItem
+from crewyard.memory.quality import fact_problem
 from crewyard.redact import logger
 from crewyard.runs.result import TaskOutput
 from crewyard.tools import ToolSpec, tool
@@ -19,6 +20,13 @@ _FACT_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(.{20,300}?)\s*$", re.MULTIL
 def objective(spec: CrewSpec, inputs: dict[str, Any]) -> str:
     first = next(iter(spec.tasks.values()))
     return fill(f"{spec.description}. {first.description}".strip(" ."), inputs)
+
+
+def told(spec: CrewSpec, inputs: dict[str, Any]) -> list[str]:
+    """What the run's agents were told: a statement repeating it is no fact they learnt."""
+    tasks = [f"{t.description}\n{t.expected_output}" for t in spec.tasks.values()]
+    agents = [f"{a.role}. {a.goal}\n{a.backstory}" for a in spec.agents.values()]
+    return [fill(text, inputs) for text in tasks + agents]
 
 
 def recall(memory: Memory, spec: CrewSpec, inputs: dict[str, Any]) -> list[MemoryItem]:
@@ -42,12 +50,18 @@ def render(items: list[MemoryItem], budget: int) -> str:
                 f" {p.get('objective', '')[:150]} → {p.get('outcome', '')[:300]}"
             )
         else:
-            text = item.text
+            text = item.text + _source(item.payload)
         line = "- " + " ".join(text.split())
         if sum(len(x) + 1 for x in lines) + len(line) > budget:
             break
         lines.append(line)
     return ("What earlier runs learned (shared memory):\n" + "\n".join(lines)) if lines else ""
+
+
+def _source(payload: dict[str, Any]) -> str:
+    """Where a recalled fact or entity came from: its crew, run and task."""
+    where = [f"{k} {payload[k]}" for k in ("crew", "run_id", "task") if payload.get(k)]
+    return f" (from {', '.join(where).replace('run_id', 'run')})" if where else ""
 
 
 def with_memory(spec: CrewSpec, block: str) -> CrewSpec:
@@ -70,9 +84,10 @@ def remember(
     outputs: list[TaskOutput],
     success: bool,
 ) -> dict[str, int]:
-    """Store the run's episode, its facts (bullet points of task outputs), the entities named
-    by its inputs, and each task output as a short-term note. Never fails the run."""
-    counts = {"facts": 0, "entities": 0, "episodes": 0, "short_term": 0}
+    """Store the run's episode, its facts (bullet points of task outputs that pass the
+    quality check, from a run that finished), the entities named by its inputs, and each
+    task output as a short-term note. Never fails the run."""
+    counts = {"facts": 0, "rejected": 0, "entities": 0, "episodes": 0, "short_term": 0}
     try:
         final = outputs[-1].output if outputs else ""
         memory.add_episode(
@@ -87,12 +102,20 @@ def remember(
             )
         )
         counts["episodes"] = 1
+        prompts = told(spec, inputs)
         for out in outputs:
             memory.add_short_term(out.output, crew=spec.name, run_id=run_id, task=out.task)
             counts["short_term"] += 1
+            if not success:  # a failed run (or one its guardrails stopped) teaches no fact
+                continue
             for match in list(_FACT_LINE.finditer(out.output.replace("\r", "")))[:10]:
-                memory.add_fact(match.group(1), crew=spec.name, run_id=run_id)
+                if fact_problem(match.group(1), prompts) is not None:
+                    counts["rejected"] += 1
+                    continue
+                memory.add_fact(match.group(1), crew=spec.name, run_id=run_id, task=out.task)
                 counts["facts"] += 1
+        if not success:  # what its agents saved along the way goes with it
+            counts["forgotten"] = memory.forget_where("facts", run_id=run_id)
         for value in inputs.values():
             if isinstance(value, str) and 2 < len(value) <= 80:
                 memory.upsert_entity(
@@ -122,6 +145,8 @@ def memory_tools(memory: Memory, crew: str, run_id: str) -> list[ToolSpec]:
     @tool(name="memory_save")
     def memory_save(fact: str) -> str:
         """Save one plain fact to the shared memory, for later runs and other crews."""
+        if problem := fact_problem(fact):
+            return f"not saved: {problem}; save one plain statement of what you found"
         return f"saved fact {memory.add_fact(fact, crew=crew, run_id=run_id)}"
 
     return [memory_search, memory_save]

@@ -45,8 +45,9 @@ class Memory(Protocol):
         """The k closest items over the given scopes, best first."""
         ...
 
-    def add_fact(self, text: str, *, crew: str, run_id: str) -> str:
-        """A long-term fact (a near-duplicate updates the stored one); its id."""
+    def add_fact(self, text: str, *, crew: str, run_id: str, task: str | None = None) -> str:
+        """A long-term fact (a near-duplicate updates the stored one), with the run and task
+        it came from; its id."""
         ...
 
     def upsert_entity(
@@ -61,6 +62,12 @@ class Memory(Protocol):
 
     def add_short_term(self, text: str, *, crew: str, run_id: str, task: str) -> str:
         """A task output of a run, kept for a while."""
+        ...
+
+    def forget_where(
+        self, scope: str, *, crew: str | None = None, run_id: str | None = None
+    ) -> int:
+        """Forget a scope's items of a crew or of the run that taught them; how many."""
         ...
 
     def close(self) -> None:

@@ -147,43 +147,28 @@ class MemoryStore:
         return [p for p, _, _ in items]
 
     @one_at_a_time
-    def add_fact(self, text: str, *, crew: str, run_id: str) -> str:
-        """A long-term fact; a near-identical one already stored is updated instead."""
+    def add_fact(self, text: str, *, crew: str, run_id: str, task: str | None = None) -> str:
+        """A long-term fact, with the run and task it came from; a near-identical one already
+        stored is seen again instead (its source stays the run that first taught it)."""
         text = " ".join(text.split())
         near = self.search(text, scopes=("facts",), k=1)
         if near and (near[0].score or 0) >= FACT_DUPLICATE:
             old = near[0]
             seen = int(old.payload.get("times_seen", 1)) + 1
+            before = [r for r in old.payload.get("seen_in", []) if r != run_id][-19:]
+            payload = {**old.payload, "times_seen": seen, "seen_in": [*before, run_id]}
+            payload.setdefault("created_at", time.time())
             return _first(
-                self._put(
-                    "facts",
-                    [
-                        (
-                            old.id,
-                            text,
-                            {
-                                **old.payload,
-                                "crew": crew,
-                                "run_id": run_id,
-                                "times_seen": seen,
-                                "created_at": old.payload.get("created_at", time.time()),
-                            },
-                        )
-                    ],
-                )
+                self._put("facts", [(old.id, str(old.payload.get("text", text)), payload)])
             )
-        return _first(
-            self._put(
-                "facts",
-                [
-                    (
-                        point_id("facts", text.lower()),
-                        text,
-                        {"crew": crew, "run_id": run_id, "times_seen": 1},
-                    )
-                ],
-            )
-        )
+        source = {
+            "crew": crew,
+            "run_id": run_id,
+            "task": task,
+            "times_seen": 1,
+            "seen_in": [run_id],
+        }
+        return _first(self._put("facts", [(point_id("facts", text.lower()), text, source)]))
 
     @one_at_a_time
     def upsert_entity(

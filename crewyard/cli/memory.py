@@ -104,10 +104,17 @@ def run(args: list[str]) -> int:
                 raise ConfigError(f"no memory item {ns.id!r}", hint="find ids with `memory search`")
             print(f"forgot {ns.id}")
         else:
-            if not ns.scope:
-                raise ConfigError("forget needs an id, or --scope with --crew/--run")
-            _confirm(f"forget every {ns.scope} item of crew={ns.crew} run={ns.run}?", ns.yes)
-            print(f"forgot {store.forget_where(ns.scope, crew=ns.crew, run_id=ns.run)} item(s)")
+            if not ns.scope and not ns.run:
+                raise ConfigError(
+                    "forget needs an id, --run RUN_ID (what one run taught), or --scope with "
+                    "--crew/--run",
+                    hint="python main.py memory forget --run RUN_ID",
+                )
+            scopes = (ns.scope,) if ns.scope else SCOPES
+            what = ", ".join(scopes)
+            _confirm(f"forget every {what} item of crew={ns.crew} run={ns.run}?", ns.yes)
+            gone = sum(store.forget_where(s, crew=ns.crew, run_id=ns.run) for s in scopes)
+            print(f"forgot {gone} item(s)")
     elif action == "reset":
         scopes = SCOPES if ns.all else (ns.scope,) if ns.scope else ()
         if not scopes:

@@ -82,11 +82,11 @@ class MemoryTape:
         self.cassette.keep_memory("search", args, [item._asdict() for item in found])
         return found
 
-    def add_fact(self, text: str, *, crew: str, run_id: str) -> str:
+    def add_fact(self, text: str, *, crew: str, run_id: str, task: str | None = None) -> str:
         args = {"text": text, "crew": crew}
         if (played := self.cassette.play_memory("add_fact", args)) is not None:
             return str(played.value)
-        saved = self._store().add_fact(text, crew=crew, run_id=run_id)
+        saved = self._store().add_fact(text, crew=crew, run_id=run_id, task=task)
         self.cassette.keep_memory("add_fact", args, saved)
         return saved
 
@@ -104,6 +104,13 @@ class MemoryTape:
         if self.store is None:
             return ""
         return self.store.add_short_term(text, crew=crew, run_id=run_id, task=task)
+
+    def forget_where(
+        self, scope: str, *, crew: str | None = None, run_id: str | None = None
+    ) -> int:
+        if self.store is None:  # a replay learnt nothing: there is nothing to forget
+            return 0
+        return self.store.forget_where(scope, crew=crew, run_id=run_id)
 
     def close(self) -> None:
         return None  # the store belongs to the dispatcher, which closes it

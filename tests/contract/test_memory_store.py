@@ -30,7 +30,10 @@ def test_near_identical_facts_update_one_point(store: MemoryStore) -> None:
     assert first == again != other
     assert store.stats()["facts"] == 2
     fact = store.get(first)
-    assert fact is not None and fact.payload["times_seen"] == 2 and fact.payload["crew"] == "b"
+    assert fact is not None and fact.payload["times_seen"] == 2
+    # it keeps the run that first taught it (forget --run 2 leaves it), and where it was seen
+    assert (fact.payload["crew"], fact.payload["run_id"]) == ("a", "1")
+    assert fact.payload["seen_in"] == ["1", "2"]
 
 
 def test_entities_merge_attributes_in_place(store: MemoryStore) -> None:

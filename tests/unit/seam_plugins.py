@@ -115,8 +115,8 @@ class ListMemory:
         ]
         return sorted((i for i in scored if i.score), key=lambda i: -(i.score or 0))[:k]
 
-    def add_fact(self, text: str, *, crew: str, run_id: str) -> str:
-        return self._add("facts", text, crew=crew, run_id=run_id)
+    def add_fact(self, text: str, *, crew: str, run_id: str, task: str | None = None) -> str:
+        return self._add("facts", text, crew=crew, run_id=run_id, task=task)
 
     def upsert_entity(
         self, name: str, attributes: dict[str, Any], *, crew: str, run_id: str
@@ -129,6 +129,19 @@ class ListMemory:
 
     def add_short_term(self, text: str, *, crew: str, run_id: str, task: str) -> str:
         return self._add("short_term", text, crew=crew, run_id=run_id, task=task)
+
+    def forget_where(
+        self, scope: str, *, crew: str | None = None, run_id: str | None = None
+    ) -> int:
+        gone = [
+            i
+            for i in self.items
+            if i.scope == scope
+            and (crew is None or i.payload.get("crew") == crew)
+            and (run_id is None or i.payload.get("run_id") == run_id)
+        ]
+        self.items = [i for i in self.items if i not in gone]
+        return len(gone)
 
     def close(self) -> None:
         self.closed = True

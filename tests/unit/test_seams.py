@@ -202,7 +202,7 @@ def test_a_memory_backend_plugin_is_recalled_and_remembered(
     recalled = [data for kind, data in events if kind == "memory_recalled"]
     assert recalled and "greet warmly" in recalled[0]["text"]
     assert [data for kind, data in events if kind == "memory_stored"] == [
-        {"facts": 0, "entities": 0, "episodes": 1, "short_term": 2}
+        {"facts": 0, "rejected": 0, "entities": 0, "episodes": 1, "short_term": 2}
     ]
     scopes = [i.scope for i in seam_plugins.SHARED.items]
     assert scopes.count("episodes") == 1 and scopes.count("short_term") == 2
