@@ -21,8 +21,13 @@ LIVE = (ACTIVE, WAITING)  # statuses the page keeps polling
 TEXT_CAP = 20_000  # characters of one text the page receives
 
 
-def run_summary(run: RunRecord) -> dict[str, Any]:
+def run_summary(store: RunStore, run: RunRecord) -> dict[str, Any]:
+    """A run's line: a live run's spend is what its recorded model calls spent so far."""
     end = run.finished_at if run.finished_at is not None else time.time()
+    usage, cost = run.usage, run.cost_usd
+    if run.status in LIVE:
+        usage = store.usage_of(run.id)
+        cost = usage["cost_usd"]
     return {
         "id": run.id,
         "crew": run.crew,
@@ -31,16 +36,16 @@ def run_summary(run: RunRecord) -> dict[str, Any]:
         "started_at": run.started_at,
         "finished_at": run.finished_at,
         "duration_s": round(end - run.started_at, 3),
-        "cost_usd": run.cost_usd,
-        "total_tokens": int(run.usage.get("total_tokens", 0) or 0),
-        "calls": int(run.usage.get("calls", 0) or 0),
+        "cost_usd": cost,
+        "total_tokens": int(usage.get("total_tokens", 0) or 0),
+        "calls": int(usage.get("calls", 0) or 0),
         "error": run.error,
         "live": run.status in LIVE,
     }
 
 
 def runs_list(store: RunStore, limit: int = 50, crew: str | None = None) -> list[dict[str, Any]]:
-    return [run_summary(r) for r in store.recent(limit, crew)]
+    return [run_summary(store, r) for r in store.recent(limit, crew)]
 
 
 def _cap(text: Any) -> str | None:
@@ -60,15 +65,19 @@ def run_timeline(store: RunStore, run_id: str, cassettes_dir: Path) -> dict[str,
     }
     outputs = {c.task: c for c in store.checkpoints(run.id)}
     items: list[dict[str, Any]] = []
+    working: dict[str, str] = {}  # agent -> the task it works on (tool calls name no task)
     for event in events:
         d = event.data
+        task, agent = d.get("task"), d.get("agent")
+        if task and agent:
+            working.update({name.strip(): task for name in str(agent).split(",")})
         item: dict[str, Any] = {
             "key": f"e{event.seq}",
             "seq": event.seq,
             "ts": event.ts,
             "kind": event.kind,
-            "task": d.get("task"),
-            "agent": d.get("agent"),
+            "task": task or (working.get(str(agent)) if agent else None),
+            "agent": agent,
             "data": {k: v for k, v in d.items() if k not in ("task", "agent")},
         }
         if event.kind == "model_call":
@@ -97,7 +106,7 @@ def run_timeline(store: RunStore, run_id: str, cassettes_dir: Path) -> dict[str,
     items.sort(key=lambda i: i["ts"])
     return {
         "run": {
-            **run_summary(run),
+            **run_summary(store, run),
             "inputs": run.inputs,
             "output": _cap(run.output),
             "replay_of": run.replay_of,

@@ -119,13 +119,14 @@
       el("span", { id: "run-cost" }, money(run.cost_usd)),
       run.replay_of ? el("span", {}, "replay of " + run.replay_of) : null,
     );
-    $("run-head").replaceChildren(
+    const parts = [
       el("h1", {}, run.crew + " · run " + run.id),
       facts,
       el("p", {}, "inputs: ", el("code", {}, JSON.stringify(run.inputs))),
       run.error ? el("p", { class: "error" }, "error: " + run.error) : null,
       run.output ? details("output", run.output, false) : null,
-    );
+    ];
+    $("run-head").replaceChildren(...parts.filter(Boolean));
   }
 
   // ANSWER FORM (not implemented): when answering lands, the form for a run waiting for
@@ -200,6 +201,9 @@
     }
   }
 
+  const LABELS = { model_call: "reply", tool_call: "result", task_finished: "output" };
+  const label = (item) => LABELS[item.kind] || "text";
+
   function itemNode(item) {
     const failed = (item.data && (item.data.error || item.data.failed)) ? " failed" : "";
     const node = el(
@@ -211,7 +215,7 @@
       el("span", { class: "what" }, summary(item)),
     );
     node.dataset.ts = item.ts;
-    if (item.text) node.append(details("text", item.text, item.text.length < 800));
+    if (item.text) node.append(details(label(item), item.text, item.text.length < 800));
     return node;
   }
 
@@ -221,7 +225,7 @@
       const old = rendered.get(item.key);
       if (old) {
         const pre = old.querySelector("pre");
-        if (item.text && !pre) old.append(details("text", item.text, item.text.length < 800));
+        if (item.text && !pre) old.append(details(label(item), item.text, item.text.length < 800));
         else if (pre && pre.textContent !== item.text) pre.textContent = item.text || "";
         continue;
       }
