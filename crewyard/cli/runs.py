@@ -49,6 +49,9 @@ def _runs(args: argparse.Namespace) -> int:
     from crewyard.runs.store import RunStore
     from crewyard.settings import Settings
 
+    if (args.follow or args.transcript) and args.action != "show":
+        flag = "--follow" if args.follow else "--transcript"
+        raise ConfigError(f"{flag} is for one run", hint=f"python main.py runs show RUN_ID {flag}")
     settings = Settings.for_command_line()
     store = RunStore(settings.run_store)
     if args.action == "show":

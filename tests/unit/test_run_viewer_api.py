@@ -1,15 +1,20 @@
 """The run viewer's API in-process (Starlette's TestClient): the token is required, the runs
-list and a run's timeline are what the store holds; the page is served with its script."""
+list and a run's timeline are what the store holds; the page is served with its script; the
+commands' mistakes are clear errors."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
+from crewyard.cli import main
 from crewyard.runs.store import RunStore
+from crewyard.settings import Settings
 from crewyard.ui.app import create_app
+from tests.conftest import cli_uses
 from tests.viewer_runs import DONE, RUNNING, fill
 
 TOKEN = "test-token-0123456789"
@@ -101,3 +106,24 @@ def test_the_page_inlines_its_script_under_a_nonce(client: TestClient) -> None:
     nonce = csp.split("'nonce-")[1].split("'")[0]
     assert f'<script nonce="{nonce}">' in page.text and "showRuns" in page.text
     assert "ANSWER FORM" in page.text and page.headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_port_in_use_is_a_clear_error(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli_uses(settings, monkeypatch)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["ui", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot serve on 127.0.0.1:{port}" in err and "--port 0" in err
+
+
+def test_follow_and_transcript_are_for_one_run(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli_uses(settings, monkeypatch)
+    assert main(["runs", "--follow"]) == 2
+    assert "runs show RUN_ID --follow" in capsys.readouterr().err
