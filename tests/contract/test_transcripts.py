@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
 from crewyard.cli import follow as follow_cli
 from crewyard.cli import main
@@ -22,6 +23,7 @@ from crewyard.gateway.config import ModelTable
 from crewyard.runs.store import RunStore
 from crewyard.runs.transcripts import NO_TEXT
 from crewyard.settings import Settings
+from crewyard.ui.app import create_app
 from tests.conftest import TOPIC_INPUT, TWO_AGENTS, TWO_TASKS, MakeCrew, cli_uses
 
 NO_MEMORY = {"enabled": False}
@@ -74,6 +76,16 @@ def test_a_crewai_transcript_is_each_answered_call_with_its_reply(
     calls = RunStore(env.runs_db).model_calls(run_id)
     assert [t["prompt_tokens"] for t in turns] == [c["prompt_tokens"] for c in calls]
     assert all(t["completion_tokens"] > 0 for t in turns)
+
+    # the run viewer's timeline of the same run carries the same replies
+    app = create_app(RunStore(env.runs_db), env.cassettes_dir, "t0ken")
+    data = TestClient(app).get(f"/api/runs/{run_id}", params={"token": "t0ken"}).json()
+    replies = [(i["agent"], i["text"]) for i in data["items"] if i["kind"] == "model_call"]
+    assert replies == [(t["agent"], t["text"]) for t in turns]
+    assert [(t["name"], t["state"], t["model_calls"]) for t in data["tasks"]] == [
+        ("research", "done", 1),
+        ("write", "done", 1),
+    ]
 
 
 def test_a_run_without_a_cassette_has_its_turns_without_their_text(
