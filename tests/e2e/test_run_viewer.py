@@ -164,42 +164,69 @@ def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 def wait_for(browser: Any, css: str, text: str | None = None, timeout: float = 15) -> Any:
     """The first element at css (holding text, if given), waiting for the page to make it."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for node in browser.find_elements(By.CSS_SELECTOR, css):
-            if node.is_displayed() and (text is None or text in node.text):
-                return node
+        try:
+            for node in browser.find_elements(By.CSS_SELECTOR, css):
+                if node.is_displayed() and (text is None or text in node.text):
+                    return node
+        except StaleElementReferenceException:  # a live page redrew it meanwhile
+            pass
         time.sleep(0.1)
     shown = [n.text for n in browser.find_elements(By.CSS_SELECTOR, css)]
     raise AssertionError(f"no {css} with {text!r} after {timeout} s; found {shown}")
 
 
-def test_the_page_lists_the_runs(viewer: Viewer, browser: Any) -> None:
+def cells(browser: Any, row: str) -> list[str]:
+    """The texts of a table row's cells, read again if the live page redraws it meanwhile."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
+    for _ in range(50):
+        try:
+            found = wait_for(browser, row).find_elements(By.TAG_NAME, "td")
+            return [c.text for c in found]
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    raise AssertionError(f"{row} kept changing")
+
+
+def click(browser: Any, css: str) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for _ in range(50):
+        try:
+            wait_for(browser, css).click()
+            return
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    raise AssertionError(f"{css} kept changing")
+
+
+def test_the_page_lists_the_runs(viewer: Viewer, browser: Any) -> None:
     browser.get(viewer.url)
-    done = wait_for(browser, f'tr[data-run="{DONE}"]')
-    cells = [c.text for c in done.find_elements(By.TAG_NAME, "td")]
-    assert cells[1:4] == ["research", "crewai", "done"]
-    assert cells[4].endswith(" s") and cells[5:] == ["150", "$0.0500"]  # duration, tokens, cost
-    running = wait_for(browser, f'tr[data-run="{RUNNING}"]')
-    assert "running" in running.text and "debate" in running.text
+    done = cells(browser, f'tr[data-run="{DONE}"]')
+    assert done[1:4] == ["research", "crewai", "done"]
+    assert done[4].endswith(" s") and done[5:] == ["150", "$0.0500"]  # duration, tokens, cost
+    running = cells(browser, f'tr[data-run="{RUNNING}"]')
+    assert running[1:4] == ["debate", "autogen", "running"]
+    assert running[5:] == ["50", "$0.0125"]  # spent so far
 
 
 def test_a_run_opens_as_its_tasks_and_timeline(viewer: Viewer, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
     browser.get(viewer.url)
-    wait_for(browser, f'tr[data-run="{DONE}"] a').click()
+    click(browser, f'tr[data-run="{DONE}"] a')
     wait_for(browser, "#run-head h1", f"research · run {DONE}")
     research = wait_for(browser, 'tr[data-task="research"]')
     assert "researcher" in research.text and "done" in research.text
     assert "guardrail" not in research.text
-    write = wait_for(browser, 'tr[data-task="write"]')
-    cells = [c.text for c in write.find_elements(By.TAG_NAME, "td")]
-    assert cells[:3] == ["write", "writer", "done"] and cells[5] == "1"  # one guardrail retry
+    write = cells(browser, 'tr[data-task="write"]')
+    assert write[:3] == ["write", "writer", "done"] and write[5] == "1"  # one guardrail retry
     wait_for(browser, "#timeline li.kind-tool_call", "calculator")
     wait_for(browser, "#timeline li.kind-model_call.failed", "rate limited")
     wait_for(browser, "#timeline li.kind-guardrail_failed", "must start with '# '")
@@ -211,7 +238,7 @@ def test_a_run_opens_as_its_tasks_and_timeline(viewer: Viewer, browser: Any) -> 
 def test_a_running_run_updates_live(viewer: Viewer, browser: Any) -> None:
     browser.get(f"{viewer.url}#/runs/{RUNNING}")
     wait_for(browser, "#timeline li.kind-turn", "Yes: cheap power.")
-    assert wait_for(browser, "#run-status").text == "running"
+    wait_for(browser, "#run-status", "running")
     # stored while the page is open: it appears without a reload
     viewer.store.turn(RUNNING, "decide", "con", "No: it takes the meadow.")
     viewer.store.event(RUNNING, "tool_call", {"tool": "calculator", "agent": "con", "args": {}})

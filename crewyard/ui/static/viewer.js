@@ -8,6 +8,14 @@
   const rendered = new Map(); // timeline item key -> its <li>
   let timer = null;
   let shown = null; // the run on screen
+  const drawn = {}; // part of the page -> the JSON it shows (unchanged data is not redrawn)
+
+  function changed(part, data) {
+    const text = JSON.stringify(data);
+    if (drawn[part] === text) return false;
+    drawn[part] = text;
+    return true;
+  }
 
   async function api(path) {
     const response = await fetch(path, {
@@ -57,23 +65,7 @@
     document.title = "crewyard runs";
     try {
       const { runs } = await api("/api/runs?limit=100");
-      const body = $("runs").tBodies[0];
-      body.replaceChildren(
-        ...runs.map((r) =>
-          el(
-            "tr",
-            { "data-run": r.id, class: "status-" + r.status },
-            el("td", {}, el("a", { href: "#/runs/" + encodeURIComponent(r.id) }, r.id)),
-            el("td", {}, r.crew),
-            el("td", {}, r.engine || ""),
-            el("td", { class: "status" }, r.status),
-            el("td", { class: "num" }, secs(r.duration_s)),
-            el("td", { class: "num" }, r.total_tokens),
-            el("td", { class: "num" }, money(r.cost_usd)),
-          ),
-        ),
-      );
-      $("no-runs").hidden = runs.length > 0;
+      if (shown === null && changed("runs", runs)) drawRuns(runs);
       problem("");
     } catch (error) {
       problem(error.message);
@@ -81,10 +73,31 @@
     if (shown === null) later(showRuns, 2000);
   }
 
+  function drawRuns(runs) {
+    const body = $("runs").tBodies[0];
+    body.replaceChildren(
+      ...runs.map((r) =>
+        el(
+          "tr",
+          { "data-run": r.id, class: "status-" + r.status },
+          el("td", {}, el("a", { href: "#/runs/" + encodeURIComponent(r.id) }, r.id)),
+          el("td", {}, r.crew),
+          el("td", {}, r.engine || ""),
+          el("td", { class: "status" }, r.status),
+          el("td", { class: "num" }, secs(r.duration_s)),
+          el("td", { class: "num" }, r.total_tokens),
+          el("td", { class: "num" }, money(r.cost_usd)),
+        ),
+      ),
+    );
+    $("no-runs").hidden = runs.length > 0;
+  }
+
   async function showRun(id) {
     if (shown !== id) {
       shown = id;
       rendered.clear();
+      for (const part of ["head", "tasks"]) delete drawn[part];
       $("timeline").replaceChildren();
     }
     $("runs-view").hidden = true;
@@ -99,9 +112,9 @@
     }
     if (shown !== id) return;
     document.title = data.run.crew + " · " + data.run.id;
-    head(data.run);
+    if (changed("head", data.run)) head(data.run);
     answerPlace(data.answer);
-    tasks(data.tasks);
+    if (changed("tasks", data.tasks)) tasks(data.tasks);
     timeline(data.items);
     problem("");
     $("run-view").dataset.status = data.run.status;
