@@ -16,6 +16,7 @@ from crewyard.runs.transcripts import turns_after as chat_after
 
 POLL_S = 0.3
 SETTLE_S = 2.0  # after the run's record says it ended, how long its last events may take
+CHECK_S = 3.0  # how often to look whether the process running the run is still alive
 
 
 def print_transcript(store: RunStore, run_id: str, cassettes_dir: Path, as_json: bool) -> int:
@@ -47,8 +48,12 @@ def follow(
     print(f"following run {run.id} · crew {run.crew} · {run.engine} (Ctrl-C stops)", flush=True)
     tail = _Tail(store, run.id, cassettes_dir, turns_only)
     ended_at: float | None = None
+    checked = time.monotonic()
     try:
         while True:
+            if time.monotonic() - checked > CHECK_S:  # its process died: it is interrupted
+                store.mark_interrupted()
+                checked = time.monotonic()
             status = store.get(run.id).status
             tail.step(running=status == ACTIVE)
             if status != ACTIVE:

@@ -1,6 +1,8 @@
 """The run viewer's web app (Starlette): one page, served from package data, and a read-only
-JSON API over the run store. Every request must carry the token printed with the URL (the
-`token` query parameter, or `Authorization: Bearer TOKEN`): none is a 401, a wrong one a 403.
+JSON API over the run store (the one write it makes is the store's own: a run whose process
+died is marked interrupted, as any command opening the store does). Every request must carry
+the token printed with the URL (the `token` query parameter, or `Authorization: Bearer
+TOKEN`): none is a 401, a wrong one a 403.
 
 Routes:
   GET  /                       the page (plain HTML, CSS and JS; no build step)
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,7 @@ from crewyard.runs.store import RunStore
 from crewyard.ui.data import run_timeline, runs_list
 
 MAX_LIMIT = 500
+CHECK_S = 5.0  # how often a request looks for runs whose process died
 
 
 def _asset(name: str) -> str:
@@ -43,6 +47,14 @@ def page(nonce: str) -> str:
 
 def create_app(store: RunStore, cassettes_dir: Path, token: str) -> Starlette:
     """The viewer over store; token: what every request must present."""
+
+    checked = [0.0]
+
+    def fresh() -> None:
+        """Runs whose process died are marked interrupted, as opening the store does."""
+        if time.monotonic() - checked[0] > CHECK_S:
+            checked[0] = time.monotonic()
+            store.mark_interrupted()
 
     def allowed(request: Request) -> Response | None:
         given = request.query_params.get("token")
@@ -73,6 +85,7 @@ def create_app(store: RunStore, cassettes_dir: Path, token: str) -> Starlette:
         except ValueError:
             return _refused(400, "limit must be a whole number")
         crew = request.query_params.get("crew") or None
+        await run_in_threadpool(fresh)
         found = await run_in_threadpool(runs_list, store, limit, crew)
         return _json({"runs": found})
 
@@ -80,6 +93,7 @@ def create_app(store: RunStore, cassettes_dir: Path, token: str) -> Starlette:
         if (refused := allowed(request)) is not None:
             return refused
         run_id = request.path_params["run_id"]
+        await run_in_threadpool(fresh)
         try:
             data = await run_in_threadpool(run_timeline, store, run_id, cassettes_dir)
         except ConfigError as exc:

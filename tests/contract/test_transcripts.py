@@ -6,6 +6,8 @@ thread until it ends, and Ctrl-C stops it with exit code 0."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -226,3 +228,32 @@ def test_follow_of_a_finished_run_prints_it_and_returns(
     assert main(["runs", "show", last_run(env), "--follow"]) == 0
     out = capsys.readouterr().out
     assert "run started: crew demo on crewai" in out and "run finished: done" in out
+
+
+def test_follow_ends_when_the_process_running_the_run_dies(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = (
+        "import os, sys, time\n"
+        "from pathlib import Path\n"
+        "from crewyard.runs.store import RunStore\n"
+        "store = RunStore(Path(sys.argv[1]))\n"
+        "store.start('20261201-000000-dead00', 'demo', {}, 'crewai', Path('out'), None)\n"
+        "store.event('20261201-000000-dead00', 'task_started', {'task': 'research'})\n"
+        "print('started', flush=True)\n"
+        "time.sleep(1)\n"
+        "os._exit(9)  # killed: the run never ends by itself\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(env.runs_db)], cwd=root, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "started\n"
+    reaper = threading.Thread(target=proc.wait, daemon=True)  # no zombie that looks alive
+    reaper.start()
+    assert main(["runs", "show", "20261201-000000-dead00", "--follow"]) == 0
+    reaper.join(10)
+    out = capsys.readouterr().out
+    assert "task started: research" in out
+    assert out.splitlines()[-2].startswith("run 20261201-000000-dead00 interrupted")
+    assert out.splitlines()[-1] == "error: the process running it stopped"
