@@ -1,13 +1,15 @@
 """Runs written straight into a run store for the run viewer's tests: a finished CrewAI run
 with a cassette (a failed attempt, a tool call, a guardrail retry) and an AutoGen debate still
-running, in this process (so no store marks it interrupted)."""
+running, in this process (so no store marks it interrupted); and a run parked on a question."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
+from crewyard.runs.questions import Asked, QuestionStore
 from crewyard.runs.store import RunStore
 
 DONE = "20261201-100000-aaaaaa"
@@ -88,3 +90,29 @@ def fill(store: RunStore, data_dir: Path) -> None:
     store.model_call(RUNNING, **call("pro", "decide"))
     store.event(RUNNING, "model_call", call("pro", "decide"))
     store.turn(RUNNING, "decide", "pro", "Yes: cheap power.")
+
+
+WAITING = "20261201-120000-cccccc"
+
+
+def park(store: RunStore, db: Path, data_dir: Path) -> None:
+    """A run parked waiting for a person's answer, with its question."""
+    store.start(WAITING, "review", {}, "crewai", data_dir / "out3", None)
+    store.event(WAITING, "task_started", {"task": "draft", "agent": "writer"})
+    questions = QuestionStore(db)
+    asked = Asked(
+        run_id=WAITING,
+        key="draft/1",
+        prompt="Is this draft good to send?",
+        context="# Draft\n\nHello.",
+        task="draft",
+        agent="writer",
+        default="",
+        asked_at=time.time(),
+        deadline=None,
+        answer=None,
+        answered_by=None,
+    )
+    questions.ask(asked)
+    questions.close()
+    store.finish(WAITING, "waiting_for_input", error="waiting for an answer")

@@ -1,6 +1,6 @@
 """What the run viewer shows, as JSON-ready data read from the run store: the runs list, and
 one run as a timeline of its events (tasks, agent turns, model calls with their replies, tool
-calls, guardrail retries) with a summary per task."""
+calls, guardrail retries) with a summary per task and the questions it asked a person."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from crewyard.runs.transcripts import (
     turns_after,
 )
 
-WAITING = "waiting_for_input"  # a parked run (another part of crewyard asks and answers)
+WAITING = "waiting_for_input"  # a parked run: its question is in the `questions` table
 LIVE = (ACTIVE, WAITING)  # statuses the page keeps polling
 TEXT_CAP = 20_000  # characters of one text the page receives
 
@@ -104,6 +104,14 @@ def run_timeline(store: RunStore, run_id: str, cassettes_dir: Path) -> dict[str,
             }
         )
     items.sort(key=lambda i: i["ts"])
+    questions = [
+        {k: (_cap(r[k]) if k in ("prompt", "context") else r[k]) for k in r.keys()}  # noqa: SIM118
+        for r in store.query(
+            "SELECT key, prompt, context, task, agent, default_answer, asked_at, deadline,"
+            " answer, answered_by FROM questions WHERE run_id = ? ORDER BY asked_at",
+            (run.id,),
+        )
+    ]
     return {
         "run": {
             **run_summary(store, run),
@@ -114,12 +122,14 @@ def run_timeline(store: RunStore, run_id: str, cassettes_dir: Path) -> dict[str,
         },
         "tasks": _tasks(items, outputs, live=run.status in LIVE),
         "items": items,
-        # ANSWER FORM (not implemented here): a run waiting for input will carry its question
-        # here; answering is `python main.py runs answer RUN_ID` for now.
+        "questions": questions,
+        # ANSWER FORM (not implemented here): the page shows what a waiting run asks;
+        # answering is `python main.py runs answer RUN_ID "…"` for now.
         "answer": {
             "waiting": run.status == WAITING,
             "supported": False,
-            "hint": f"python main.py runs answer {run.id}",
+            "questions": [q for q in questions if q["answer"] is None],
+            "hint": f'python main.py runs answer {run.id} "…"',
         },
     }
 

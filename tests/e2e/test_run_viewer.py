@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from crewyard.runs.store import RunStore
-from tests.viewer_runs import DONE, RUNNING, fill
+from tests.viewer_runs import DONE, RUNNING, WAITING, fill, park
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -58,6 +58,7 @@ def viewer(tmp_path: Path) -> Iterator[Viewer]:
     data.mkdir()
     store = RunStore(data / "runs.sqlite3")
     fill(store, data)
+    park(store, data / "runs.sqlite3", data)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CREWYARD_")},
         "CREWYARD_DATA_DIR": str(data),
@@ -97,7 +98,8 @@ def test_the_server_refuses_requests_without_its_token(viewer: Viewer) -> None:
 def test_the_server_answers_runs_and_timelines(viewer: Viewer) -> None:
     status, data = viewer.get("/api/runs", token=viewer.token)
     assert status == 200
-    assert {r["id"]: r["status"] for r in data["runs"]} == {DONE: "done", RUNNING: "running"}
+    statuses = {r["id"]: r["status"] for r in data["runs"]}
+    assert statuses == {DONE: "done", RUNNING: "running", WAITING: "waiting_for_input"}
     status, run = viewer.get(f"/api/runs/{DONE}", token=viewer.token)
     assert status == 200 and [t["name"] for t in run["tasks"]] == ["research", "write"]
     kinds = [i["kind"] for i in run["items"]]
@@ -248,3 +250,11 @@ def test_a_running_run_updates_live(viewer: Viewer, browser: Any) -> None:
     viewer.store.finish(RUNNING, "done", cost_usd=0.02)
     wait_for(browser, "#run-status", "done")
     wait_for(browser, "#run-cost", "$0.0200")
+
+
+def test_a_parked_run_shows_its_question_and_how_to_answer(viewer: Viewer, browser: Any) -> None:
+    browser.get(f"{viewer.url}#/runs/{WAITING}")
+    place = wait_for(browser, "#answer", "Is this draft good to send?")
+    assert "draft · writer asks:" in place.text
+    assert f'python main.py runs answer {WAITING} "…"' in place.text
+    assert not browser.find_elements("css selector", "#answer form")  # no answering here

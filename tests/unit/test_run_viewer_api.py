@@ -15,7 +15,7 @@ from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
 from crewyard.ui.app import create_app
 from tests.conftest import cli_uses
-from tests.viewer_runs import DONE, RUNNING, fill
+from tests.viewer_runs import DONE, RUNNING, WAITING, fill, park
 
 TOKEN = "test-token-0123456789"
 
@@ -78,11 +78,22 @@ def test_a_run_is_its_tasks_and_a_timeline_with_texts(client: TestClient) -> Non
     finished = [i["text"] for i in items if i["kind"] == "task_finished"]
     assert finished == ["Tides rise twice a day.", "# Tides\n\nThey follow the moon."]
     assert [i["ts"] for i in items] == sorted(i["ts"] for i in items)
-    assert data["answer"] == {
-        "waiting": False,
-        "supported": False,
-        "hint": f"python main.py runs answer {DONE}",
-    }
+    assert data["answer"]["waiting"] is False and data["questions"] == []
+
+
+def test_a_parked_run_shows_its_question_but_takes_no_answer(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.sqlite3")
+    park(store, tmp_path / "runs.sqlite3", tmp_path)
+    client = TestClient(create_app(store, tmp_path / "cassettes", TOKEN))
+    data = client.get(f"/api/runs/{WAITING}", headers=auth()).json()
+    assert data["run"]["status"] == "waiting_for_input" and data["run"]["live"]
+    answer = data["answer"]
+    assert answer["waiting"] and not answer["supported"]
+    assert [q["prompt"] for q in answer["questions"]] == ["Is this draft good to send?"]
+    assert answer["questions"][0]["context"] == "# Draft\n\nHello."
+    assert answer["hint"] == f'python main.py runs answer {WAITING} "…"'
+    refused = client.post(f"/api/runs/{WAITING}/answer", headers=auth(), json={"text": "ok"})
+    assert refused.status_code == 501
 
 
 def test_a_running_debate_shows_its_turns(client: TestClient) -> None:

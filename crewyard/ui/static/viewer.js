@@ -97,7 +97,7 @@
     if (shown !== id) {
       shown = id;
       rendered.clear();
-      for (const part of ["head", "tasks"]) delete drawn[part];
+      for (const part of ["head", "tasks", "answer"]) delete drawn[part];
       $("timeline").replaceChildren();
     }
     $("runs-view").hidden = true;
@@ -113,7 +113,7 @@
     if (shown !== id) return;
     document.title = data.run.crew + " · " + data.run.id;
     if (changed("head", data.run)) head(data.run);
-    answerPlace(data.answer);
+    if (changed("answer", data.answer)) answerPlace(data.answer);
     if (changed("tasks", data.tasks)) tasks(data.tasks);
     timeline(data.items);
     problem("");
@@ -148,10 +148,21 @@
     const place = $("answer");
     place.hidden = !(answer && answer.waiting);
     if (place.hidden) return;
+    const asked = (answer.questions || []).map((q) =>
+      el(
+        "div",
+        { class: "question" },
+        el("p", {}, [q.task, q.agent].filter(Boolean).join(" · ") + " asks:"),
+        el("pre", {}, q.prompt),
+        q.context ? details("about", q.context, false) : null,
+        q.default_answer !== null ? el("p", {}, "default answer: " + JSON.stringify(q.default_answer)) : null,
+        q.deadline ? el("p", {}, "deadline: " + new Date(q.deadline * 1000).toLocaleString()) : null,
+      ),
+    );
     place.replaceChildren(
-      el("strong", {}, "This run is waiting for input. "),
-      "The viewer is read-only; answer it with ",
-      el("code", {}, answer.hint),
+      el("strong", {}, "This run is waiting for input."),
+      ...asked,
+      el("p", {}, "The viewer is read-only; answer it with ", el("code", {}, answer.hint)),
     );
   }
 
