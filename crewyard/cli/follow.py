@@ -138,6 +138,7 @@ def describe(kind: str, d: dict[str, Any]) -> str:
     if kind == "run_finished":
         return f"run finished: {d.get('status')} in {d.get('duration_s')} s"
     if kind == "run_started":
-        return f"run started: crew {d.get('crew')} on {d.get('engine')} ({d.get('reason')})"
+        why = f" ({d['reason']})" if d.get("reason") else ""
+        return f"run started: crew {d.get('crew')} on {d.get('engine')}{why}"
     shown = ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("output", "text", "items"))
     return f"{kind}: {shown}"[:300]
