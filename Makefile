@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 TOPIC ?= home solar batteries
 
-.PHONY: install mcp-servers run test test-unit test-contract test-e2e lint bench clean
+.PHONY: install mcp-servers browser run test test-unit test-contract test-e2e lint bench clean
 
 install: $(STAMP)
 
@@ -28,12 +28,29 @@ $(MCP_STAMP): tests/mcp_servers/package.json
 		cd tests/mcp_servers && npm install --no-audit --no-fund --silent && touch node_modules/.installed-stamp; \
 	else echo "node is not installed: the MCP tests against the npm servers will skip"; fi
 
+# The headless browser the run viewer's page tests drive: Debian's chromium and chromedriver,
+# installed with apt-get when they are missing and apt-get can be used (root, or sudo without
+# a password); nothing is done when they are there. Otherwise those tests skip (fail in CI).
+APT_BROWSER := env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+		:; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "no apt-get: install chromium and chromedriver; the run viewer's browser tests will skip"; \
+	else \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; \
+		elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO=sudo; \
+		else echo "not root and no sudo: the run viewer's browser tests will skip"; exit 0; fi; \
+		$$SUDO $(APT_BROWSER) || { $$SUDO apt-get update -qq && $$SUDO $(APT_BROWSER); } \
+			|| echo "chromium could not be installed: the run viewer's browser tests will skip"; \
+	fi
+
 run: install
 	$(PY) main.py --crew research --input topic="$(TOPIC)"
 
 # The unit tier runs on its own first: it must not load a real engine, model or Qdrant
 # (tests/unit/conftest.py checks every test), which only a session of its own can see.
-test: test-unit mcp-servers
+test: test-unit mcp-servers browser
 	$(PY) -m pytest tests/contract tests/e2e
 
 test-unit: install
@@ -42,7 +59,7 @@ test-unit: install
 test-contract: install mcp-servers
 	$(PY) -m pytest tests/contract
 
-test-e2e: install
+test-e2e: install browser
 	$(PY) -m pytest tests/e2e
 
 lint: install

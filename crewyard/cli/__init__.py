@@ -1,5 +1,5 @@
 """python main.py …: one module per command group — run (the default: run a crew, --list,
---dry-run), new, batch, worker, schedule, runs, memory, schema. Each is imported only when its
+--dry-run), new, batch, worker, schedule, runs, ui, memory, schema. Each is imported only when its
 command is given, so the quick commands import no engine and no model library."""
 
 from __future__ import annotations
@@ -57,6 +57,10 @@ def _command(args: list[str]) -> int:
             from crewyard.cli import answer
 
             return answer.run(args[2:])
+        if args[:1] == ["ui"]:
+            from crewyard.cli import ui
+
+            return ui.run(args[1:])
         if args[:1] == ["runs"]:
             from crewyard.cli import runs
 

@@ -1,4 +1,5 @@
-"""python main.py runs [list | show RUN_ID | cost]: the run store from the shell."""
+"""python main.py runs [list | show RUN_ID [--transcript] [--follow] | cost]: the run store from
+the shell."""
 
 from __future__ import annotations
 
@@ -30,6 +31,17 @@ def _runs_parser() -> argparse.ArgumentParser:
         help="for `cost`: how to group (repeat; default: all four)",
     )
     p.add_argument("--since-days", type=positive_float, help="for `cost`: only the last N days")
+    p.add_argument(
+        "--transcript",
+        action="store_true",
+        help="for `show`: every agent turn in order (agent, model, tokens, text)",
+    )
+    p.add_argument(
+        "--follow",
+        action="store_true",
+        help="for `show`: tail a running run (events and turns as they are stored) until it "
+        "ends; with --transcript, its turns only. Ctrl-C stops following",
+    )
     return p
 
 
@@ -37,11 +49,22 @@ def _runs(args: argparse.Namespace) -> int:
     from crewyard.runs.store import RunStore
     from crewyard.settings import Settings
 
+    if (args.follow or args.transcript) and args.action != "show":
+        flag = "--follow" if args.follow else "--transcript"
+        raise ConfigError(f"{flag} is for one run", hint=f"python main.py runs show RUN_ID {flag}")
     settings = Settings.for_command_line()
     store = RunStore(settings.run_store)
     if args.action == "show":
         if not args.run_id:
             raise ConfigError("runs show needs a run id", hint="python main.py runs show RUN_ID")
+        if args.follow or args.transcript:
+            from crewyard.cli import follow
+
+            if args.follow:
+                return follow.follow(
+                    store, args.run_id, settings.cassettes_dir, turns_only=args.transcript
+                )
+            return follow.print_transcript(store, args.run_id, settings.cassettes_dir, args.json)
         return _show_run(store, args.run_id, args.json, settings.cassettes_dir)
     if args.action == "cost":
         return _costs(

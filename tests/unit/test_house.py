@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("dispatcher", ("crewyard.dispatcher", "crewyard.outcome")),
     ("durable runs", ("crewyard.durable",)),
     ("mcp server", ("crewyard.mcp_server",)),
+    ("run viewer", ("crewyard.ui",)),
     ("front doors", ("crewyard.cli", "=crewyard", "=main")),
 ]
 
