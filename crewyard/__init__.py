@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from crewyard.crews.spec import CrewSpec
     from crewyard.durable.batch import BatchResult
+    from crewyard.runs.events import Listener
     from crewyard.runs.result import RunResult
     from crewyard.settings import Settings
 
@@ -47,6 +48,8 @@ def run(
     models: dict[str, str] | None = None,
     record: bool | None = None,
     replay: str | None = None,
+    on_event: Listener | None = None,
+    stream: bool = False,
     **inputs: Any,
 ) -> RunResult:
     """Run a crew by name (or spec) with its inputs as keyword arguments.
@@ -55,12 +58,32 @@ def run(
     is kept as a cassette (record=False: not for this run), for crewyard.resume and replay;
     replay="RUN_ID" runs a recorded run again from its cassette, calling no model (inputs
     default to the recorded ones; a request that differs fails the run with a diff). Raises
-    RunFailed (with .result holding every finished task output) if the run fails."""
+    RunFailed (with .result holding every finished task output) if the run fails.
+
+    on_event(event) is called with every event of the run as it happens (an Event: .kind,
+    .run_id, .data), and with each piece of a streamed reply (kind `model_chunk`) when
+    stream=True or when the function has an attribute `wants_chunks = True`. stream=True
+    streams every reply and shows the run live: under the cell in Jupyter, else on stderr."""
     from crewyard.dispatcher import Dispatcher
 
     spec = load_crew(crew, settings) if isinstance(crew, str) else crew
-    with Dispatcher(settings, model_overrides=models) as dispatcher:  # frees the memory after
-        return dispatcher.run(spec, inputs, record=record, replay=replay)
+    listeners = _listeners(on_event, stream)
+    with Dispatcher(settings, model_overrides=models, listeners=listeners) as dispatcher:
+        return dispatcher.run(spec, inputs, record=record, replay=replay)  # memory freed after
+
+
+def _listeners(on_event: Listener | None, stream: bool) -> list[Listener]:
+    from crewyard.observe.streaming import AskingForChunks
+
+    listeners: list[Listener] = []
+    if on_event is not None:
+        wants = stream and not getattr(on_event, "wants_chunks", False)
+        listeners.append(AskingForChunks(on_event) if wants else on_event)
+    if stream:
+        from crewyard.observe.progress import live_view
+
+        listeners.append(live_view())
+    return listeners
 
 
 def resume(
@@ -142,13 +165,24 @@ async def arun(
     models: dict[str, str] | None = None,
     record: bool | None = None,
     replay: str | None = None,
+    on_event: Listener | None = None,
+    stream: bool = False,
     **inputs: Any,
 ) -> RunResult:
-    """run() without blocking the event loop (the engines run in a worker thread)."""
+    """run() without blocking the event loop (the engines run in a worker thread; on_event
+    is called from it)."""
     import asyncio
 
     return await asyncio.to_thread(
-        run, crew, settings=settings, models=models, record=record, replay=replay, **inputs
+        run,
+        crew,
+        settings=settings,
+        models=models,
+        record=record,
+        replay=replay,
+        on_event=on_event,
+        stream=stream,
+        **inputs,
     )
 
 
