@@ -67,6 +67,26 @@ def test_litellm_streams_from_an_openai_server_with_the_same_usage_and_price(
     assert all(r["stream_options"] == {"include_usage": True} for r in rest)
 
 
+def test_litellm_streams_tool_calls_rebuilt_as_a_whole_reply_has_them(
+    tmp_path: Path, fakellm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "add", "arguments": '{"a": 1}'},
+    }
+    fakellm.add(*[Reply("Adding.", tool_calls=[call], completion_tokens=5)] * 2)
+    gw = fake_gateway(tmp_path, fakellm, monkeypatch, "openai/unpriced-model")
+    tools = [{"type": "function", "function": {"name": "add", "parameters": {"type": "object"}}}]
+    whole = gw.for_run().complete("standard", HI, tools=tools)
+    chunks: list[Chunk] = []
+    streamed = gw.for_run(on_chunk=chunks.append).complete("standard", HI, tools=tools)
+    same(whole, streamed)
+    assert [c["function"] for c in streamed.tool_calls] == [c["function"] for c in whole.tool_calls]
+    assert streamed.tool_calls[0]["function"] == call["function"]
+    assert streamed.finish_reason == "tool_calls" and "".join(c.text for c in chunks) == "Adding."
+
+
 def local_gateway(tmp_path: Path) -> Gateway:
     models = {
         "aliases": {"fast": {"model": "local/smollm2", "temperature": 0}},
@@ -233,3 +253,32 @@ def test_autogen_create_stream_yields_chunks_then_the_create_result(
     assert last.content == "The tide comes in twice a day." and last.finish_reason == "stop"
     assert last.usage.completion_tokens > 0 and client.total_usage() == last.usage
     assert [c["agent"] for c in store.model_calls(run_id)] == ["researcher"]
+
+
+def test_stream_shows_the_run_live_under_a_notebook_cell(scripted: Settings) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    root = Path(__file__).resolve().parents[2]
+    cells = [
+        f"import sys; sys.path.insert(0, {str(root)!r})\n"
+        "import crewyard\nfrom crewyard.settings import Settings\n"
+        f"settings = Settings(data_dir={str(scripted.data_dir)!r}, "
+        f"crews_dir={str(scripted.crews_dir)!r}, models_file={str(scripted.models_file)!r})",
+        "result = crewyard.run('demo', settings=settings, stream=True, topic='tides')\n"
+        "print(result.status)",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3")
+    with client.setup_kernel():
+        for index, cell in enumerate(notebook.cells):
+            client.execute_cell(cell, index)
+    outputs = notebook.cells[1].outputs
+    shown = [o for o in outputs if o.get("output_type") == "display_data"]
+    printed = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    assert len(shown) == 1 and printed.strip() == "done"  # one view, updated in place
+    view = shown[0]["data"]["text/plain"]
+    assert "  … researcher is working on research\n" in view
+    assert "  researcher · research ▸ Final Answer: facts about tides\n" in view
+    assert "  writer · write ▸ # Tides report\n\nThey rise.\n  ✓ write done\n" in view
+    assert "■ done in " in view
