@@ -212,7 +212,7 @@ def _execute(
     from crewyard.runs.events import Listener
     from crewyard.runs.files import write_atomic
 
-    with Progress(stream=args.stream) as progress:
+    with Progress(stream=args.stream, quiet=args.quiet) as progress:
         listeners: list[Listener] = [] if args.quiet and not args.stream else [progress]
         dispatcher = Dispatcher(settings, model_overrides=overrides, listeners=listeners)
         try:

@@ -17,13 +17,16 @@ class Progress:
     """An event listener that keeps one status line and prints task milestones; with
     stream=True it prints the replies as they stream instead of the status line."""
 
-    def __init__(self, console: Console | None = None, *, stream: bool = False) -> None:
+    def __init__(
+        self, console: Console | None = None, *, stream: bool = False, quiet: bool = False
+    ) -> None:
         self.console = console or Console(stderr=True, highlight=False)
         self.calls = 0
         self.tokens = 0
         self.current = ""
         self._status: Status | None = None
         self.wants_chunks = stream
+        self.quiet = quiet  # the streamed replies only
         self.printer = StreamPrinter(self._write)
 
     def _write(self, text: str) -> None:  # the model's text as it is: no markup, no wrapping
@@ -48,6 +51,8 @@ class Progress:
             return
         if event.kind != EventKind.MODEL_CALL:
             self.printer.end()
+        if self.quiet and event.kind != EventKind.MODEL_CALL:
+            return
         if event.kind == EventKind.RUN_STARTED:
             replay = f", replaying run {d['replay_of']}" if d.get("replay_of") else ""
             self.console.print(

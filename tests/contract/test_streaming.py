@@ -152,12 +152,17 @@ def test_stream_prints_each_agents_reply_as_it_comes(
     assert "model_chunk" not in kinds and kinds.count("model_call") == 2
 
 
-def test_a_run_without_stream_prints_no_reply_text(
+def test_without_stream_no_reply_text_and_with_quiet_only_the_replies(
     scripted: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cli_uses(scripted, monkeypatch)
     assert main(["--crew", "demo", "--input", "topic=tides"]) == 0
-    assert "▸" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "▸" not in err and "researcher is working on research" in err
+    assert main(["--crew", "demo", "--input", "topic=moon", "--stream", "-q", "--no-cache"]) == 0
+    err = capsys.readouterr().err
+    assert "  researcher · research ▸ Final Answer: facts about tides\n" in err
+    assert "is working" not in err and "done" not in err.split("── demo")[0]
 
 
 def test_on_event_gets_the_events_and_with_stream_the_chunks_also_on_replay(
