@@ -46,8 +46,8 @@ def messages(round_no: int) -> list[dict[str, Any]]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": ask}]
 
 
-def ours(gateway: Gateway, prompt: list[dict[str, Any]]) -> tuple[float, float]:
-    """(seconds to the first chunk, seconds to the whole reply) through a run's gateway."""
+def ours(gateway: Gateway, prompt: list[dict[str, Any]]) -> tuple[float, float, str]:
+    """(seconds to the first chunk, to the whole reply, its text) through a run's gateway."""
     first: list[float] = []
 
     def on_chunk(chunk: Chunk) -> None:
@@ -55,13 +55,14 @@ def ours(gateway: Gateway, prompt: list[dict[str, Any]]) -> tuple[float, float]:
             first.append(time.perf_counter())
 
     started = time.perf_counter()
-    gateway.for_run(on_chunk=on_chunk).complete("bench", prompt, agent="researcher")
-    return first[0] - started, time.perf_counter() - started
+    reply = gateway.for_run(on_chunk=on_chunk).complete("bench", prompt, agent="researcher")
+    return first[0] - started, time.perf_counter() - started, reply.text
 
 
-def theirs(llama: Llama, prompt: list[dict[str, Any]]) -> tuple[float, float]:
+def theirs(llama: Llama, prompt: list[dict[str, Any]]) -> tuple[float, float, str]:
     """The same, with llama-cpp-python's own stream."""
     first = 0.0
+    parts: list[str] = []
     started = time.perf_counter()
     stream: Any = llama.create_chat_completion(
         messages=prompt,  # type: ignore[arg-type]
@@ -72,9 +73,10 @@ def theirs(llama: Llama, prompt: list[dict[str, Any]]) -> tuple[float, float]:
         stream=True,
     )
     for chunk in stream:
-        if not first and chunk["choices"][0]["delta"].get("content"):
-            first = time.perf_counter()
-    return first - started, time.perf_counter() - started
+        if text := chunk["choices"][0]["delta"].get("content"):
+            first = first or time.perf_counter()
+            parts.append(text)
+    return first - started, time.perf_counter() - started, "".join(parts)
 
 
 def main(rounds: int = 7) -> None:
@@ -93,7 +95,7 @@ def main(rounds: int = 7) -> None:
     )
     ours(gateway, messages(-1))  # load and warm both before timing
     theirs(direct, messages(-1))
-    rows: dict[str, list[tuple[float, float]]] = {"ours": [], "theirs": []}
+    rows: dict[str, list[tuple[float, float, str]]] = {"ours": [], "theirs": []}
     for n in range(rounds):  # alternate which side goes first
         prompt = messages(n)
         order = [("ours", ours, gateway), ("theirs", theirs, direct)]
@@ -103,6 +105,7 @@ def main(rounds: int = 7) -> None:
     first_t = statistics.median(r[0] for r in rows["theirs"]) * 1000
     whole_o = statistics.median(r[1] for r in rows["ours"]) * 1000
     whole_t = statistics.median(r[1] for r in rows["theirs"]) * 1000
+    alike = sum(o[2] == t[2] for o, t in zip(rows["ours"], rows["theirs"], strict=True))
     print(
         f"time to the first streamed token, median of {rounds} rounds, a new prompt each "
         f"(up to {MAX_TOKENS} tokens; target: gateway ≤ 1.1× direct)"
@@ -112,6 +115,7 @@ def main(rounds: int = 7) -> None:
         f"  crewyard gateway --stream     first {first_o:7.1f} ms   whole {whole_o:7.1f} ms   "
         f"{first_o / first_t:5.2f}× direct (first), {whole_o / whole_t:5.2f}× (whole)"
     )
+    print(f"  the same reply text on both sides in {alike} of {rounds} rounds")
 
 
 if __name__ == "__main__":
