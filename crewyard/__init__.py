@@ -64,10 +64,22 @@ def run(
     .run_id, .data), and with each piece of a streamed reply (kind `model_chunk`) when
     stream=True or when the function has an attribute `wants_chunks = True`. stream=True
     streams every reply and shows the run live: under the cell in Jupyter, else on stderr."""
+    listeners = _listeners(on_event, stream)
+    return _run(crew, settings, models, record, replay, listeners, inputs)
+
+
+def _run(
+    crew: str | CrewSpec,
+    settings: Settings | None,
+    models: dict[str, str] | None,
+    record: bool | None,
+    replay: str | None,
+    listeners: list[Listener],
+    inputs: dict[str, Any],
+) -> RunResult:
     from crewyard.dispatcher import Dispatcher
 
     spec = load_crew(crew, settings) if isinstance(crew, str) else crew
-    listeners = _listeners(on_event, stream)
     with Dispatcher(settings, model_overrides=models, listeners=listeners) as dispatcher:
         return dispatcher.run(spec, inputs, record=record, replay=replay)  # memory freed after
 
@@ -173,17 +185,8 @@ async def arun(
     is called from it)."""
     import asyncio
 
-    return await asyncio.to_thread(
-        run,
-        crew,
-        settings=settings,
-        models=models,
-        record=record,
-        replay=replay,
-        on_event=on_event,
-        stream=stream,
-        **inputs,
-    )
+    listeners = _listeners(on_event, stream)  # the live view belongs to the awaiting cell
+    return await asyncio.to_thread(_run, crew, settings, models, record, replay, listeners, inputs)
 
 
 def __getattr__(name: str) -> Any:

@@ -261,6 +261,9 @@ def test_autogen_create_stream_yields_chunks_then_the_create_result(
 
 
 def test_stream_shows_the_run_live_under_a_notebook_cell(scripted: Settings) -> None:
+    script = ["Final Answer: facts about tides", "# Tides report\n\nThey rise."] * 2
+    models = {"aliases": {"standard": {"model": "scripted/main", "script": script}}}
+    scripted.models_file.write_text(json.dumps(models))
     import nbformat
     from nbclient import NotebookClient
 
@@ -272,6 +275,8 @@ def test_stream_shows_the_run_live_under_a_notebook_cell(scripted: Settings) -> 
         f"crews_dir={str(scripted.crews_dir)!r}, models_file={str(scripted.models_file)!r})",
         "result = crewyard.run('demo', settings=settings, stream=True, topic='tides')\n"
         "print(result.status)",
+        "again = await crewyard.arun('demo', settings=settings, stream=True, topic='moon')\n"
+        "print(again.status)",
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     client = NotebookClient(notebook, timeout=600, kernel_name="python3")
@@ -287,3 +292,6 @@ def test_stream_shows_the_run_live_under_a_notebook_cell(scripted: Settings) -> 
     assert "  researcher · research ▸ Final Answer: facts about tides\n" in view
     assert "  writer · write ▸ # Tides report\n\nThey rise.\n  ✓ write done\n" in view
     assert "■ done in " in view
+    awaited = notebook.cells[2].outputs
+    views = [o["data"]["text/plain"] for o in awaited if o.get("output_type") == "display_data"]
+    assert len(views) == 1 and "  writer · write ▸ # Tides report" in views[0]
