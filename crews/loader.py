@@ -245,6 +245,7 @@ def load_crew(
         mcp_servers=servers,
         workspace=crew.workspace,
         web=crew.web,
+        human=crew.human,
     )
     if not crew.schedules:
         return spec

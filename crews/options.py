@@ -52,6 +52,11 @@ class DebateOptions(_Options):
         "judge, else the last agent.",
     )
     timeout_s: float = Field(default=900, gt=0, description="Wall-clock limit of the debate.")
+    human: Literal["judge"] | None = Field(
+        default=None,
+        description="judge: a person gives the verdict (asked at the terminal, in the notebook, "
+        "or parked for `runs answer`); every agent then debates unless debaters is set.",
+    )
     turn_order: Literal["round_robin", "selector"] = Field(
         default="round_robin",
         description="round_robin: strict turns in the declared order; "
@@ -74,6 +79,11 @@ class CodingOptions(_Options):
     cpu_s: int = Field(default=20, ge=1, description="CPU seconds per execution.")
     memory_mb: int = Field(default=512, ge=64, description="Address-space limit per execution.")
     network: bool = Field(default=False, description="Let executed code use the network.")
+    human: Literal["approve"] | None = Field(
+        default=None,
+        description="approve: a person approves the code that passed before it is saved; any "
+        "answer but an empty one or yes goes back to the coder as the change to make.",
+    )
     keep_scratch: bool = Field(
         default=False,
         description="Keep each round's sandbox folder (program and what it wrote) under the "

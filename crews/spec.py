@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crewyard.agents.spec import AgentSpec
 from crewyard.crews.schedules import ScheduleSpec
@@ -101,6 +101,30 @@ class WebChoice(BaseModel):
     timeout_s: float = Field(default=10.0, gt=0, le=120, description="Seconds per fetch.")
 
 
+class HumanChoice(BaseModel):
+    """How the run asks a human (CrewAI `human_input: true`, AutoGen `engine_options.human`)
+    and what it takes when nobody answers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds a question waits before `default` is taken (at a terminal, or "
+        "parked for `runs answer`); none: it waits until answered.",
+    )
+    default: str | None = Field(
+        default=None,
+        description='The answer taken on timeout ("" accepts the work as it is); needs timeout_s.',
+    )
+
+    @model_validator(mode="after")
+    def _default_needs_a_timeout(self) -> HumanChoice:
+        if (self.default is None) != (self.timeout_s is None):
+            raise ValueError("human: give timeout_s and default together (or neither)")
+        return self
+
+
 class CrewFile(BaseModel):
     """The keys of crews/<name>/crew.yaml; agents.yaml and tasks.yaml sit beside it."""
 
@@ -156,6 +180,9 @@ class CrewFile(BaseModel):
         default_factory=WorkspaceChoice,
         description="Crew folders the file tools may use besides the run's outputs folder.",
     )
+    human: HumanChoice = Field(
+        default_factory=HumanChoice, description="How a human is asked, and the default answer."
+    )
     web: WebChoice = Field(
         default_factory=WebChoice, description="Hosts the web_fetch tool may fetch from."
     )
@@ -205,6 +232,9 @@ class CrewSpec(BaseModel):
     )
     workspace: WorkspaceChoice = Field(
         default_factory=WorkspaceChoice, description="Crew folders the file tools may use."
+    )
+    human: HumanChoice = Field(
+        default_factory=HumanChoice, description="How a human is asked, and the default answer."
     )
     web: WebChoice = Field(
         default_factory=WebChoice, description="Hosts the web_fetch tool may fetch from."

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 from crewyard.errors import ConfigError, CrewyardError, EngineError, InputError, ModelError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from crewyard.crews.spec import CrewSpec
     from crewyard.durable.batch import BatchResult
+    from crewyard.human import Human, Question
     from crewyard.runs.events import Listener
     from crewyard.runs.result import RunResult
     from crewyard.settings import Settings
@@ -48,6 +50,7 @@ def run(
     models: dict[str, str] | None = None,
     record: bool | None = None,
     replay: str | None = None,
+    human: Callable[[Question], str | None] | None = None,
     on_event: Listener | None = None,
     stream: bool = False,
     **inputs: Any,
@@ -60,12 +63,16 @@ def run(
     default to the recorded ones; a request that differs fails the run with a diff). Raises
     RunFailed (with .result holding every finished task output) if the run fails.
 
+    human answers the run's questions (`human_input: true`, a human judge, an approval):
+    question → answer, or None to park the run; by default a notebook's input box asks,
+    and anywhere else the run parks (RunWaiting) until crewyard.answer(run_id, text).
+
     on_event(event) is called with every event of the run as it happens (an Event: .kind,
     .run_id, .data), and with each piece of a streamed reply (kind `model_chunk`) when
     stream=True or when the function has an attribute `wants_chunks = True`. stream=True
     streams every reply and shows the run live: under the cell in Jupyter, else on stderr."""
     listeners = _listeners(on_event, stream)
-    return _run(crew, settings, models, record, replay, listeners, inputs)
+    return _run(crew, settings, models, record, replay, human, listeners, inputs)
 
 
 def _run(
@@ -74,13 +81,17 @@ def _run(
     models: dict[str, str] | None,
     record: bool | None,
     replay: str | None,
+    human: Callable[[Question], str | None] | None,
     listeners: list[Listener],
     inputs: dict[str, Any],
 ) -> RunResult:
     from crewyard.dispatcher import Dispatcher
 
     spec = load_crew(crew, settings) if isinstance(crew, str) else crew
-    with Dispatcher(settings, model_overrides=models, listeners=listeners) as dispatcher:
+    person = _person(human)
+    with Dispatcher(
+        settings, model_overrides=models, listeners=listeners, human=person
+    ) as dispatcher:
         return dispatcher.run(spec, inputs, record=record, replay=replay)  # memory freed after
 
 
@@ -98,19 +109,45 @@ def _listeners(on_event: Listener | None, stream: bool) -> list[Listener]:
     return listeners
 
 
+def answer(
+    run_id: str,
+    text: str | None = None,
+    *,
+    settings: Settings | None = None,
+    human: Callable[[Question], str | None] | None = None,
+) -> RunResult:
+    """Answer the question a parked run waits on (text None: the crew's default answer) and
+    resume it; returns the resumed run's result (it may park again on a next question)."""
+    from crewyard.human.answers import give_answer
+    from crewyard.settings import Settings
+
+    asked = give_answer(settings or Settings(), run_id, text)
+    return resume(asked.run_id, settings=settings, human=human)
+
+
+def _person(human: Callable[[Question], str | None] | None) -> Human | None:
+    from crewyard.human import CallbackHuman
+    from crewyard.human.terminal import NotebookHuman, in_notebook
+
+    if human is not None:
+        return CallbackHuman(human)
+    return NotebookHuman() if in_notebook() else None
+
+
 def resume(
     run_id: str,
     *,
     from_task: str | None = None,
     settings: Settings | None = None,
     models: dict[str, str] | None = None,
+    human: Callable[[Question], str | None] | None = None,
 ) -> RunResult:
     """Continue a run that stopped: its finished tasks keep their outputs and its recorded
     model calls are reused (none is paid twice); from_task reruns from that task. Returns the
     new run's result (its resume_of names the old run)."""
     from crewyard.dispatcher import Dispatcher
 
-    with Dispatcher(settings, model_overrides=models) as dispatcher:
+    with Dispatcher(settings, model_overrides=models, human=_person(human)) as dispatcher:
         crew = dispatcher.store.get(run_id).crew
         spec = load_crew(crew, dispatcher.settings)
         return dispatcher.run(spec, resume=run_id, from_task=from_task)
@@ -177,6 +214,7 @@ async def arun(
     models: dict[str, str] | None = None,
     record: bool | None = None,
     replay: str | None = None,
+    human: Callable[[Question], str | None] | None = None,
     on_event: Listener | None = None,
     stream: bool = False,
     **inputs: Any,
@@ -186,7 +224,9 @@ async def arun(
     import asyncio
 
     listeners = _listeners(on_event, stream)  # the live view belongs to the awaiting cell
-    return await asyncio.to_thread(_run, crew, settings, models, record, replay, listeners, inputs)
+    return await asyncio.to_thread(
+        _run, crew, settings, models, record, replay, human, listeners, inputs
+    )
 
 
 def __getattr__(name: str) -> Any:
@@ -203,6 +243,7 @@ __all__ = [
     "EngineError",
     "InputError",
     "ModelError",
+    "answer",
     "arun",
     "batch",
     "costs",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from crewyard.crews.spec import CrewSpec
+from crewyard.errors import CrewyardError
 from crewyard.gateway.records import CallRecord
 from crewyard.gateway.tapes import NO_TAPE, Tape
 from crewyard.gateway.usage import Limits, UsageMeter
@@ -27,6 +28,7 @@ RESULT_CAP = 500  # characters of a tool's answer a tool_call event keeps
 
 if TYPE_CHECKING:
     from crewyard.gateway import Gateway, RunGateway
+    from crewyard.human import RunHuman
 
 
 @dataclass
@@ -58,6 +60,7 @@ class RunContext:
     # what picks a task's tools when its agent has more than max_tools (default: the memory's
     # embedder, if the run has memory; else shared words)
     embedder: TextEmbedder | None = None
+    human: RunHuman | None = None  # who answers the run's questions (None: nobody asks)
     gateway: RunGateway = field(init=False)
     _selected: dict[tuple[str, str | None], list[str]] = field(default_factory=dict, init=False)
 
@@ -105,6 +108,33 @@ class RunContext:
         # the declared template is filled again; an engine's own name (coding's NAME.py) kept
         template = None if declared is not None and declared.output_file else old.output_file
         return self.finish_task(task, old.agent, old.output, template)
+
+    def ask_human(
+        self, place: str, prompt: str, context: str = "", agent: str | None = None
+    ) -> str:
+        """Ask the run's human (place: task:kind, the same when a resumed run asks again);
+        raises WaitingForInput when nobody can answer now: the run is parked."""
+        from crewyard.human import Question
+
+        human = self.human
+        if human is None:
+            raise CrewyardError("this run was started without a way to ask a human")
+        chosen = self.spec.human
+        question = Question(
+            key=human.key(place),
+            prompt=prompt,
+            context=context,
+            task=place.split(":")[0] or None,
+            agent=agent,
+            default=chosen.default,
+            timeout_s=chosen.timeout_s,
+        )
+        self.events.emit(
+            EventKind.HUMAN_ASKED, key=question.key, task=question.task, agent=agent, prompt=prompt
+        )
+        answer = human.ask(question)
+        self.events.emit(EventKind.HUMAN_ANSWERED, key=question.key, chars=len(answer))
+        return answer
 
     def call_tool(self, spec: Tool, args: dict[str, Any], agent: str | None = None) -> str:
         """Run a tool for an agent. A failure comes back as text the agent reads; a tool

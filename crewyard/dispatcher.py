@@ -13,14 +13,17 @@ from crewyard.crews.inputs import resolve_inputs
 from crewyard.crews.spec import CrewSpec
 from crewyard.crews.templates import filled
 from crewyard.crews.tooling import check_tool_needs, run_tools
-from crewyard.errors import BudgetExceeded, ConfigError, CrewyardError
+from crewyard.errors import ConfigError, CrewyardError, ExitCode
 from crewyard.gateway.config import ModelTable
+from crewyard.human import Human, RunHuman
 from crewyard.observe.logs import run_log
+from crewyard.outcome import status_of, telling, without_traceback
 from crewyard.plan import Plan, check_where_written, plan
 from crewyard.recall import memory_tools, recall, remember, render, with_memory
 from crewyard.redact import logger, redact
 from crewyard.runs.cassettes import CassetteWriter, cassette_path
 from crewyard.runs.events import EventKind, EventSink, Listener
+from crewyard.runs.questions import QuestionStore
 from crewyard.runs.replay import MemoryTape, open_player
 from crewyard.runs.result import RunResult, TaskOutput
 from crewyard.runs.resuming import ResumingTape, Taping, plan_resume
@@ -42,6 +45,12 @@ class RunFailed(CrewyardError):
         self.result = result
 
 
+class RunWaiting(RunFailed):
+    """The run is parked, waiting for a human's answer (`runs answer RUN_ID …`)."""
+
+    exit_code = ExitCode.WAITING
+
+
 class Dispatcher:
     """Runs crews. One Dispatcher can run many crews; each run gets its own RunContext.
 
@@ -56,8 +65,12 @@ class Dispatcher:
         listeners: list[Listener] | None = None,
         gateway: Gateway | None = None,
         memory: Memory | None = None,
+        human: Human | None = None,
     ) -> None:
+        """human: the person who answers the runs' questions now (a terminal, a notebook);
+        without one, a question parks the run as waiting_for_input."""
         self.settings = settings or Settings()
+        self.human = human
         self.table = (
             gateway.table
             if gateway is not None
@@ -68,6 +81,7 @@ class Dispatcher:
         self._owns_memory = memory is None  # what it opens itself, it closes
         self.listeners = list(listeners or [])
         self.store = RunStore(self.settings.run_store)
+        self._questions: QuestionStore | None = None  # opened by the first run
 
     def __enter__(self) -> Dispatcher:
         return self
@@ -82,6 +96,8 @@ class Dispatcher:
             self._memory.close()
             self._memory = None
         self.store.close()
+        if self._questions is not None:
+            self._questions.close()
 
     def share_memory(self, memory: Memory) -> None:
         """Use this memory (opened and closed by the caller: several dispatchers share it)."""
@@ -238,6 +254,7 @@ class Dispatcher:
             kept=dict(taping.resumed.kept) if taping.resumed is not None else {},
         )
         ctx.notes.extend(spec.warnings)  # CrewAI keys accepted but not acted on
+        ctx.human = self._human_for(run_id, taping)
         started = time.perf_counter()
         if spec.memory.enabled:
             # a replay never opens the memory: the cassette holds what the run read from it
@@ -270,9 +287,9 @@ class Dispatcher:
             # the whole story goes to the run's log file; the record and the console get the
             # cause in a line or two
             events.log.opt(exception=exc).trace("the engine stopped with an exception")
-            failure = _telling(exc, ctx.gateway.raised)
-            status = "budget_exceeded" if isinstance(failure, BudgetExceeded) else "failed"
-            error = redact(_without_traceback(failure))
+            failure = telling(exc, ctx.gateway.raised)
+            status = status_of(failure)
+            error = redact(without_traceback(failure))
             events.emit(EventKind.ERROR, message=error)
         if status != "done":
             outputs = [
@@ -280,7 +297,8 @@ class Dispatcher:
                 for c in self.store.checkpoints(run_id)
             ]
         final = outputs[-1].output if outputs else ""
-        if spec.memory.enabled and outputs and player is None:  # a replay learns nothing new
+        learns = player is None and status != "waiting_for_input"  # learnt when it finishes
+        if spec.memory.enabled and outputs and learns:
             stored = remember(
                 self.memory, spec, inputs, run_id, the_plan.engine, outputs, status == "done"
             )
@@ -317,11 +335,23 @@ class Dispatcher:
         )
         if status == "interrupted":
             raise KeyboardInterrupt
+        if status == "waiting_for_input":
+            raise RunWaiting(f"run {run_id} of crew {spec.name!r} is {error}", result)
         if status != "done":
             verb = "stopped" if status == "budget_exceeded" else "failed"
             message = f"run {run_id} of crew {spec.name!r} {verb}: {error}"
             raise RunFailed(message, result) from failure
         return result
+
+    def _human_for(self, run_id: str, taping: Taping) -> RunHuman:
+        """The run's human: the answers of the run it resumes carried over, then the
+        person at hand, then parking."""
+        if self._questions is None:
+            self._questions = QuestionStore(self.settings.run_store)
+        questions = self._questions
+        if taping.resumed is not None:
+            questions.carry(taping.resumed.run_id, run_id)
+        return RunHuman(questions, run_id, self.human)
 
 
 def _mcp_servers(spec: CrewSpec, log_dir: Path, run_id: str) -> AbstractContextManager[Any]:
@@ -339,32 +369,6 @@ def _announce_mcp(ctx: RunContext, mcp: McpClients) -> None:
     for server, why in mcp.failed.items():
         ctx.notes.append(f"MCP server {server} did not start (required: false): {why}")
         ctx.events.emit(EventKind.MCP_SERVER_FAILED, server=server, reason=why)
-
-
-def _telling(exc: BaseException, raised: list[CrewyardError]) -> BaseException:
-    """The most telling error: ours (model, budget, config) beat their wrappers — found in the
-    exception's chain, or, when an engine wrapped ours as text (AutoGen does), the error the
-    run's gateway raised that the wrapper quotes."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, CrewyardError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    text = str(exc)
-    return next((err for err in reversed(raised) if str(err) in text), exc)
-
-
-def _without_traceback(failure: BaseException) -> str:
-    """What went wrong, without the traceback an engine may have put in its message."""
-    text = (
-        str(failure)
-        if isinstance(failure, CrewyardError)
-        else f"{type(failure).__name__}: {failure}"
-    )
-    cut = text.find("Traceback (most recent call last)")
-    if cut > 0:
-        text = text[:cut].rstrip(" \n:") or text
-    return text.strip()
 
 
 def _warn(warning: str, notes: list[str]) -> None:

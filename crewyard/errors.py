@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILED = 1  # a run failed, or stopped at its budget
     BAD_INPUT = 2  # a bad command, crew file, models.yaml or input
+    WAITING = 3  # the run is parked, waiting for a human's answer (`runs answer`)
     INTERRUPTED = 130  # Ctrl-C
     CLOSED_OUTPUT = 141  # the reader of the output went away (`… | head`), as after SIGPIPE
 

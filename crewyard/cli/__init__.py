@@ -53,6 +53,10 @@ def _command(args: list[str]) -> int:
             from crewyard.cli import new
 
             return new.run(args[1:])
+        if args[:2] == ["runs", "answer"]:
+            from crewyard.cli import answer
+
+            return answer.run(args[2:])
         if args[:1] == ["runs"]:
             from crewyard.cli import runs
 
@@ -64,6 +68,9 @@ def _command(args: list[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.BAD_INPUT
     except CrewyardError as exc:
+        if exc.exit_code == ExitCode.WAITING:
+            print(str(exc), file=sys.stderr)
+            return ExitCode.WAITING
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.FAILED
     except KeyboardInterrupt:

@@ -207,14 +207,19 @@ def _execute(
     overrides: dict[str, str],
     args: argparse.Namespace,
 ) -> int:
-    from crewyard.dispatcher import Dispatcher, RunFailed
+    from crewyard.dispatcher import Dispatcher, RunFailed, RunWaiting
+    from crewyard.human.terminal import TerminalHuman
     from crewyard.observe.progress import Progress
     from crewyard.runs.events import Listener
     from crewyard.runs.files import write_atomic
 
+    # a person at the terminal answers the run's questions; elsewhere a question parks it
+    person = TerminalHuman() if sys.stdin.isatty() else None
     with Progress(stream=args.stream, quiet=args.quiet) as progress:
         listeners: list[Listener] = [] if args.quiet and not args.stream else [progress]
-        dispatcher = Dispatcher(settings, model_overrides=overrides, listeners=listeners)
+        dispatcher = Dispatcher(
+            settings, model_overrides=overrides, listeners=listeners, human=person
+        )
         try:
             result = dispatcher.run(
                 spec,
@@ -224,6 +229,14 @@ def _execute(
                 resume=args.resume,
                 from_task=args.from_task,
             )
+        except RunWaiting as exc:
+            waiting = exc.result
+            print(
+                f"{exc}\nanswer it with: python main.py runs answer {waiting.run_id} "
+                '"your answer" (the run then goes on from where it stopped)',
+                file=sys.stderr,
+            )
+            return ExitCode.WAITING
         except RunFailed as exc:
             failed = exc.result
             print(f"error: {exc}", file=sys.stderr)

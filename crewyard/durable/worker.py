@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from crewyard.durable import engine, schedules
 from crewyard.durable.batch import run_item
+from crewyard.durable.deadlines import SWEEP_S, take_defaults
 from crewyard.durable.heartbeat import Heartbeat
 from crewyard.durable.runner import CrewRunner
 from crewyard.settings import Settings
@@ -48,8 +49,11 @@ def run_worker(settings: Settings, options: WorkerOptions, stop: threading.Event
                 options.said(f"worker {heart.me}: {len(names)} schedule(s) declared")
             listening = ", ".join(options.queues) if options.queues else "every queue"
             options.said(f"worker {heart.me} is taking work from {listening} (Ctrl-C stops it)")
+            sweep = time.monotonic()
             while not stop.wait(1.0):
-                pass
+                if time.monotonic() >= sweep:  # parked runs whose answer is overdue
+                    take_defaults(runner, options.said)
+                    sweep = time.monotonic() + SWEEP_S
             running = runner.active
             options.said(
                 f"worker {heart.me} is stopping: taking no new work; {running} run(s) under way "

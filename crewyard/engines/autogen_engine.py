@@ -46,6 +46,9 @@ from crewyard.runs.events import EventKind
 from crewyard.runs.result import TaskOutput
 
 MEMORY_TOOLS = ("memory_search", "memory_save")
+VERDICT = "Give your verdict: which side is right, and your reasons."
+APPROVE = "Approve this code? Enter or yes saves it; anything else is sent to the coder."
+APPROVED = frozenset({"", "y", "yes", "ok", "approve", "approved", "lgtm"})
 MAX_STEPS = 5  # tool calls in a row an agent answering in steps may make before it answers
 
 
@@ -111,6 +114,8 @@ async def _debate(ctx: RunContext) -> list[TaskOutput]:
     opts = DebateOptions.model_validate(ctx.spec.engine_options)
     names = list(ctx.spec.agents)
     judge = opts.judge or ("judge" if "judge" in names else names[-1])
+    if opts.human == "judge":  # a person judges: every agent may debate
+        judge = opts.judge or "judge"
     debaters = list(opts.debaters or [n for n in names if n != judge])
     if not debaters:
         raise EngineError("a debate needs at least one debater besides the judge")
@@ -140,6 +145,13 @@ async def _debate(ctx: RunContext) -> list[TaskOutput]:
             f"{question}\n\nThe debate so far:\n\n{transcript}\n\n"
             "Give your verdict: which side is right, and your reasons."
         )
+        if opts.human == "judge":
+            verdict = await asyncio.to_thread(
+                ctx.ask_human, f"{name}:verdict", VERDICT, f"{question}\n\n{transcript}", judge
+            )
+            ctx.store.turn(ctx.run_id, name, judge, verdict)
+            run.outputs.append(ctx.finish_task(name, judge, verdict))
+            continue
         judge_agent = run.assistant(judge)
         guard, prompt = Guard.of(name, ctx), verdict_prompt
         while True:  # the judge keeps its history: a retry reads its verdict and the reasons
@@ -189,9 +201,12 @@ async def _coding(ctx: RunContext) -> list[TaskOutput]:
         try:
             while True:  # the team keeps its history: a retry reads the reasons after its code
                 await run.team(team, message)
-                if not executor.passed or not (reasons := await _review(guard, executor.last_code)):
+                if executor.passed and (reasons := await _review(guard, executor.last_code)):
+                    message, executor.passed = feedback(reasons), False
+                elif executor.passed and (change := await _approval(ctx, opts, name, executor)):
+                    message, executor.passed = f"A reviewer asks for a change: {change}", False
+                else:
                     break
-                message, executor.passed = feedback(reasons), False
             if not executor.passed:
                 raise EngineError(
                     f"task {name!r}: the code still fails after {executor.rounds} execution(s) "
@@ -210,6 +225,18 @@ async def _coding(ctx: RunContext) -> list[TaskOutput]:
             EventKind.CODE_SAVED, task=name, file=done.output_file, rounds=executor.rounds
         )
     return run.outputs
+
+
+async def _approval(
+    ctx: RunContext, opts: CodingOptions, task: str, executor: SandboxExecutor
+) -> str | None:
+    """With `human: approve`, the change a person asks for before the code is saved (None:
+    approved, or nobody is to approve)."""
+    if opts.human != "approve":
+        return None
+    code = executor.last_code
+    answer = await asyncio.to_thread(ctx.ask_human, f"{task}:approve", APPROVE, code, opts.coder)
+    return None if answer.strip().lower().rstrip(".!") in APPROVED else answer.strip()
 
 
 async def _review(guard: Guard | None, output: str) -> list[Reason]:

@@ -290,10 +290,14 @@ def run_crewai(ctx: RunContext) -> list[TaskOutput]:
     """Run a sequential or hierarchical crew; returns the task outputs in order."""
     folder = usable_folder(ctx.settings.data_dir / "crewai", "CrewAI's task outputs folder")
 
+    # imported here: CrewAI itself is imported above, with its telemetry off
+    from crewyard.engines.crewai_human import asking_the_run_human
+
     def in_this_thread() -> list[TaskOutput]:
         token = _KICKOFF_DB.set(folder / f"{ctx.run_id}.db")
         try:
-            return _run(ctx)
+            with asking_the_run_human(ctx):
+                return _run(ctx)
         finally:
             _KICKOFF_DB.reset(token)
 

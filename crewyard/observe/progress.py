@@ -73,6 +73,10 @@ class Progress:
             self.printer.call_ended(d)
             self.calls += 1
             self.tokens += int(d.get("prompt_tokens") or 0) + int(d.get("completion_tokens") or 0)
+        elif event.kind == EventKind.HUMAN_ASKED and self._status is not None:
+            self._status.stop()  # the question has the terminal to itself
+        elif event.kind == EventKind.HUMAN_ANSWERED and self._status is not None:
+            self._status.start()
         elif event.kind == EventKind.ERROR:
             self.console.print(f"  [red]✗[/] {d.get('message')}")
         if event.kind in (EventKind.AGENT_TURN, EventKind.TASK_STARTED):

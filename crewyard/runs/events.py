@@ -40,6 +40,8 @@ class EventKind(StrEnum):
     CODE_SAVED = "code_saved"
     GUARDRAIL_PASSED = "guardrail_passed"
     GUARDRAIL_FAILED = "guardrail_failed"
+    HUMAN_ASKED = "human_asked"  # a question to a human (answered now, or parked)
+    HUMAN_ANSWERED = "human_answered"
     MEMORY_RECALLED = "memory_recalled"
     MEMORY_STORED = "memory_stored"
     RUN_FINISHED = "run_finished"

@@ -63,6 +63,12 @@ CREATE TABLE IF NOT EXISTS workers (
   id TEXT PRIMARY KEY, host TEXT NOT NULL, pid BIGINT NOT NULL, queues TEXT,
   started_at DOUBLE PRECISION NOT NULL, beat_at DOUBLE PRECISION NOT NULL
 );
+CREATE TABLE IF NOT EXISTS questions (
+  run_id TEXT NOT NULL, key TEXT NOT NULL, prompt TEXT NOT NULL, context TEXT, task TEXT,
+  agent TEXT, default_answer TEXT, asked_at DOUBLE PRECISION NOT NULL,
+  deadline DOUBLE PRECISION, answer TEXT, answered_at DOUBLE PRECISION, answered_by TEXT,
+  PRIMARY KEY (run_id, key)
+);
 CREATE INDEX IF NOT EXISTS firings_schedule ON firings(schedule, fired_for);
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
 CREATE INDEX IF NOT EXISTS calls_run ON model_calls(run_id)
