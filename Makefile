@@ -70,6 +70,7 @@ lint: install
 bench: install
 	$(PY) bench/cold_start.py
 	$(PY) bench/local_model.py
+	$(PY) bench/stream_first_token.py
 	$(PY) bench/orchestration.py
 	$(PY) bench/debate_orchestration.py
 	$(PY) bench/gateway_overhead.py

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from crewyard.crews.spec import CrewSpec
     from crewyard.durable.batch import BatchResult
     from crewyard.human import Human, Question
+    from crewyard.runs.events import Listener
     from crewyard.runs.result import RunResult
     from crewyard.settings import Settings
 
@@ -50,6 +51,8 @@ def run(
     record: bool | None = None,
     replay: str | None = None,
     human: Callable[[Question], str | None] | None = None,
+    on_event: Listener | None = None,
+    stream: bool = False,
     **inputs: Any,
 ) -> RunResult:
     """Run a crew by name (or spec) with its inputs as keyword arguments.
@@ -62,13 +65,48 @@ def run(
 
     human answers the run's questions (`human_input: true`, a human judge, an approval):
     question → answer, or None to park the run; by default a notebook's input box asks,
-    and anywhere else the run parks (RunWaiting) until crewyard.answer(run_id, text)."""
+    and anywhere else the run parks (RunWaiting) until crewyard.answer(run_id, text).
+
+    on_event(event) is called with every event of the run as it happens (an Event: .kind,
+    .run_id, .data), and with each piece of a streamed reply (kind `model_chunk`) when
+    stream=True or when the function has an attribute `wants_chunks = True`. stream=True
+    streams every reply and shows the run live: under the cell in Jupyter, else on stderr."""
+    listeners = _listeners(on_event, stream)
+    return _run(crew, settings, models, record, replay, human, listeners, inputs)
+
+
+def _run(
+    crew: str | CrewSpec,
+    settings: Settings | None,
+    models: dict[str, str] | None,
+    record: bool | None,
+    replay: str | None,
+    human: Callable[[Question], str | None] | None,
+    listeners: list[Listener],
+    inputs: dict[str, Any],
+) -> RunResult:
     from crewyard.dispatcher import Dispatcher
 
     spec = load_crew(crew, settings) if isinstance(crew, str) else crew
     person = _person(human)
-    with Dispatcher(settings, model_overrides=models, human=person) as dispatcher:
-        return dispatcher.run(spec, inputs, record=record, replay=replay)
+    with Dispatcher(
+        settings, model_overrides=models, listeners=listeners, human=person
+    ) as dispatcher:
+        return dispatcher.run(spec, inputs, record=record, replay=replay)  # memory freed after
+
+
+def _listeners(on_event: Listener | None, stream: bool) -> list[Listener]:
+    from crewyard.observe.streaming import AskingForChunks
+
+    listeners: list[Listener] = []
+    if on_event is not None:
+        wants = stream and not getattr(on_event, "wants_chunks", False)
+        listeners.append(AskingForChunks(on_event) if wants else on_event)
+    if stream:
+        from crewyard.observe.progress import live_view
+
+        listeners.append(live_view())
+    return listeners
 
 
 def answer(
@@ -177,13 +215,17 @@ async def arun(
     record: bool | None = None,
     replay: str | None = None,
     human: Callable[[Question], str | None] | None = None,
+    on_event: Listener | None = None,
+    stream: bool = False,
     **inputs: Any,
 ) -> RunResult:
-    """run() without blocking the event loop (the engines run in a worker thread)."""
+    """run() without blocking the event loop (the engines run in a worker thread; on_event
+    is called from it)."""
     import asyncio
 
+    listeners = _listeners(on_event, stream)  # the live view belongs to the awaiting cell
     return await asyncio.to_thread(
-        run, crew, settings=settings, models=models, record=record, replay=replay, **inputs
+        _run, crew, settings, models, record, replay, human, listeners, inputs
     )
 
 

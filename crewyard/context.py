@@ -70,6 +70,8 @@ class RunContext:
             limits=Limits(budget.max_tokens, budget.max_cost_usd),
             on_record=self.record_call,
             tape=tape,
+            # streamed only when a listener reads the pieces (--stream, on_event + stream)
+            on_chunk=self.events.chunk if self.events.streams else None,
         )
 
     @property

@@ -98,6 +98,11 @@ def _run_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="stop the run cleanly once it has spent X dollars",
     )
+    p.add_argument(
+        "--stream",
+        action="store_true",
+        help="print each agent's reply on stderr as the model generates it",
+    )
     loud = p.add_mutually_exclusive_group()
     loud.add_argument(
         "-v", "--verbose", action="store_true", help="every event of the run on the console"
@@ -210,8 +215,8 @@ def _execute(
 
     # a person at the terminal answers the run's questions; elsewhere a question parks it
     person = TerminalHuman() if sys.stdin.isatty() else None
-    with Progress() as progress:
-        listeners: list[Listener] = [] if args.quiet else [progress]
+    with Progress(stream=args.stream, quiet=args.quiet) as progress:
+        listeners: list[Listener] = [] if args.quiet and not args.stream else [progress]
         dispatcher = Dispatcher(
             settings, model_overrides=overrides, listeners=listeners, human=person
         )

@@ -39,6 +39,7 @@ from crewyard.context import RunContext
 from crewyard.crews.options import CodingOptions
 from crewyard.engines import autogen_steps, react
 from crewyard.errors import EngineError
+from crewyard.gateway.records import Completion
 from crewyard.runs.events import EventKind
 from crewyard.tools import Tool as CrewyardTool
 from crewyard.tools.sandbox import SandboxLimits, run_python
@@ -122,6 +123,39 @@ class GatewayChatClient(ChatCompletionClient):
         extra_create_args: Mapping[str, Any] = {},
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
+        call, stepped = self._request(messages, tools, json_output, extra_create_args)
+        return self._result(await self._ctx.gateway.acomplete(**call), stepped, tools)
+
+    async def create_stream(  # type: ignore[override]
+        self,
+        messages: Sequence[LLMMessage],
+        *,
+        tools: Sequence[Tool | ToolSchema] = [],
+        tool_choice: Any = "auto",
+        json_output: bool | type[BaseModel] | None = None,
+        extra_create_args: Mapping[str, Any] = {},
+        cancellation_token: CancellationToken | None = None,
+    ) -> AsyncGenerator[str | CreateResult, None]:
+        """The reply's text as it is generated, then create()'s CreateResult (a retry streams
+        again from the start; a JSON step for tools is read whole, not streamed)."""
+        call, stepped = self._request(messages, tools, json_output, extra_create_args)
+        if stepped:
+            yield self._result(await self._ctx.gateway.acomplete(**call), stepped, tools)
+            return
+        async for item in self._ctx.gateway.astream(**call):
+            if isinstance(item, Completion):  # the last item
+                yield self._result(item, stepped, tools)
+            elif item.text:
+                yield item.text
+
+    def _request(
+        self,
+        messages: Sequence[LLMMessage],
+        tools: Sequence[Tool | ToolSchema],
+        json_output: bool | type[BaseModel] | None,
+        extra_create_args: Mapping[str, Any],
+    ) -> tuple[dict[str, Any], bool]:
+        """The gateway call AutoGen asks for, and whether it is a JSON step (a turn event)."""
         schemas = [t.schema if isinstance(t, Tool) else t for t in tools]
         openai_tools = [{"type": "function", "function": dict(s)} for s in schemas] or None
         fmt = _response_format(json_output)
@@ -136,15 +170,20 @@ class GatewayChatClient(ChatCompletionClient):
                 fmt = react.response_format(autogen_steps.shapes(tools)) if structured else None
         task = self._task()
         self._ctx.events.emit(EventKind.AGENT_TURN, agent=self._agent, task=task)
-        reply = await self._ctx.gateway.acomplete(
-            self._ctx.model_for(task, self._alias),
-            [m for msg in messages for m in _to_openai(msg)],
-            agent=self._agent,
-            task=task,
-            response_format=fmt,
-            tools=openai_tools,
+        call = {
+            "ref": self._ctx.model_for(task, self._alias),
+            "messages": [m for msg in messages for m in _to_openai(msg)],
+            "agent": self._agent,
+            "task": task,
+            "response_format": fmt,
+            "tools": openai_tools,
             **{k: v for k, v in extra_create_args.items() if k in ("temperature", "max_tokens")},
-        )
+        }
+        return call, stepped
+
+    def _result(
+        self, reply: Completion, stepped: bool, tools: Sequence[Tool | ToolSchema]
+    ) -> CreateResult:
         self._last = RequestUsage(reply.prompt_tokens, reply.completion_tokens)
         self._total = RequestUsage(
             self._total.prompt_tokens + reply.prompt_tokens,
@@ -183,14 +222,6 @@ class GatewayChatClient(ChatCompletionClient):
         if self._close_fences and text.count("```") % 2:  # small models forget the last fence
             text += "\n```"
         return CreateResult(finish_reason=finish, content=text, usage=self._last, cached=False)
-
-    async def create_stream(  # type: ignore[override]
-        self, messages: Sequence[LLMMessage], **kwargs: Any
-    ) -> AsyncGenerator[str | CreateResult, None]:
-        # The gateway answers whole replies: one chunk, then the result.
-        result = await self.create(messages, **kwargs)
-        yield str(result.content)
-        yield result
 
     async def close(self) -> None:
         return None

@@ -134,6 +134,7 @@ class GatewayLLM(BaseLLM):
             self._guard.refuse_if_stopped()
         model = self._ctx.model_for(task, self.model)
         step = None if self._guard or response_model else self._step_format(model, from_task)
+        stepped: dict[str, Any] = {"response_format": step} if step else {}
         completion = self._ctx.gateway.complete(
             model,
             [{"role": m["role"], "content": m.get("content") or ""} for m in messages],
@@ -141,7 +142,7 @@ class GatewayLLM(BaseLLM):
             temperature=self.temperature,
             agent=agent,
             task=task,
-            **({"response_format": step} if step else {}),
+            **stepped,
         )
         if step:  # the JSON step, as the text CrewAI parses
             completion = dataclasses.replace(completion, text=react.as_text(completion.text))

@@ -5,14 +5,16 @@ speaker selectors call this; nothing else applies budget or recording."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from crewyard.errors import BudgetExceeded, CrewyardError, ModelError
-from crewyard.gateway.call import check_options
-from crewyard.gateway.records import CallRecord, Completion
+from crewyard.gateway.call import ChunkSink, check_options
+from crewyard.gateway.records import CallRecord, Chunk, ChunkFn, Completion
 from crewyard.gateway.tapes import NO_TAPE, Replayed, Request, Tape
 from crewyard.gateway.usage import NO_LIMITS, Limits, UsageMeter
 
@@ -28,12 +30,15 @@ class RunGateway:
         limits: Limits = NO_LIMITS,
         on_record: Callable[[CallRecord], None] | None = None,
         tape: Tape = NO_TAPE,
+        on_chunk: ChunkFn | None = None,
     ) -> None:
         self.gateway = gateway
         self.limits = limits
         self.tape = tape
         self.usage = UsageMeter()
         self._on_record = on_record
+        self._on_chunk = on_chunk  # the run's chunk listener: every call is streamed to it
+        self._calls = itertools.count(1)
         # the errors this view raised to the engine: an engine that wraps them in its own
         # exception (AutoGen does, as text) still lets the run name the real cause
         self.raised: list[CrewyardError] = []
@@ -55,20 +60,23 @@ class RunGateway:
         *,
         agent: str | None = None,
         task: str | None = None,
+        on_chunk: ChunkFn | None = None,
         **options: Any,
     ) -> Completion:
         """One chat completion: retried, fallen back and recorded attempt by attempt.
 
         ref: an alias, a LiteLLM model string, or `auto` (routed by complexity).
         options: stop, tools, temperature, max_tokens, response_format; unset ones come
-        from the alias in models.yaml."""
+        from the alias in models.yaml. The reply is streamed — to on_chunk and to the run's
+        chunk listener — only when one of them is there; the Completion is the same."""
         check_options(options)
         request = Request(ref, messages, options, agent, task)
+        sink = self._sink(request, on_chunk)
         started = time.perf_counter()
         try:
             if (played := self.tape.play(request)) is not None:
-                return self._replayed(request, played, started)
-            result = self.gateway.send(request, self)
+                return self._replayed(request, played, started, sink)
+            result = self.gateway.send(request, self, sink)
         except (ModelError, BudgetExceeded) as exc:
             self.tape.keep(request, error=exc)
             self.raised.append(exc)
@@ -86,16 +94,18 @@ class RunGateway:
         *,
         agent: str | None = None,
         task: str | None = None,
+        on_chunk: ChunkFn | None = None,
         **options: Any,
     ) -> Completion:
         """complete() for async engines."""
         check_options(options)
         request = Request(ref, messages, options, agent, task)
+        sink = self._sink(request, on_chunk)
         started = time.perf_counter()
         try:
             if (played := self.tape.play(request)) is not None:
-                return self._replayed(request, played, started)
-            result = await self.gateway.asend(request, self)
+                return self._replayed(request, played, started, sink)
+            result = await self.gateway.asend(request, self, sink)
         except (ModelError, BudgetExceeded) as exc:
             self.tape.keep(request, error=exc)
             self.raised.append(exc)
@@ -106,11 +116,47 @@ class RunGateway:
         self.tape.keep(request, result)
         return result
 
-    def _replayed(self, request: Request, played: Replayed, started: float) -> Completion:
+    async def astream(
+        self,
+        ref: str,
+        messages: list[dict[str, Any]],
+        *,
+        agent: str | None = None,
+        task: str | None = None,
+        **options: Any,
+    ) -> AsyncIterator[Chunk | Completion]:
+        """acomplete(), streamed to the caller: the Chunks as they arrive (a retry's start
+        again, with the next attempt number), then the Completion."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Chunk | None] = asyncio.Queue()
+
+        def put(chunk: Chunk) -> None:  # from the loop, or from a provider's thread
+            loop.call_soon_threadsafe(queue.put_nowait, chunk)
+
+        job = asyncio.ensure_future(
+            self.acomplete(ref, messages, agent=agent, task=task, on_chunk=put, **options)
+        )
+        job.add_done_callback(lambda _: loop.call_soon_threadsafe(queue.put_nowait, None))
+        try:
+            while (chunk := await queue.get()) is not None:
+                yield chunk
+            yield await job
+        finally:
+            job.cancel()  # the caller stopped reading: the call is not waited for
+
+    def _sink(self, request: Request, on_chunk: ChunkFn | None) -> ChunkSink | None:
+        fns = [fn for fn in (self._on_chunk, on_chunk) if fn is not None]
+        return ChunkSink(fns, next(self._calls), request.agent, request.task) if fns else None
+
+    def _replayed(
+        self, request: Request, played: Replayed, started: float, sink: ChunkSink | None = None
+    ) -> Completion:
         """A recorded call: recorded as replayed (nothing spent), then its reply or error."""
         if isinstance(played.error, BudgetExceeded):  # refused before it was made
             raise played.error
         reply = played.completion
+        if sink is not None and reply is not None and reply.text:
+            sink.text_fn(played.alias, whole=True)(reply.text)
         latency = (time.perf_counter() - started) * 1000
         self.record(
             CallRecord(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from crewyard.errors import ModelError
 from crewyard.gateway.attempts import Attempt, AttemptPlan, BadReply, classify, retry_after
 from crewyard.gateway.config import AliasConfig
-from crewyard.gateway.records import CallRecord, Completion, Reply
+from crewyard.gateway.records import CallRecord, Chunk, ChunkFn, Completion, Reply, TextFn
 from crewyard.gateway.tapes import Request
 from crewyard.redact import redact
 
@@ -28,6 +28,22 @@ def check_options(options: dict[str, Any]) -> None:
     unknown = set(options) - CALL_OPTIONS
     if unknown:
         raise TypeError(f"unknown model call options: {', '.join(sorted(unknown))}")
+
+
+class ChunkSink:
+    """Where one call's streamed text goes (the run's chunk listener, the caller's own), as
+    Chunks naming the call, its agent and task, and the attempt that streamed them."""
+
+    def __init__(self, fns: list[ChunkFn], call: int, agent: str | None, task: str | None):
+        self.fns, self.call, self.agent, self.task = fns, call, agent, task
+
+    def text_fn(self, alias: str, attempt: int = 1, whole: bool = False) -> TextFn:
+        def deliver(text: str) -> None:
+            chunk = Chunk(text, self.agent, self.task, alias, self.call, attempt, whole)
+            for fn in self.fns:
+                fn(chunk)
+
+        return deliver
 
 
 class Call:
@@ -56,6 +72,13 @@ class Call:
         self.errors: list[str] = []
         self._cache_key: str | Literal[False] | None = False  # False: not computed yet
         self.started = time.perf_counter()
+        self.sink: ChunkSink | None = None  # someone listens: the reply is streamed
+
+    def streamer(self, attempt: Attempt, whole: bool = False) -> TextFn | None:
+        """Where this attempt's streamed text goes, or None: nobody listens."""
+        if self.sink is None:
+            return None
+        return self.sink.text_fn(attempt.alias, attempt.number, whole)
 
     def next(self) -> Attempt | None:
         """The next attempt (None: the chain is spent); the budget may refuse it."""
@@ -109,6 +132,8 @@ class Call:
             return None
         saved = float(stored.get("cost_usd") or 0.0)
         result = Completion(**{**stored, "cost_usd": 0.0, "latency_ms": 0.0})
+        if self.sink is not None and result.text:
+            self.sink.text_fn(self.alias, whole=True)(result.text)
         latency = self._report(
             self.alias,
             result.model,

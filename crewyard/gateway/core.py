@@ -18,11 +18,11 @@ from crewyard.gateway import complexity
 from crewyard.gateway.attempts import Attempt, ContextWindowExceededError, Cooldowns
 from crewyard.gateway.bound import RunGateway
 from crewyard.gateway.cache import ResponseCache
-from crewyard.gateway.call import Call, describe
+from crewyard.gateway.call import Call, ChunkSink, describe
 from crewyard.gateway.config import AUTO, AliasConfig, ModelTable
-from crewyard.gateway.providers import Provider, factories
+from crewyard.gateway.providers import Provider, Streaming, factories
 from crewyard.gateway.providers.scripted import ReplyFn, Script, ScriptedProvider
-from crewyard.gateway.records import Completion, Reply
+from crewyard.gateway.records import ChunkFn, Completion, Reply
 from crewyard.gateway.tapes import NO_TAPE, Request, Tape
 from crewyard.gateway.throttle import Throttle
 from crewyard.gateway.usage import NO_LIMITS, Limits
@@ -57,9 +57,11 @@ class Gateway:
         limits: Limits = NO_LIMITS,
         on_record: Callable[[CallRecord], None] | None = None,
         tape: Tape = NO_TAPE,
+        on_chunk: ChunkFn | None = None,
     ) -> RunGateway:
-        """The gateway as one run sees it: its budget, its records, its tape."""
-        return RunGateway(self, limits=limits, on_record=on_record, tape=tape)
+        """The gateway as one run sees it: its budget, its records, its tape, and who reads
+        its replies as they stream (None: nobody; no call is streamed)."""
+        return RunGateway(self, limits=limits, on_record=on_record, tape=tape, on_chunk=on_chunk)
 
     def complete(
         self,
@@ -233,9 +235,11 @@ class Gateway:
         alias, note = self.route(request.messages, request.task, run)
         return Call(self, run, alias, request, note)
 
-    def send(self, request: Request, run: RunGateway) -> Completion:
-        """One call: from the cache, or attempt by attempt (retries, fallbacks), recorded."""
+    def send(self, request: Request, run: RunGateway, sink: ChunkSink | None = None) -> Completion:
+        """One call: from the cache, or attempt by attempt (retries, fallbacks), recorded;
+        with a sink, each attempt's reply streamed into it as it arrives."""
         call = self._begin(request, run)
+        call.sink = sink
         if (hit := call.from_cache()) is not None:
             return hit
         while (attempt := call.next()) is not None:
@@ -247,13 +251,16 @@ class Gateway:
                 call.failed(attempt, exc)
         raise call.give_up()
 
-    async def asend(self, request: Request, run: RunGateway) -> Completion:
+    async def asend(
+        self, request: Request, run: RunGateway, sink: ChunkSink | None = None
+    ) -> Completion:
         """send() for async engines."""
         # routing `auto` may ask a classifier model: keep that call off the event loop
         if request.ref == AUTO:
             call = await asyncio.to_thread(self._begin, request, run)
         else:
             call = self._begin(request, run)
+        call.sink = sink
         if (hit := call.from_cache()) is not None:
             return hit
         while (attempt := call.next()) is not None:
@@ -288,21 +295,39 @@ class Gateway:
             )
 
     def _reply(self, attempt: Attempt, call: Call) -> Reply:
+        """One attempt, streamed when someone listens (a provider that cannot stream gives
+        its whole reply as one piece)."""
         options = call.options_for(attempt)
         self._fits(attempt, call, options)
+        on_text = call.streamer(attempt)
         if served := self.provider(attempt.cfg.model):
-            return served[0].complete(served[1], call.messages, options)
-        return self._litellm(attempt.alias, attempt.cfg).complete(
-            attempt.alias, call.messages, options
-        )
+            provider, name = served
+            if on_text is None:
+                return provider.complete(name, call.messages, options)
+            if hasattr(provider, "stream"):
+                return cast(Streaming, provider).stream(name, call.messages, options, on_text)
+            return _whole(provider.complete(name, call.messages, options), call, attempt)
+        router = self._litellm(attempt.alias, attempt.cfg)
+        if on_text is None:
+            return router.complete(attempt.alias, call.messages, options)
+        return router.stream(attempt.alias, call.messages, options, on_text)
 
     async def _areply(self, attempt: Attempt, call: Call) -> Reply:
         options = call.options_for(attempt)
         self._fits(attempt, call, options)
+        on_text = call.streamer(attempt)
         if served := self.provider(attempt.cfg.model):
-            return await served[0].acomplete(served[1], call.messages, options)
+            provider, name = served
+            if on_text is None:
+                return await provider.acomplete(name, call.messages, options)
+            if hasattr(provider, "astream"):
+                streaming = cast(Streaming, provider)
+                return await streaming.astream(name, call.messages, options, on_text)
+            return _whole(await provider.acomplete(name, call.messages, options), call, attempt)
         router = self._litellm(attempt.alias, attempt.cfg)
-        return await router.acomplete(attempt.alias, call.messages, options)
+        if on_text is None:
+            return await router.acomplete(attempt.alias, call.messages, options)
+        return await router.astream(attempt.alias, call.messages, options, on_text)
 
     def _params(self, cfg: AliasConfig) -> dict[str, Any]:
         params: dict[str, Any] = {"model": cfg.model, "timeout": cfg.timeout}
@@ -339,3 +364,10 @@ class Gateway:
                     {n: self._params(c) for n, c in self._deployments.items()}
                 )
             return self._router
+
+
+def _whole(reply: Reply, call: Call, attempt: Attempt) -> Reply:
+    """A provider that cannot stream: its reply reaches the listeners in one piece."""
+    if reply.text and (deliver := call.streamer(attempt, whole=True)) is not None:
+        deliver(reply.text)
+    return reply

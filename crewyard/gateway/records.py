@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,3 +55,21 @@ class Reply:
     finish_reason: str | None = "stop"
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     cost_usd: float | None = None  # LiteLLM's price; None: priced by models.yaml, or free
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a reply's text as it streams in (streamed only when someone listens)."""
+
+    text: str
+    agent: str | None
+    task: str | None
+    alias: str
+    call: int  # numbers the run's calls: chunks of one call share it
+    attempt: int = 1  # a retry or fallback streams again from the start: 2, 3, …
+    whole: bool = False  # the whole reply at once: a cache hit, a replay, a provider that
+    # cannot stream
+
+
+ChunkFn = Callable[[Chunk], None]
+TextFn = Callable[[str], None]  # what a provider calls with each piece of text

@@ -17,7 +17,7 @@ from crewyard.environ import while_importing
 with while_importing({"LITELLM_LOCAL_MODEL_COST_MAP": "True"}):
     import litellm
 
-from crewyard.gateway.records import Reply
+from crewyard.gateway.records import Reply, TextFn
 
 litellm.telemetry = False
 litellm.suppress_debug_info = True
@@ -55,6 +55,36 @@ class LiteLLMRouter:
             )
         return _reply(response)
 
+    def stream(
+        self, alias: str, messages: list[dict[str, Any]], options: dict[str, Any], on_text: TextFn
+    ) -> Reply:
+        """complete(), streamed: each piece of text to on_text; the reply is rebuilt from the
+        chunks by LiteLLM, with the provider's own usage (its last chunk) and price."""
+        chunks: list[Any] = []
+        with _unlogged():
+            response = litellm.completion(
+                messages=messages, **self._params[alias], **options, **STREAMED
+            )
+            for chunk in response:
+                chunks.append(chunk)
+                if text := _delta(chunk):
+                    on_text(text)
+        return _joined(chunks, messages)
+
+    async def astream(
+        self, alias: str, messages: list[dict[str, Any]], options: dict[str, Any], on_text: TextFn
+    ) -> Reply:
+        chunks: list[Any] = []
+        with _unlogged():
+            response = await litellm.acompletion(
+                messages=messages, **self._params[alias], **options, **STREAMED
+            )
+            async for chunk in response:
+                chunks.append(chunk)
+                if text := _delta(chunk):
+                    on_text(text)
+        return _joined(chunks, messages)
+
     def embed(self, alias: str, texts: list[str]) -> list[list[float]]:
         with _unlogged():
             response = litellm.embedding(input=list[object](texts), **self._params[alias])
@@ -79,6 +109,22 @@ def _unlogged() -> Iterator[None]:
         return
     with _quiet():
         yield
+
+
+# a streamed reply's usage comes in its last chunk only when asked for
+STREAMED: dict[str, Any] = {"stream": True, "stream_options": {"include_usage": True}}
+
+
+def _delta(chunk: Any) -> str | None:
+    choices = getattr(chunk, "choices", None)
+    return getattr(choices[0].delta, "content", None) if choices else None
+
+
+def _joined(chunks: list[Any], messages: list[dict[str, Any]]) -> Reply:
+    built = litellm.stream_chunk_builder(chunks, messages=messages)
+    if built is None:  # no chunk came at all
+        raise ConnectionError("the provider's stream ended before any reply")
+    return _reply(built)
 
 
 def _reply(response: Any) -> Reply:

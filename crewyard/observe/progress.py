@@ -1,39 +1,58 @@
-"""Live progress on the terminal: who is working on which task, calls and tokens so far."""
+"""Live progress on the terminal: who is working on which task, calls and tokens so far, and
+with stream=True each agent's reply as it is generated (observe/streaming.py)."""
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
 from rich.console import Console
 from rich.status import Status
 
-from crewyard.runs.events import Event, EventKind
+from crewyard.observe.streaming import NotebookView, StreamPrinter, notebook_cell
+from crewyard.runs.events import Event, EventKind, Listener
 
 
 class Progress:
-    """An event listener that keeps one status line and prints task milestones."""
+    """An event listener that keeps one status line and prints task milestones; with
+    stream=True it prints the replies as they stream instead of the status line."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(
+        self, console: Console | None = None, *, stream: bool = False, quiet: bool = False
+    ) -> None:
         self.console = console or Console(stderr=True, highlight=False)
         self.calls = 0
         self.tokens = 0
         self.current = ""
         self._status: Status | None = None
+        self.wants_chunks = stream
+        self.quiet = quiet  # the streamed replies only
+        self.printer = StreamPrinter(self._write)
+
+    def _write(self, text: str) -> None:  # the model's text as it is: no markup, no wrapping
+        self.console.file.write(text)
+        self.console.file.flush()
 
     def __enter__(self) -> Progress:
-        if self.console.is_terminal:
+        if self.console.is_terminal and not self.wants_chunks:
             self._status = self.console.status("starting…")
             self._status.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self.printer.end()
         if self._status is not None:
             self._status.stop()
 
     def __call__(self, event: Event) -> None:
         d = event.data
+        if event.kind == EventKind.MODEL_CHUNK:
+            self.printer.chunk(d)
+            return
+        if event.kind != EventKind.MODEL_CALL:
+            self.printer.end()
+        if self.quiet and event.kind != EventKind.MODEL_CALL:
+            return
         if event.kind == EventKind.RUN_STARTED:
             replay = f", replaying run {d['replay_of']}" if d.get("replay_of") else ""
             self.console.print(
@@ -51,6 +70,7 @@ class Progress:
             task, attempt = d.get("task"), d.get("attempt")
             self.console.print(f"  [yellow]↻[/] {task} failed {checks} (attempt {attempt}); {then}")
         elif event.kind == EventKind.MODEL_CALL:
+            self.printer.call_ended(d)
             self.calls += 1
             self.tokens += int(d.get("prompt_tokens") or 0) + int(d.get("completion_tokens") or 0)
         elif event.kind == EventKind.HUMAN_ASKED and self._status is not None:
@@ -80,7 +100,7 @@ class BatchProgress:
     def __enter__(self) -> BatchProgress:
         if not self.enabled:
             return self
-        self._cell = _notebook_cell()
+        self._cell = notebook_cell("starting the batch…")
         if self._cell is None and self.console.is_terminal:
             self._status = self.console.status("starting the batch…")
             self._status.start()
@@ -106,19 +126,7 @@ class BatchProgress:
             self._cell.update({"text/plain": self.last}, raw=True)
 
 
-def _notebook_cell() -> Any:
-    """A display handle under the running cell, when this runs in a Jupyter kernel."""
-    shell = sys.modules.get("IPython")
-    if shell is None or "ipykernel" not in sys.modules:
-        return None
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-
-        if get_ipython() is None:
-            return None
-        return display(  # type: ignore[no-untyped-call]
-            {"text/plain": "starting the batch…"}, raw=True, display_id=True
-        )
-    except Exception:  # no usable display: the batch runs without a live line
-        return None
+def live_view() -> Listener:
+    """stream=True's view: under the cell in Jupyter, else the console's progress on stderr."""
+    cell = notebook_cell("starting…")
+    return NotebookView(cell) if cell is not None else Progress(stream=True)

@@ -1,7 +1,10 @@
-"""One event stream per run: to the run store, the logs and any listener (progress display)."""
+"""One event stream per run: to the run store, the logs and any listener (progress display).
+A reply's streamed pieces (MODEL_CHUNK) go to the listeners that ask for them only: never to
+the store or the logs, which keep the whole reply's MODEL_CALL."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +25,7 @@ class EventKind(StrEnum):
     TASK_KEPT = "task_kept"  # a resumed run keeps the output its earlier run finished
     AGENT_TURN = "agent_turn"
     MODEL_CALL = "model_call"
+    MODEL_CHUNK = "model_chunk"  # a piece of a streamed reply: to listeners only, never stored
     TOOL_CALL = "tool_call"
     TOOL_DISABLED = "tool_disabled"  # a tool kept failing and was switched off for the run
     TOOLS_UNAVAILABLE = "tools_unavailable"  # the agent's model has no native tool calls
@@ -54,6 +58,11 @@ class Event:
 Listener = Callable[[Event], None]
 
 
+def wants_chunks(listener: Listener) -> bool:
+    """A listener asks for MODEL_CHUNK events with an attribute `wants_chunks = True`."""
+    return bool(getattr(listener, "wants_chunks", False))
+
+
 class EventSink:
     """Fans each event out; a failing listener is logged, never breaks the run."""
 
@@ -79,6 +88,25 @@ class EventSink:
                 except Exception as exc:  # a display problem must not stop a run
                     self.log.warning("event listener failed: {}", exc)
         return event
+
+    @property
+    def streams(self) -> bool:
+        """Someone reads the replies as they stream: the run's calls are streamed."""
+        return any(wants_chunks(listener) for listener in self.listeners)
+
+    def chunk(self, chunk: Any) -> None:
+        """A piece of a streamed reply (a gateway Chunk) to the listeners that ask for them,
+        as a MODEL_CHUNK event: not stored, not logged, not numbered."""
+        data = dataclasses.asdict(chunk)
+        event = Event(kind=EventKind.MODEL_CHUNK, run_id=self.run_id, data=data)
+        with self._lock:  # in order with the run's other events
+            for listener in self.listeners:
+                if not wants_chunks(listener):
+                    continue
+                try:
+                    listener(event)
+                except Exception as exc:
+                    self.log.warning("event listener failed: {}", exc)
 
 
 def _log_fields(data: dict[str, Any]) -> dict[str, Any]:

@@ -46,6 +46,16 @@ def _invalid(body: Any) -> str | None:
         return "body must be a JSON object"
     if not isinstance(body.get("model"), str):
         return "'model' must be a string"
+    if "stream" in body and not isinstance(body["stream"], bool):
+        return "'stream' must be a boolean"
+    if "stream_options" in body:  # as OpenAI answers: only with stream on, a boolean inside
+        options = body["stream_options"]
+        if body.get("stream") is not True:
+            return "'stream_options' is only allowed when 'stream' is enabled"
+        if not isinstance(options, dict) or not isinstance(
+            options.get("include_usage", False), bool
+        ):
+            return "'stream_options.include_usage' must be a boolean"
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return "'messages' must be a non-empty list"

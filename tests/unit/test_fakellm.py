@@ -74,6 +74,24 @@ def test_streamed_reply_reassembles_with_usage_and_done(server: FakeLLM) -> None
     assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["total_tokens"] > 0
 
 
+def test_a_stream_carries_usage_only_when_asked_and_stream_options_need_a_stream(
+    server: FakeLLM,
+) -> None:
+    server.add("one two")
+    _, _, raw = post(server, {"model": "m", "messages": MESSAGES, "stream": True})
+    chunks = sse(raw)[:-1]
+    assert all(c["choices"] and "usage" not in c for c in chunks)  # no usage chunk
+    assert [c["choices"][0]["delta"].get("content") for c in chunks][1:3] == ["one", " two"]
+    options = {"include_usage": True}
+    status, _, raw = post(server, {"model": "m", "messages": MESSAGES, "stream_options": options})
+    assert status == 400 and "only allowed when 'stream' is enabled" in raw.decode()
+    bad = {"include_usage": "yes"}
+    body = {"model": "m", "messages": MESSAGES, "stream": True, "stream_options": bad}
+    assert post(server, body)[0] == 400
+    assert post(server, {"model": "m", "messages": MESSAGES, "stream": "true"})[0] == 400
+    assert len(server.violations) == 3
+
+
 def test_tool_calls_plain_and_streamed(server: FakeLLM) -> None:
     server.add(Reply(tool_calls=[TOOL_CALL]), Reply(tool_calls=[TOOL_CALL]))
     _, _, raw = post(server, {"model": "m", "messages": MESSAGES})

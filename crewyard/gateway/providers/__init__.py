@@ -5,7 +5,8 @@ provider list is never touched.
 
 A new provider is a class with the `Provider` methods and a constructor taking the
 `ModelTable`; register it for a prefix with `register(prefix, factory)`, or from another
-package through the `crewyard.providers` entry point group (name = prefix)."""
+package through the `crewyard.providers` entry point group (name = prefix). A provider that
+can stream also has the `Streaming` methods; one that has not is streamed as one piece."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from crewyard import plugins
 from crewyard.gateway.config import ModelTable
 from crewyard.gateway.providers.local import LocalProvider
 from crewyard.gateway.providers.scripted import ScriptedProvider
-from crewyard.gateway.records import Reply
+from crewyard.gateway.records import Reply, TextFn
 
 ENTRY_POINTS = "crewyard.providers"
 
@@ -45,6 +46,27 @@ class Provider(Protocol):
     def capabilities(self, model: str) -> dict[str, bool]:
         """vision, function_calling, json_output, structured_output — truthfully."""
         ...
+
+
+class Streaming(Protocol):
+    """A provider that streams: complete(), each piece of the reply's text to on_text as it
+    arrives (on_text None: not streamed), with the same final Reply and usage."""
+
+    def stream(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        options: dict[str, Any],
+        on_text: TextFn | None,
+    ) -> Reply: ...
+
+    async def astream(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        options: dict[str, Any],
+        on_text: TextFn | None,
+    ) -> Reply: ...
 
 
 ProviderFactory = Callable[[ModelTable], Provider]

@@ -14,7 +14,7 @@ from typing import Any
 from crewyard.errors import ConfigError
 from crewyard.gateway.attempts import ContextWindowExceededError
 from crewyard.gateway.config import LocalModelConfig, ModelTable
-from crewyard.gateway.records import Reply
+from crewyard.gateway.records import Reply, TextFn
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _load_lock = threading.Lock()
@@ -41,6 +41,18 @@ class LocalModel:
     ) -> None:
         from llama_cpp import Llama
 
+        class CountingLlama(Llama):  # type: ignore[misc]
+            """Keeps the tokens it samples while `sampled` is a list: a streamed reply's
+            usage is counted as it is generated (llama.cpp puts none on a stream)."""
+
+            sampled: list[int] | None = None
+
+            def sample(self, *args: Any, **kwargs: Any) -> int:
+                token = int(super().sample(*args, **kwargs))
+                if self.sampled is not None:
+                    self.sampled.append(token)
+                return token
+
         if not path.is_file():
             raise ConfigError(f"model file not found: {path}", key="local.path")
         self.path = path
@@ -48,7 +60,7 @@ class LocalModel:
         self.seed = seed
         self.repeat_penalty = repeat_penalty
         self.lock = threading.Lock()
-        self.llama = Llama(
+        self.llama = CountingLlama(
             model_path=str(path),
             n_ctx=n_ctx,
             n_threads=n_threads,
@@ -65,20 +77,54 @@ class LocalModel:
         temperature: float,
         stop: list[str] | None = None,
         response_format: dict[str, Any] | None = None,
+        on_text: TextFn | None = None,
     ) -> dict[str, Any]:
-        """One OpenAI-shaped chat completion with llama.cpp's own token counts."""
+        """One OpenAI-shaped chat completion with llama.cpp's own token counts; with on_text,
+        streamed: on_text gets each piece of text as it is generated, and the usage is
+        counted as llama.cpp counts it for a whole reply."""
+        args: dict[str, Any] = {
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stop": stop or [],
+            "response_format": response_format,
+            "seed": self.seed,
+            "repeat_penalty": self.repeat_penalty,
+        }
+        llama: Any = self.llama  # llama.cpp's replies are typed as TypedDicts
         with self.lock:
-            self.llama.set_seed(self.seed)
-            result = self.llama.create_chat_completion(
-                messages=messages,  # type: ignore[arg-type]
-                max_tokens=max_tokens,
-                temperature=temperature,
-                stop=stop or [],
-                response_format=response_format,  # type: ignore[arg-type]
-                seed=self.seed,
-                repeat_penalty=self.repeat_penalty,
-            )
-        return dict(result)  # type: ignore[arg-type]
+            llama.set_seed(self.seed)
+            if on_text is None:
+                return dict(llama.create_chat_completion(**args))
+            self.llama.sampled = []
+            try:
+                return self._streamed(args, on_text)
+            finally:
+                self.llama.sampled = None
+
+    def _streamed(self, args: dict[str, Any], on_text: TextFn) -> dict[str, Any]:
+        import llama_cpp
+
+        parts: list[str] = []
+        finish = None
+        llama: Any = self.llama
+        for chunk in llama.create_chat_completion(**args, stream=True):
+            choice = chunk["choices"][0]
+            if text := choice["delta"].get("content"):
+                parts.append(text)
+                on_text(text)
+            finish = choice.get("finish_reason") or finish
+        # every sampled token but the last was evaluated after the prompt; an end-of-generation
+        # token ends the reply without being part of it (as in a whole reply's usage)
+        sampled = self.llama.sampled or []
+        vocab = self.llama._model.vocab
+        ended = bool(sampled) and bool(llama_cpp.llama_vocab_is_eog(vocab, sampled[-1]))
+        usage = {
+            "prompt_tokens": self.llama.n_tokens - max(len(sampled) - 1, 0),
+            "completion_tokens": len(sampled) - int(ended),
+        }
+        message = {"role": "assistant", "content": "".join(parts)}
+        return {"choices": [{"message": message, "finish_reason": finish}], "usage": usage}
 
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))
@@ -105,6 +151,16 @@ class LocalProvider:
     def complete(
         self, model: str, messages: list[dict[str, Any]], options: dict[str, Any]
     ) -> Reply:
+        return self.stream(model, messages, options, None)
+
+    def stream(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        options: dict[str, Any],
+        on_text: TextFn | None,
+    ) -> Reply:
+        """complete(), each piece of text to on_text as llama.cpp generates it."""
         llm = load(self.cfg)
         stop = options.get("stop")
         try:
@@ -114,6 +170,7 @@ class LocalProvider:
                 temperature=float(options.get("temperature", 0.2)),
                 stop=[stop] if isinstance(stop, str) else stop,
                 response_format=llama_format(options.get("response_format")),
+                on_text=on_text,
             )
         except ValueError as exc:  # llama.cpp's word for a prompt longer than n_ctx
             if "context window" in str(exc):
@@ -133,6 +190,15 @@ class LocalProvider:
         self, model: str, messages: list[dict[str, Any]], options: dict[str, Any]
     ) -> Reply:
         return await asyncio.to_thread(self.complete, model, messages, options)
+
+    async def astream(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        options: dict[str, Any],
+        on_text: TextFn | None,
+    ) -> Reply:
+        return await asyncio.to_thread(self.stream, model, messages, options, on_text)
 
     def count_tokens(self, model: str, text: str) -> int:
         return load(self.cfg).count_tokens(text)

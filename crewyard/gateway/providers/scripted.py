@@ -3,13 +3,14 @@ in order, or a function of the messages."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from crewyard.errors import CrewyardError
 from crewyard.gateway.config import ModelTable
-from crewyard.gateway.records import Reply
+from crewyard.gateway.records import Reply, TextFn
 
 Messages = list[dict[str, Any]]
 ReplyFn = Callable[[Messages], str]
@@ -74,6 +75,12 @@ class ScriptedProvider:
         return self.scripts[name]
 
     def complete(self, model: str, messages: Messages, options: dict[str, Any]) -> Reply:
+        return self.stream(model, messages, options, None)
+
+    def stream(
+        self, model: str, messages: Messages, options: dict[str, Any], on_text: TextFn | None
+    ) -> Reply:
+        """complete(), the reply streamed word by word (its spaces kept) to on_text."""
         script = self.scripts.get(model)
         if script is None:
             raise ScriptProblem(
@@ -81,11 +88,19 @@ class ScriptedProvider:
                 "or call Gateway.register_script()"
             )
         text = script.reply(messages)
+        if on_text is not None:
+            for piece in re.findall(r"\s*\S+|\s+$", text):
+                on_text(piece)
         prompt = sum(approx_tokens(str(m.get("content") or "")) for m in messages)
         return Reply(text, f"scripted/{model}", prompt, approx_tokens(text))
 
     async def acomplete(self, model: str, messages: Messages, options: dict[str, Any]) -> Reply:
         return self.complete(model, messages, options)
+
+    async def astream(
+        self, model: str, messages: Messages, options: dict[str, Any], on_text: TextFn | None
+    ) -> Reply:
+        return self.stream(model, messages, options, on_text)
 
     def count_tokens(self, model: str, text: str) -> int:
         return approx_tokens(text)
