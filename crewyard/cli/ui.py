@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from crewyard.errors import ExitCode
 
@@ -40,7 +41,11 @@ def run(argv: list[str]) -> int:
 
     def ready(url: str) -> None:
         print(f"crewyard run viewer: {url}", flush=True)
-        print("read-only; Ctrl-C stops it", file=sys.stderr, flush=True)
+        print(
+            "read-only but for answering runs waiting for input; Ctrl-C stops it",
+            file=sys.stderr,
+            flush=True,
+        )
         if args.host not in LOOPBACK:
             print(
                 f"warning: listening on {args.host}: anyone who can reach it and has the URL "
@@ -49,8 +54,17 @@ def run(argv: list[str]) -> int:
                 flush=True,
             )
 
+    def answer_run(run_id: str, text: str | None) -> dict[str, Any]:
+        from crewyard.human.answers import give_answer, resume_in_background
+
+        asked = give_answer(settings, run_id, text)
+        resume_in_background(settings, asked.run_id)
+        return {"answered": asked.key, "run_id": asked.run_id, "resuming": True}
+
     try:
-        serve(store, settings.cassettes_dir, args.host, args.port, ready=ready)
+        serve(
+            store, settings.cassettes_dir, args.host, args.port, ready=ready, answer_run=answer_run
+        )
     finally:
         store.close()
     return ExitCode.OK

@@ -4,6 +4,10 @@ tasks kept, its recorded model calls reused, its question answered from the stor
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from crewyard.errors import ConfigError
 from crewyard.runs.questions import Asked, QuestionStore
 from crewyard.runs.store import RunStore
@@ -41,3 +45,22 @@ def give_answer(settings: Settings, run_id: str, text: str | None) -> Asked:
     finally:
         questions.close()
         store.close()
+
+
+def resume_in_background(settings: Settings, run_id: str) -> subprocess.Popen[bytes]:
+    """Resume an answered run in a process of its own (as `python main.py --resume RUN_ID`,
+    with these settings), so whoever answered — the run viewer — is not held by the run;
+    its progress is in the run store and its log, as any run's."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"CREWYARD_{name.upper()}"] = str(value)
+    code = f"from crewyard.cli import main; raise SystemExit(main(['--resume', {run_id!r}]))"
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # the viewer stopping does not stop the run
+    )

@@ -8,14 +8,16 @@ Routes:
   GET  /                       the page (plain HTML, CSS and JS; no build step)
   GET  /api/runs               the recent runs: status, cost, duration (?limit=N, ?crew=NAME)
   GET  /api/runs/{id}          one run: summary, tasks, timeline items
-  POST /api/runs/{id}/answer   ANSWER PLACE: answering a run waiting for input is not part of
-                               the viewer yet (501; use python main.py runs answer RUN_ID)"""
+  POST /api/runs/{id}/answer   answer a run waiting for input ({"text": "…"} or
+                               {"default": true}) and resume it (501 when the viewer was made
+                               without a way to answer)"""
 
 from __future__ import annotations
 
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -45,8 +47,14 @@ def page(nonce: str) -> str:
     return html.replace("//VIEWER_JS", _asset("viewer.js"))
 
 
-def create_app(store: RunStore, cassettes_dir: Path, token: str) -> Starlette:
-    """The viewer over store; token: what every request must present."""
+Answer = Callable[[str, str | None], dict[str, Any]]  # (run id, text or None: default)
+
+
+def create_app(
+    store: RunStore, cassettes_dir: Path, token: str, answer_run: Answer | None = None
+) -> Starlette:
+    """The viewer over store; token: what every request must present; answer_run records an
+    answer and resumes the run (None: the viewer takes no answers)."""
 
     checked = [0.0]
 
@@ -103,11 +111,23 @@ def create_app(store: RunStore, cassettes_dir: Path, token: str) -> Starlette:
     async def answer(request: Request) -> Response:
         if (refused := allowed(request)) is not None:
             return refused
-        # ANSWER PLACE: the form for runs waiting for input posts here once answering exists.
         run_id = request.path_params["run_id"]
-        return _refused(
-            501, f"the viewer is read-only: answer with python main.py runs answer {run_id}"
-        )
+        if answer_run is None:
+            hint = f"python main.py runs answer {run_id}"
+            return _refused(501, f"this viewer takes no answers: {hint}")
+        try:
+            body = await request.json()
+        except ValueError:
+            return _refused(400, 'send JSON: {"text": "…"} or {"default": true}')
+        text = body.get("text") if isinstance(body, dict) else None
+        default = isinstance(body, dict) and body.get("default") is True
+        if (text is None) == (not default) or (text is not None and not isinstance(text, str)):
+            return _refused(400, 'send {"text": "…"} (a string) or {"default": true}')
+        try:
+            done = await run_in_threadpool(answer_run, run_id, text)
+        except ConfigError as exc:
+            return _refused(409, str(exc))
+        return _json(done)
 
     return Starlette(
         routes=[

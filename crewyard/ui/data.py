@@ -123,11 +123,10 @@ def run_timeline(store: RunStore, run_id: str, cassettes_dir: Path) -> dict[str,
         "tasks": _tasks(items, outputs, live=run.status in LIVE),
         "items": items,
         "questions": questions,
-        # ANSWER FORM (not implemented here): the page shows what a waiting run asks;
-        # answering is `python main.py runs answer RUN_ID "…"` for now.
+        # what a waiting run asks: the page's answer form posts to /api/runs/ID/answer
         "answer": {
             "waiting": run.status == WAITING,
-            "supported": False,
+            "supported": True,
             "questions": [q for q in questions if q["answer"] is None],
             "hint": f'python main.py runs answer {run.id} "…"',
         },

@@ -7,6 +7,7 @@ import secrets
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from crewyard.errors import ConfigError
 from crewyard.runs.store import RunStore
@@ -49,6 +50,7 @@ def serve(
     *,
     token: str | None = None,
     ready: Callable[[str], None] = print,
+    answer_run: Callable[[str, str | None], dict[str, Any]] | None = None,
 ) -> None:
     """Serve the viewer until Ctrl-C (or SIGTERM); ready(url) is called once it listens."""
     import uvicorn
@@ -57,7 +59,7 @@ def serve(
 
     token = token or secrets.token_urlsafe(24)
     sock = bind(host, port)
-    app = create_app(store, cassettes_dir, token)
+    app = create_app(store, cassettes_dir, token, answer_run)
     config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
     ready(url_of(sock, token))
     try:

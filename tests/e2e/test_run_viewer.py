@@ -31,8 +31,9 @@ pytestmark = pytest.mark.e2e
 
 
 class Viewer:
-    def __init__(self, url: str, store: RunStore) -> None:
+    def __init__(self, url: str, store: RunStore, db: Path) -> None:
         self.url = url
+        self.db = db
         self.base, _, self.token = url.partition("/?token=")
         self.store = store
 
@@ -77,7 +78,7 @@ def viewer(tmp_path: Path) -> Iterator[Viewer]:
         assert proc.stdout is not None
         line = proc.stdout.readline()  # printed once it listens
         assert line.startswith("crewyard run viewer: http://127.0.0.1:"), line + proc.stderr.read()
-        yield Viewer(line.split(": ", 1)[1].strip(), store)
+        yield Viewer(line.split(": ", 1)[1].strip(), store, data / "runs.sqlite3")
     finally:
         proc.terminate()
         proc.wait(10)
@@ -252,9 +253,15 @@ def test_a_running_run_updates_live(viewer: Viewer, browser: Any) -> None:
     wait_for(browser, "#run-cost", "$0.0200")
 
 
-def test_a_parked_run_shows_its_question_and_how_to_answer(viewer: Viewer, browser: Any) -> None:
+def test_a_parked_run_is_answered_from_the_page(viewer: Viewer, browser: Any) -> None:
+    from crewyard.runs.questions import QuestionStore
+
     browser.get(f"{viewer.url}#/runs/{WAITING}")
     place = wait_for(browser, "#answer", "Is this draft good to send?")
     assert "draft · writer asks:" in place.text
     assert f'python main.py runs answer {WAITING} "…"' in place.text
-    assert not browser.find_elements("css selector", "#answer form")  # no answering here
+    wait_for(browser, "#answer-text").send_keys("Send it, but shorter")
+    click(browser, "#answer-send")
+    wait_for(browser, "#answer-said", "answered")
+    (record,) = QuestionStore(viewer.db).of_run(WAITING)
+    assert (record.answer, record.answered_by) == ("Send it, but shorter", "person")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -81,19 +82,39 @@ def test_a_run_is_its_tasks_and_a_timeline_with_texts(client: TestClient) -> Non
     assert data["answer"]["waiting"] is False and data["questions"] == []
 
 
-def test_a_parked_run_shows_its_question_but_takes_no_answer(tmp_path: Path) -> None:
+def test_a_parked_run_shows_its_question_and_takes_one_answer(tmp_path: Path) -> None:
+    from crewyard.human.answers import give_answer
+    from crewyard.runs.questions import QuestionStore
+    from crewyard.settings import Settings
+
     store = RunStore(tmp_path / "runs.sqlite3")
     park(store, tmp_path / "runs.sqlite3", tmp_path)
-    client = TestClient(create_app(store, tmp_path / "cassettes", TOKEN))
+    resumed: list[str] = []
+
+    def answer_run(run_id: str, text: str | None) -> dict[str, Any]:
+        asked = give_answer(Settings(data_dir=tmp_path), run_id, text)
+        resumed.append(asked.run_id)  # the viewer resumes it in a process of its own
+        return {"answered": asked.key, "run_id": asked.run_id, "resuming": True}
+
+    client = TestClient(create_app(store, tmp_path / "cassettes", TOKEN, answer_run))
     data = client.get(f"/api/runs/{WAITING}", headers=auth()).json()
     assert data["run"]["status"] == "waiting_for_input" and data["run"]["live"]
     answer = data["answer"]
-    assert answer["waiting"] and not answer["supported"]
+    assert answer["waiting"] and answer["supported"]
     assert [q["prompt"] for q in answer["questions"]] == ["Is this draft good to send?"]
     assert answer["questions"][0]["context"] == "# Draft\n\nHello."
     assert answer["hint"] == f'python main.py runs answer {WAITING} "…"'
-    refused = client.post(f"/api/runs/{WAITING}/answer", headers=auth(), json={"text": "ok"})
-    assert refused.status_code == 501
+    bad = client.post(f"/api/runs/{WAITING}/answer", headers=auth(), json={"text": 3})
+    assert bad.status_code == 400
+    assert client.post(f"/api/runs/{WAITING}/answer", json={"text": "ok"}).status_code == 401
+    done = client.post(f"/api/runs/{WAITING}/answer", headers=auth(), json={"text": "send it"})
+    assert done.status_code == 200 and done.json()["answered"] == "draft/1"
+    assert resumed == [WAITING]
+    (record,) = QuestionStore(tmp_path / "runs.sqlite3").of_run(WAITING)
+    assert (record.answer, record.answered_by) == ("send it", "person")
+    twice = client.post(f"/api/runs/{WAITING}/answer", headers=auth(), json={"default": True})
+    assert twice.status_code == 409 and "not waiting for input" in twice.json()["error"]
+    assert resumed == [WAITING]  # answered once, resumed once
 
 
 def test_a_running_debate_shows_its_turns(client: TestClient) -> None:
@@ -107,6 +128,7 @@ def test_a_running_debate_shows_its_turns(client: TestClient) -> None:
 def test_unknown_runs_and_answers(client: TestClient) -> None:
     missing = client.get("/api/runs/nope", headers=auth())
     assert missing.status_code == 404 and "no run 'nope'" in missing.json()["error"]
+    # a viewer made without a way to answer says how to answer instead
     answer = client.post(f"/api/runs/{RUNNING}/answer", headers=auth(), json={"text": "yes"})
     assert answer.status_code == 501 and "runs answer" in answer.json()["error"]
 
@@ -116,7 +138,7 @@ def test_the_page_inlines_its_script_under_a_nonce(client: TestClient) -> None:
     csp = page.headers["content-security-policy"]
     nonce = csp.split("'nonce-")[1].split("'")[0]
     assert f'<script nonce="{nonce}">' in page.text and "showRuns" in page.text
-    assert "ANSWER FORM" in page.text and page.headers["referrer-policy"] == "no-referrer"
+    assert "answer-send" in page.text and page.headers["referrer-policy"] == "no-referrer"
 
 
 def test_a_port_in_use_is_a_clear_error(

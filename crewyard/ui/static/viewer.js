@@ -113,7 +113,7 @@
     if (shown !== id) return;
     document.title = data.run.crew + " · " + data.run.id;
     if (changed("head", data.run)) head(data.run);
-    if (changed("answer", data.answer)) answerPlace(data.answer);
+    if (changed("answer", data.answer)) answerPlace(data.answer, data.run.id);
     if (changed("tasks", data.tasks)) tasks(data.tasks);
     timeline(data.items);
     problem("");
@@ -142,13 +142,25 @@
     $("run-head").replaceChildren(...parts.filter(Boolean));
   }
 
-  // ANSWER FORM (not implemented): when answering lands, the form for a run waiting for
-  // input goes here and posts to /api/runs/ID/answer. For now the page says how to answer.
-  function answerPlace(answer) {
+  async function post(path, body) {
+    const response = await fetch(path, {
+      method: "POST",
+      headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.error || response.status + " " + response.statusText);
+    return data;
+  }
+
+  // A run waiting for input: its question, and a form that answers it (the run then resumes
+  // as a new run, whose id the page shows).
+  function answerPlace(answer, runId) {
     const place = $("answer");
     place.hidden = !(answer && answer.waiting);
     if (place.hidden) return;
-    const asked = (answer.questions || []).map((q) =>
+    const pending = answer.questions || [];
+    const asked = pending.map((q) =>
       el(
         "div",
         { class: "question" },
@@ -159,11 +171,28 @@
         q.deadline ? el("p", {}, "deadline: " + new Date(q.deadline * 1000).toLocaleString()) : null,
       ),
     );
-    place.replaceChildren(
-      el("strong", {}, "This run is waiting for input."),
-      ...asked,
-      el("p", {}, "The viewer is read-only; answer it with ", el("code", {}, answer.hint)),
-    );
+    const text = el("textarea", { id: "answer-text", rows: "3", cols: "60" });
+    const said = el("p", { id: "answer-said" });
+    const send = async (body) => {
+      said.textContent = "sending…";
+      try {
+        const done = await post("/api/runs/" + encodeURIComponent(runId) + "/answer", body);
+        said.textContent = "answered; the run goes on as a new run (see the runs list)";
+        said.dataset.answered = done.answered;
+      } catch (error) {
+        said.textContent = "not answered: " + error.message;
+      }
+    };
+    const answerButton = el("button", { id: "answer-send", type: "button" }, "Answer");
+    answerButton.addEventListener("click", () => send({ text: text.value }));
+    const parts = [el("strong", {}, "This run is waiting for input."), ...asked, text, answerButton];
+    if (pending.some((q) => q.default_answer !== null)) {
+      const byDefault = el("button", { id: "answer-default", type: "button" }, "Take the default");
+      byDefault.addEventListener("click", () => send({ default: true }));
+      parts.push(byDefault);
+    }
+    parts.push(said, el("p", {}, "or from a shell: ", el("code", {}, answer.hint)));
+    place.replaceChildren(...parts);
   }
 
   function tasks(list) {
