@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from pydantic import ValidationError
 
@@ -49,12 +49,39 @@ class Reason(NamedTuple):
         return f"{self.check}: {self.text}"
 
 
+class Judge(Protocol):
+    """What a judge check calls: a model through the gateway (a run's, or an eval's)."""
+
+    def complete(self, ref: str, messages: list[dict[str, Any]], **options: Any) -> Any: ...
+
+
 def check(task_name: str, spec: TaskSpec, output: str, ctx: RunContext) -> list[Reason]:
     """Why output fails the task's guardrails, one Reason each; empty: it passes.
     The LLM judge goes last, and only when every other check passed (it costs a call)."""
-    rules = spec.checks
-    if rules is None:
+    if spec.checks is None:
         return []
+    return check_output(
+        task_name,
+        spec,
+        spec.checks,
+        output,
+        ctx.spec.directory,
+        ctx.spec.models.default,
+        ctx.gateway,
+    )
+
+
+def check_output(
+    task_name: str,
+    spec: TaskSpec,
+    rules: Guardrails,
+    output: str,
+    crew_dir: Path,
+    default_model: str,
+    judge: Judge,
+) -> list[Reason]:
+    """Why output fails these checks (a task's guardrails, or an eval case's), judged with
+    the task in view by judge's model calls."""
     reasons: list[Reason] = []
     if rules.min_length is not None and len(output) < rules.min_length:
         reasons.append(
@@ -84,11 +111,12 @@ def check(task_name: str, spec: TaskSpec, output: str, ctx: RunContext) -> list[
                     f"(found {found.group(0)[:80]!r})",
                 )
             )
-    reasons += _json_checks(rules, output, ctx.spec.directory)
+    reasons += _json_checks(rules, output, crew_dir)
     if rules.check is not None:
-        reasons += [Reason("check", r) for r in _custom(ctx.spec.directory, rules.check, output)]
+        reasons += [Reason("check", r) for r in _custom(crew_dir, rules.check, output)]
     if rules.judge is not None and not reasons:
-        reasons += [Reason("judge", r) for r in _judge(task_name, spec, rules, output, ctx)]
+        verdict = _judge(task_name, spec, rules, output, default_model, judge)
+        reasons += [Reason("judge", r) for r in verdict]
     return reasons
 
 
@@ -243,7 +271,12 @@ def _custom(crew_dir: Path, name: str, output: str) -> list[str]:
 
 
 def _judge(
-    task_name: str, spec: TaskSpec, rules: Guardrails, output: str, ctx: RunContext
+    task_name: str,
+    spec: TaskSpec,
+    rules: Guardrails,
+    output: str,
+    default_model: str,
+    gateway: Judge,
 ) -> list[str]:
     """One model call through the gateway; its verdict's reasons when it says no."""
     criteria = rules.judge or ""  # the spec's templates are filled before the run
@@ -253,8 +286,8 @@ def _judge(
         f"The output to review:\n<<<\n{output}\n>>>\n\n"
         'Does the output meet every criterion? Answer as JSON: {"pass": …, "reasons": "…"}'
     )
-    reply = ctx.gateway.complete(
-        rules.judge_model or ctx.spec.models.default,
+    reply = gateway.complete(
+        rules.judge_model or default_model,
         [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": prompt}],
         agent="guardrail_judge",
         task=task_name,

@@ -49,6 +49,10 @@ def _command(args: list[str]) -> int:
             from crewyard.cli import mcp
 
             return mcp.run(args[1:])
+        if args[:1] == ["eval"]:
+            from crewyard.cli import eval as evaluation
+
+            return evaluation.run(args[1:])
         if args[:1] == ["new"]:
             from crewyard.cli import new
 

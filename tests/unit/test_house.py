@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("engines", ("crewyard.engines",)),
     ("plans", ("crewyard.plan",)),
     ("dispatcher", ("crewyard.dispatcher", "crewyard.outcome")),
+    ("evaluating crews", ("crewyard.evals",)),
     ("durable runs", ("crewyard.durable",)),
     ("mcp server", ("crewyard.mcp_server",)),
     ("run viewer", ("crewyard.ui",)),
