@@ -4,6 +4,7 @@ and the list `python main.py schedule list` prints."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from crewyard.crews.schedules import ScheduleSpec, latest_fire_time, next_fire_t
 from crewyard.crews.spec import CrewSpec
 from crewyard.durable.runner import CrewRunner
 from crewyard.errors import ConfigError, CrewyardError
+from crewyard.observe import spans
 from crewyard.redact import logger
 from crewyard.runs.firings import DONE, FAILED, SKIPPED, FiringStore
 from crewyard.runs.store import new_run_id
@@ -107,7 +109,13 @@ def fire(
         if schedule.overlap == "skip" and (others := engine.others_running(name, firing_id)):
             store.finish(firing_id, SKIPPED, f"the firing {others[0]} was still running")
             return SKIPPED
-        return _run(settings, runner, store, firing_id, spec, schedule)
+        attributes = {
+            "crewyard.schedule": name,
+            "crewyard.crew": crew,
+            "crewyard.firing": firing_id,
+        }
+        with spans.span(f"schedule {name}", attributes):  # the run or the batch goes under it
+            return _run(settings, runner, store, firing_id, spec, schedule)
     finally:
         store.close()
         runner.leave()
@@ -189,7 +197,11 @@ def _batch(
         result = run_batch(settings, spec, items, source=files[0], on_start=started, runner=runner)
         done.append(result)
 
-    worker = threading.Thread(target=in_a_thread_of_its_own, name=f"firing-{firing_id}")
+    worker = threading.Thread(  # in the firing's context: its batch's span goes under the firing's
+        target=contextvars.copy_context().run,
+        args=(in_a_thread_of_its_own,),
+        name=f"firing-{firing_id}",
+    )
     worker.start()
     worker.join()
     if not done:

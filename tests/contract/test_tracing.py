@@ -1,0 +1,291 @@
+"""OpenTelemetry spans from real runs on the scripted model: a CrewAI run and an AutoGen debate
+give the span tree run → task → agent turn → model call / tool call with the GenAI attributes;
+a batch's item runs go under the batch's span; spans reach an OTLP/HTTP receiver as protobuf;
+CrewAI's own telemetry stays off while ours exports."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from crewyard.crews.loader import load_crew
+from crewyard.dispatcher import Dispatcher
+from crewyard.durable.batch import run_batch
+from crewyard.durable.items import read_items
+from crewyard.gateway import Gateway
+from crewyard.gateway.config import ModelTable
+from crewyard.observe import spans
+from crewyard.observe.tracing import Tracing
+from crewyard.settings import Settings
+from tests.conftest import standard_at
+from tests.fakellm.server import FakeLLM, Reply
+
+CALC = {
+    "role": "Calculator",
+    "goal": "Compute with the calculator tool",
+    "backstory": "b",
+    "tools": ["calculator"],
+    "max_iter": 4,
+}
+JUDGE = {"role": "Judge", "goal": "Judge", "backstory": "b"}
+
+
+@pytest.fixture
+def exported(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
+    """This process's runs traced into memory (as OTEL_* would, with a real exporter)."""
+    exporter = InMemorySpanExporter()
+    with monkeypatch.context() as env:
+        env.delenv("OTEL_SDK_DISABLED")  # the tests' own switch for CrewAI's, read here
+        provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    spans.install(Tracing(provider))
+    yield exporter
+    spans.install(None)
+    provider.shutdown()
+
+
+def by_name(finished: tuple[ReadableSpan, ...]) -> dict[str, list[ReadableSpan]]:
+    named: dict[str, list[ReadableSpan]] = {}
+    for s in finished:
+        named.setdefault(s.name, []).append(s)
+    return named
+
+
+def parent_of(span: ReadableSpan, finished: tuple[ReadableSpan, ...]) -> ReadableSpan | None:
+    ids = {s.context.span_id: s for s in finished}
+    return ids.get(span.parent.span_id) if span.parent is not None else None
+
+
+def test_a_crewai_run_is_a_tree_of_task_turn_model_and_tool_spans(
+    settings: Settings, make_crew: Any, exported: InMemorySpanExporter
+) -> None:
+    make_crew(
+        "calc",
+        crew={"inputs": {"n": {"type": "int", "required": True, "description": "n"}}},
+        agents={"calc": CALC, "writer": {"role": "Writer", "goal": "g", "backstory": "b"}},
+        tasks={
+            "compute": {
+                "description": "Compute {n} * 7",
+                "expected_output": "a number",
+                "agent": "calc",
+            },
+            "report": {"description": "Report it", "expected_output": "text", "agent": "writer"},
+        },
+    )
+    gateway = Gateway(ModelTable.load(settings.models_file))
+    gateway.register_script(
+        "main",
+        [
+            'Thought: use it\nAction: calculator\nAction Input: {"expression": "6 * 7"}',
+            "Thought: done\nFinal Answer: 42",
+            "Final Answer: The answer is 42.",
+        ],
+    )
+    result = Dispatcher(settings, gateway=gateway).run(
+        load_crew("calc", settings.crews_dir), {"n": 6}
+    )
+    assert result.status == "done", result.error
+
+    finished = exported.get_finished_spans()
+    named = by_name(finished)
+    (run,) = named["invoke_workflow calc"]
+    assert run.parent is None
+    assert run.attributes is not None
+    assert run.attributes["gen_ai.operation.name"] == "invoke_workflow"
+    assert run.attributes["crewyard.crew"] == "calc"
+    assert run.attributes["crewyard.process"] == "sequential"
+    assert run.attributes["crewyard.engine"] == "crewai"
+    assert run.attributes["crewyard.run_id"] == result.run_id
+    assert list(run.attributes["crewyard.inputs"]) == ["n"]  # names, never the values
+    assert run.attributes["crewyard.status"] == "done"
+    tasks = named["task compute"] + named["task report"]
+    assert [parent_of(t, finished) for t in tasks] == [run, run]
+
+    chats = [s for s in finished if s.name.startswith("chat ")]
+    assert len(chats) == 3
+    for chat in chats:
+        attrs = chat.attributes or {}
+        assert chat.name == "chat main"
+        assert attrs["gen_ai.operation.name"] == "chat"
+        assert attrs["gen_ai.system"] == "scripted"
+        assert attrs["gen_ai.request.model"] == "main"
+        assert attrs["gen_ai.usage.input_tokens"] > 0  # type: ignore[operator]
+        assert attrs["gen_ai.usage.output_tokens"] > 0  # type: ignore[operator]
+        assert attrs["crewyard.alias"] == "standard"
+        assert attrs["crewyard.attempt"] == 1
+        assert attrs["crewyard.cache_hit"] is False
+        assert "crewyard.cost_usd" in attrs
+        turn = parent_of(chat, finished)
+        assert turn is not None and turn.name.startswith("invoke_agent ")
+        task = parent_of(turn, finished)
+        assert task is not None and task.name.startswith("task ")
+        assert chat.start_time is not None and chat.end_time is not None
+        assert turn.start_time is not None and turn.end_time is not None
+        assert turn.start_time <= chat.start_time <= chat.end_time <= turn.end_time
+    turns_of = {parent_of(c, finished).name for c in chats}  # type: ignore[union-attr]
+    assert turns_of == {"invoke_agent calc", "invoke_agent writer"}
+
+    (tool,) = named["execute_tool calculator"]
+    attrs = tool.attributes or {}
+    assert attrs["gen_ai.tool.name"] == "calculator"
+    assert attrs["crewyard.tool.duration_ms"] >= 0  # type: ignore[operator]
+    turn = parent_of(tool, finished)
+    assert turn is not None and turn.name == "invoke_agent calc"
+    assert parent_of(turn, finished) == named["task compute"][0]
+    assert all(s.end_time is not None for s in finished)  # every span ended with the run
+
+
+def test_an_autogen_debate_is_traced_the_same_way(
+    settings: Settings, make_crew: Any, exported: InMemorySpanExporter
+) -> None:
+    make_crew(
+        "argue",
+        agents={"pro": {"role": "Pro", "goal": "g", "backstory": "b"}, "judge": JUDGE},
+        tasks={"decide": {"description": "Decide", "expected_output": "a verdict"}},
+        crew={
+            "process": "debate",
+            "engine_options": {"rounds": 1, "debaters": ["pro"], "judge": "judge"},
+            "memory": {"enabled": False},
+        },
+    )
+    gateway = Gateway(ModelTable.load(settings.models_file))
+    gateway.register_script("main", ["Tea is better.", "Verdict: tea."])
+    result = Dispatcher(settings, gateway=gateway).run(load_crew("argue", settings.crews_dir))
+    assert result.status == "done", result.error
+
+    finished = exported.get_finished_spans()
+    named = by_name(finished)
+    (run,) = named["invoke_workflow argue"]
+    assert (run.attributes or {})["crewyard.engine"] == "autogen"
+    (task,) = [s for s in finished if s.name.startswith("task ")]
+    assert parent_of(task, finished) == run
+    chats = [s for s in finished if s.name.startswith("chat ")]
+    assert len(chats) == 2
+    agents = []
+    for chat in chats:
+        turn = parent_of(chat, finished)
+        assert turn is not None and turn.name.startswith("invoke_agent ")
+        assert parent_of(turn, finished) == task
+        agents.append((chat.attributes or {})["gen_ai.agent.name"])
+    assert agents == ["pro", "judge"]
+
+
+def answer(body: dict[str, Any]) -> Reply:
+    return Reply(text="Final Answer: noted")
+
+
+def test_a_batchs_item_runs_go_under_the_batch_span(
+    settings: Settings,
+    two_step_crew: Path,
+    exported: InMemorySpanExporter,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    with FakeLLM(responder=answer) as fake:
+        standard_at(settings, fake.url, monkeypatch, num_retries=0)
+        csv = tmp_path / "topics.csv"
+        csv.write_text("topic\nalpha\nbeta\n")
+        spec = load_crew("demo", settings.crews_dir)
+        done = run_batch(settings, spec, read_items(csv, spec), concurrency=2)
+    assert done.counts["done"] == 2
+
+    finished = exported.get_finished_spans()
+    (batch,) = by_name(finished)["batch demo"]
+    assert (batch.attributes or {})["crewyard.batch.id"] == done.batch_id
+    runs = by_name(finished)["invoke_workflow demo"]
+    assert len(runs) == 2
+    assert all(parent_of(r, finished) == batch for r in runs)
+    assert {r.context.trace_id for r in runs} == {batch.context.trace_id}
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector of one route: it keeps each ExportTraceServiceRequest."""
+
+    got: list[ExportTraceServiceRequest]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        type(self).got.append(request)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_spans_reach_an_otlp_http_collector_named_by_the_standard_variables(
+    settings: Settings, make_crew: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_crew(
+        "solo",
+        agents={"a": {"role": "Solo", "goal": "g", "backstory": "b"}},
+        tasks={"t": {"description": "d", "expected_output": "e"}},
+        crew={"memory": {"enabled": False}},
+    )
+    Receiver.got = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    monkeypatch.delenv("OTEL_SDK_DISABLED")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url)  # /v1/traces added by the SDK
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "crew-test")
+    spans.install(None)  # what the environment says, as a fresh process would read it
+    try:
+        gateway = Gateway(ModelTable.load(settings.models_file))
+        gateway.register_script("main", ["Final Answer: done"])
+        dispatcher = Dispatcher(settings, gateway=gateway)
+        assert dispatcher.run(load_crew("solo", settings.crews_dir)).status == "done"
+        tracing = spans.active()
+        assert tracing is not None and tracing.flush(10_000)
+    finally:
+        if (tracing := spans.active()) is not None:
+            tracing.shutdown()
+        monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+        spans.install(None)
+        server.shutdown()
+    sent = [
+        (resource, span)
+        for request in Receiver.got
+        for resource in request.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+    names = sorted(span.name for _, span in sent)
+    assert names == ["chat main", "invoke_agent a", "invoke_workflow solo", "task t"]
+    service = {a.key: a.value.string_value for a in sent[0][0].resource.attributes}["service.name"]
+    assert service == "crew-test"
+    chat = next(span for _, span in sent if span.name == "chat main")
+    attrs = {a.key: a.value for a in chat.attributes}
+    assert attrs["gen_ai.system"].string_value == "scripted"
+    assert attrs["gen_ai.usage.input_tokens"].int_value > 0
+
+
+def test_crewai_telemetry_stays_off_while_ours_is_on(
+    settings: Settings, make_crew: Any, exported: InMemorySpanExporter
+) -> None:
+    """CrewAI made its telemetry with OTEL_SDK_DISABLED set at its import; our spans flow."""
+    from crewyard.engines import crewai_engine
+
+    make_crew(
+        "solo",
+        agents={"a": {"role": "Solo", "goal": "g", "backstory": "b"}},
+        tasks={"t": {"description": "d", "expected_output": "e"}},
+        crew={"memory": {"enabled": False}},
+    )
+    gateway = Gateway(ModelTable.load(settings.models_file))
+    gateway.register_script("main", ["Final Answer: done"])
+    Dispatcher(settings, gateway=gateway).run(load_crew("solo", settings.crews_dir))
+    assert crewai_engine.Telemetry().ready is False
+    assert "invoke_workflow solo" in by_name(exported.get_finished_spans())
