@@ -112,3 +112,12 @@ def span(name: str, attributes: dict[str, Any]) -> Iterator[Carrier | None]:
         return
     with tracing.span(name, attributes, current()) as carrier, under(carrier):
         yield carrier
+
+
+def flush(timeout_ms: int = 5_000) -> None:
+    """Send the spans still buffered — before os._exit, which skips the exporters' own flush
+    at exit; nothing to do when no Tracing was made."""
+    with _lock:
+        tracing = _tracing
+    if tracing is not None:
+        tracing.flush(timeout_ms)
