@@ -137,13 +137,16 @@ def _ns(ts: float) -> int:
     return int(ts * 1e9)
 
 
+_PLAIN = frozenset((bool, int, float, str))
+
+
 def _clean(attributes: Mapping[str, Any]) -> dict[str, Any]:
     """Attributes OpenTelemetry takes: no None, lists of strings, other values as text."""
     clean: dict[str, Any] = {}
     for key, value in attributes.items():
         if value is None:
             continue
-        if isinstance(value, bool | int | float | str):
+        if type(value) in _PLAIN:
             clean[key] = value
         elif isinstance(value, list | tuple):
             clean[key] = [str(v) for v in value]
@@ -224,7 +227,7 @@ class SpanListener:
         attrs = {
             "crewyard.task": task,
             "gen_ai.agent.name": event.data.get("agent"),
-            "crewyard.task.kept": event.kind is EventKind.TASK_KEPT,
+            "crewyard.task.kept": True if event.kind is EventKind.TASK_KEPT else None,
         }
         run.tasks[task] = self._start(f"task {task}", run.span, event.ts, attrs)
 
@@ -273,7 +276,6 @@ class SpanListener:
             "gen_ai.system": provider or None,
             "gen_ai.provider.name": provider or None,
             "gen_ai.request.model": name,
-            "gen_ai.response.model": name,
             "gen_ai.agent.name": agent,
             "gen_ai.usage.input_tokens": int(d.get("prompt_tokens") or 0),
             "gen_ai.usage.output_tokens": int(d.get("completion_tokens") or 0),
@@ -282,11 +284,10 @@ class SpanListener:
             "crewyard.task": task,
             "crewyard.cost_usd": float(d.get("cost_usd") or 0.0),
             "crewyard.cache_hit": bool(d.get("cached")),
-            "crewyard.replayed": bool(d.get("replayed")),
-            "crewyard.cost_saved_usd": float(d.get("cost_saved") or 0.0),
+            "crewyard.replayed": True if d.get("replayed") else None,
+            "crewyard.cost_saved_usd": d.get("cost_saved") or None,
             "crewyard.attempt": int(d.get("attempt") or 1),
             "crewyard.fallback_from": d.get("fallback_from"),
-            "crewyard.latency_ms": float(d.get("latency_ms") or 0.0),
         }
         start = event.ts - float(d.get("latency_ms") or 0.0) / 1000
         span = self._start(f"chat {name}", parent, start, attrs, kind=SpanKind.CLIENT)
@@ -306,8 +307,8 @@ class SpanListener:
             "gen_ai.agent.name": agent,
             "crewyard.tool.duration_ms": duration,
             "crewyard.tool.result_chars": d.get("result_chars"),
-            "crewyard.tool.skipped": bool(d.get("skipped")),
-            "crewyard.tool.bad_args": bool(d.get("bad_args")),
+            "crewyard.tool.skipped": True if d.get("skipped") else None,
+            "crewyard.tool.bad_args": True if d.get("bad_args") else None,
         }
         span = self._start(f"execute_tool {tool}", parent, event.ts - duration / 1000, attrs)
         if d.get("failed") or d.get("bad_args") or d.get("skipped"):
