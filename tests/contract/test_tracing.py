@@ -5,6 +5,7 @@ CrewAI's own telemetry stays off while ours exports."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -51,6 +52,15 @@ def exported(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
     yield exporter
     spans.install(None)
     provider.shutdown()
+
+
+def solo(make_crew: Any, **crew: Any) -> None:
+    make_crew(
+        "solo",
+        agents={"a": {"role": "Solo", "goal": "g", "backstory": "b"}},
+        tasks={"t": {"description": "d", "expected_output": "e"}},
+        crew={"memory": {"enabled": False}, **crew},
+    )
 
 
 def by_name(finished: tuple[ReadableSpan, ...]) -> dict[str, list[ReadableSpan]]:
@@ -228,12 +238,7 @@ class Receiver(BaseHTTPRequestHandler):
 def test_spans_reach_an_otlp_http_collector_named_by_the_standard_variables(
     settings: Settings, make_crew: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    make_crew(
-        "solo",
-        agents={"a": {"role": "Solo", "goal": "g", "backstory": "b"}},
-        tasks={"t": {"description": "d", "expected_output": "e"}},
-        crew={"memory": {"enabled": False}},
-    )
+    solo(make_crew)
     Receiver.got = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -278,14 +283,53 @@ def test_crewai_telemetry_stays_off_while_ours_is_on(
     """CrewAI made its telemetry with OTEL_SDK_DISABLED set at its import; our spans flow."""
     from crewyard.engines import crewai_engine
 
-    make_crew(
-        "solo",
-        agents={"a": {"role": "Solo", "goal": "g", "backstory": "b"}},
-        tasks={"t": {"description": "d", "expected_output": "e"}},
-        crew={"memory": {"enabled": False}},
-    )
+    solo(make_crew)
     gateway = Gateway(ModelTable.load(settings.models_file))
     gateway.register_script("main", ["Final Answer: done"])
     Dispatcher(settings, gateway=gateway).run(load_crew("solo", settings.crews_dir))
     assert crewai_engine.Telemetry().ready is False
     assert "invoke_workflow solo" in by_name(exported.get_finished_spans())
+
+
+def test_a_run_goes_under_the_parent_it_is_given_or_the_span_it_runs_in(
+    settings: Settings, make_crew: Any, exported: InMemorySpanExporter
+) -> None:
+    solo(make_crew)
+    gateway = Gateway(ModelTable.load(settings.models_file))
+    gateway.register_script("main", ["Final Answer: one", "Final Answer: two"])
+    dispatcher = Dispatcher(settings, gateway=gateway)
+    spec = load_crew("solo", settings.crews_dir)
+    theirs = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    dispatcher.run(spec, trace_parent={"traceparent": theirs})
+    with spans.span("notebook cell", {}) as carrier:
+        assert carrier is not None
+        dispatcher.run(spec)
+    finished = exported.get_finished_spans()
+    first, second = by_name(finished)["invoke_workflow solo"]
+    assert f"{first.context.trace_id:032x}" == theirs.split("-")[1]
+    assert first.parent is not None and f"{first.parent.span_id:016x}" == theirs.split("-")[2]
+    assert parent_of(second, finished) == by_name(finished)["notebook cell"][0]
+
+
+def test_a_schedules_firing_is_the_parent_of_its_run(
+    settings: Settings, make_crew: Any, exported: InMemorySpanExporter
+) -> None:
+    from datetime import UTC, datetime
+
+    from crewyard.durable.runner import CrewRunner
+    from crewyard.durable.schedules import fire
+
+    solo(make_crew, schedules=[{"name": "daily", "cron": "0 6 * * *", "overlap": "queue"}])
+    script = {"model": "scripted/main", "script": ["Final Answer: done"]}
+    settings.models_file.write_text(json.dumps({"aliases": {"standard": script}}))
+    runner = CrewRunner(settings)
+    try:
+        context = {"crew": "solo", "schedule": "daily"}
+        assert fire(settings, runner, context, datetime.now(UTC), "firing-1") == "done"
+    finally:
+        runner.close()
+    finished = exported.get_finished_spans()
+    (firing,) = by_name(finished)["schedule daily"]
+    assert (firing.attributes or {})["crewyard.firing"] == "firing-1"
+    (run,) = by_name(finished)["invoke_workflow solo"]
+    assert parent_of(run, finished) == firing
