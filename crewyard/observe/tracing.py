@@ -252,7 +252,7 @@ class SpanListener:
         task, agent = event.data.get("task"), event.data.get("agent")
         key = (task, agent)
         self._end_turn(run, key, event.ts)
-        parent = run.tasks.get(str(task), run.span)
+        parent = (run.tasks.get(task) if task else None) or run.span
         attrs = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent}
         attrs["crewyard.task"] = task
         span = self._start(f"invoke_agent {agent}", parent, event.ts, attrs)
@@ -268,7 +268,8 @@ class SpanListener:
     def _model_call(self, run: _Run, event: Event) -> None:
         d = event.data
         task, agent = d.get("task"), d.get("agent")
-        parent = run.turns.get((task, agent)) or run.tasks.get(str(task)) or run.span
+        parent = run.turns.get((task, agent)) or (run.tasks.get(task) if task else None)
+        parent = parent or run.span
         model = str(d.get("model") or "")
         provider, _, name = model.partition("/") if "/" in model else ("", "", model)
         attrs = {
