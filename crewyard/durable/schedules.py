@@ -4,7 +4,6 @@ and the list `python main.py schedule list` prints."""
 
 from __future__ import annotations
 
-import contextvars
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -188,7 +187,13 @@ def _batch(
     earlier = store.get(firing_id).batch_id
     done: list[BatchResult] = []
 
+    parent = spans.current()  # the firing's span (the thread starts with no context at all)
+
     def in_a_thread_of_its_own() -> None:  # the batch's workflow is not a child of this step
+        with spans.under(parent):  # its span goes under the firing's
+            go()
+
+    def go() -> None:
         if earlier is not None:
             done.append(resume_batch(settings, earlier, runner=runner))
             return
@@ -197,11 +202,7 @@ def _batch(
         result = run_batch(settings, spec, items, source=files[0], on_start=started, runner=runner)
         done.append(result)
 
-    worker = threading.Thread(  # in the firing's context: its batch's span goes under the firing's
-        target=contextvars.copy_context().run,
-        args=(in_a_thread_of_its_own,),
-        name=f"firing-{firing_id}",
-    )
+    worker = threading.Thread(target=in_a_thread_of_its_own, name=f"firing-{firing_id}")
     worker.start()
     worker.join()
     if not done:
