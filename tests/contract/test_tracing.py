@@ -333,3 +333,27 @@ def test_a_schedules_firing_is_the_parent_of_its_run(
     assert (firing.attributes or {})["crewyard.firing"] == "firing-1"
     (run,) = by_name(finished)["invoke_workflow solo"]
     assert parent_of(run, finished) == firing
+
+
+def test_a_firings_batch_and_its_item_runs_nest_under_the_firing_in_a_worker(
+    settings: Settings,
+    two_step_crew: Path,
+    exported: InMemorySpanExporter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.contract.test_schedules import Worker, firings, wait_for, with_schedules
+
+    (two_step_crew / "topics.csv").write_text("topic\nwind\ntides\n")
+    # every 5 s: the worker stops after the first firing, before the next one starts
+    with_schedules(two_step_crew, {"cron": "*/5 * * * * *", "inputs_file": "topics.csv"})
+    with FakeLLM(responder=answer) as fake:
+        standard_at(settings, fake.url, monkeypatch, num_retries=0)
+        with Worker(settings):
+            wait_for(lambda: any(f.status == "done" for f in firings(settings)))
+    finished = exported.get_finished_spans()
+    named = by_name(finished)
+    batches = named["batch demo"]
+    firing = parent_of(batches[0], finished)
+    assert firing is not None and firing.name.startswith("schedule demo")
+    items = [r for r in named["invoke_workflow demo"] if parent_of(r, finished) == batches[0]]
+    assert len(items) == 2
