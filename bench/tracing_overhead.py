@@ -10,7 +10,8 @@ scripted model (no latency, so nothing hides the cost), by four dispatchers:
 Each task of the crew is one agent turn: task started, agent turn, one model call, one tool
 call, task finished — five events, four spans per model call. Runs are interleaved in blocks
 that rotate the order. Targets: traced − off ≤ 0.5 ms per model call; off − bypassed ≤ 0.05 ms
-(unmeasurable). The tracer's own time per model call (inside the listener) is measured too,
+(unmeasurable: with nothing configured a model call runs the very same code, so what a run adds
+is timed alone too). The tracer's own time per model call (inside the listener) is measured,
 steadier than a difference of two medians.
 
     .venv/bin/python bench/tracing_overhead.py [runs per arm] [tasks per run]
@@ -213,9 +214,20 @@ def main(runs: int = 40, tasks: int = 20) -> None:
             f"  {arm} − off = {over[arm]:+.3f} ms/call (target ≤ {TARGET_ON}): "
             f"{met[over[arm] <= TARGET_ON]}"
         )
-    idle = -over[BYPASSED]
+    # with nothing configured a model call takes the very same path (no listener is attached);
+    # what a run adds is one spans.under(None) and, per dispatcher, one spans.listeners():
+    # timed alone, since a difference of wall times cannot resolve them
+    loops = 200_000
+    started = time.perf_counter()
+    for _ in range(loops):
+        with spans.under(None):
+            pass
+        spans.listeners()
+    idle = (time.perf_counter() - started) / loops * 1000 / tasks
     print(
-        f"  off − bypassed = {idle:+.3f} ms/call (target ≤ {TARGET_OFF}): {met[idle <= TARGET_OFF]}"
+        f"  off − bypassed, timed alone = {idle:.5f} ms/call (target ≤ {TARGET_OFF}): "
+        f"{met[idle <= TARGET_OFF]}; by wall time {-over[BYPASSED]:+.3f} ms/call, which is "
+        "the noise between two arms running the same code per call"
     )
     print(f"  a run with nothing configured imported no opentelemetry module: {light}")
 
