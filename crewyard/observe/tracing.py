@@ -317,6 +317,16 @@ class SpanListener:
             span.set_status(Status(StatusCode.ERROR, str(d.get("result") or "")[:500]))
         span.end(end_time=_ns(event.ts))
 
+    def _noted(self, run: _Run, event: Event) -> None:
+        """A milestone (a guardrail's verdict, a delegation, a speaker chosen, a tool switched
+        off, memory recalled …) as a span event on its task's span, or the run's: its
+        structured fields only, never texts (outputs, requests, reasons may quote anything)."""
+        d = event.data
+        task = d.get("task")
+        span = (run.tasks.get(task) if isinstance(task, str) else None) or run.span
+        fields = {f"crewyard.{k}": v for k, v in d.items() if k in _NOTED_FIELDS}
+        span.add_event(str(event.kind), _clean(fields), timestamp=_ns(event.ts))
+
     def _error(self, run: _Run, event: Event) -> None:
         message = str(event.data.get("message") or "")
         run.span.add_event("error", {"message": message[:2000]}, timestamp=_ns(event.ts))
@@ -338,7 +348,25 @@ class SpanListener:
         run.span.end(end_time=_ns(event.ts))
 
 
+_FIELDS = "task agent attempt checks retries_left coworker speaker method tool items selected"
+_NOTED_FIELDS = frozenset(f"{_FIELDS} offered max_tools by file rounds server".split())
+_NOTED = (
+    EventKind.GUARDRAIL_PASSED,
+    EventKind.GUARDRAIL_FAILED,
+    EventKind.DELEGATION,
+    EventKind.DELEGATION_STOPPED,
+    EventKind.SPEAKER_SELECTED,
+    EventKind.TEAM_STOPPED,
+    EventKind.TOOL_DISABLED,
+    EventKind.TOOLS_SELECTED,
+    EventKind.TOOLS_UNAVAILABLE,
+    EventKind.MCP_SERVER_FAILED,
+    EventKind.CODE_SAVED,
+    EventKind.MEMORY_RECALLED,
+    EventKind.MEMORY_STORED,
+)
 _HANDLERS = {
+    **dict.fromkeys(_NOTED, SpanListener._noted),
     EventKind.TASK_STARTED: SpanListener._task_started,
     EventKind.TASK_KEPT: SpanListener._task_started,
     EventKind.TASK_FINISHED: SpanListener._task_finished,

@@ -149,6 +149,8 @@ def test_model_and_tool_spans_end_at_their_event_and_start_their_latency_before(
         cost_usd=0.25,
     )
     emit(EventKind.TOOL_CALL, 5, tool="calculator", agent="a", duration_ms=250, result="4")
+    failed = {"checks": ["min_words"], "reasons": ["too short"], "output": "s3cret draft"}
+    emit(EventKind.GUARDRAIL_FAILED, 5.5, task="t", attempt=1, retries_left=0, **failed)
     emit(EventKind.RUN_FINISHED, 6, status="failed", total_tokens=20)
 
     named = {s.name: s for s in exporter.get_finished_spans()}
@@ -165,6 +167,16 @@ def test_model_and_tool_spans_end_at_their_event_and_start_their_latency_before(
     assert {failed.parent.span_id, tool.parent.span_id} == {turn.context.span_id}  # type: ignore[union-attr]
     task, run = named["task t"], named["invoke_workflow c"]
     assert task.status.status_code is StatusCode.ERROR  # the run stopped before it finished
+    (verdict,) = task.events
+    assert verdict.name == "guardrail_failed" and verdict.timestamp == int(1_005.5e9)
+    assert dict(verdict.attributes or {}) == {
+        "crewyard.task": "t",
+        "crewyard.attempt": 1,
+        "crewyard.retries_left": 0,
+        "crewyard.checks": ("min_words",),
+    }
     assert run.status.status_code is StatusCode.ERROR and turn.end_time == int(1_006e9)
     assert list((run.attributes or {})["crewyard.inputs"]) == ["key"]
-    assert "s3cret" not in json.dumps([dict(s.attributes or {}) for s in named.values()])
+    texts = [dict(s.attributes or {}) for s in named.values()]
+    texts += [dict(e.attributes or {}) for s in named.values() for e in s.events]
+    assert "s3cret" not in json.dumps(texts, default=list)
