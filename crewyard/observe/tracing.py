@@ -349,7 +349,8 @@ class SpanListener:
 
 
 _FIELDS = "task agent attempt checks retries_left coworker speaker method tool items selected"
-_NOTED_FIELDS = frozenset(f"{_FIELDS} offered max_tools by file rounds server".split())
+_FIELDS += " offered max_tools by file rounds server facts entities episodes short_term"
+_NOTED_FIELDS = frozenset(_FIELDS.split())
 _NOTED = (
     EventKind.GUARDRAIL_PASSED,
     EventKind.GUARDRAIL_FAILED,
