@@ -114,13 +114,19 @@ class Tracing:
     def span(
         self, name: str, attributes: Mapping[str, Any], parent: Mapping[str, str] | None = None
     ) -> Iterator[dict[str, str]]:
-        """A span for the body, under parent; yields its carrier for the work it holds."""
-        with self.tracer.start_as_current_span(
-            name, context=_context(parent), attributes=_clean(attributes)
-        ) as current:
-            carrier: dict[str, str] = {}
-            _propagator.inject(carrier, trace.set_span_in_context(current))
+        """A span for the body, under parent; yields its carrier for the work it holds. It
+        is never made the current span of OpenTelemetry's own context (what other libraries
+        in the process trace stays as it was)."""
+        span = self.tracer.start_span(name, context=_context(parent), attributes=_clean(attributes))
+        carrier: dict[str, str] = {}
+        _propagator.inject(carrier, trace.set_span_in_context(span))
+        try:
             yield carrier
+        except BaseException as exc:
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:500]))
+            raise
+        finally:
+            span.end()
 
     def flush(self, timeout_ms: int = 30_000) -> bool:
         return self.provider.force_flush(timeout_ms)

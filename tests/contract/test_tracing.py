@@ -273,25 +273,39 @@ def test_a_schedules_firing_is_the_parent_of_its_run(
     assert parent_of(run, finished) == firing
 
 
-def test_a_firings_batch_and_its_item_runs_nest_under_the_firing_in_a_worker(
+def test_a_firings_batch_and_its_item_runs_nest_under_the_firing(
     settings: Settings,
     two_step_crew: Path,
     exported: InMemorySpanExporter,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tests.contract.test_schedules import Worker, firings, wait_for, with_schedules
+    """A firing as a worker runs it, without the worker's cron (a worker in this process
+    leaves the firings it parks at its stop behind, and they keep the process from exiting)."""
+    from datetime import UTC, datetime
+
+    from crewyard.durable import engine
+    from crewyard.durable.batch import run_item
+    from crewyard.durable.runner import CrewRunner
+    from crewyard.durable.schedules import fire
+    from tests.contract.test_schedules import with_schedules
 
     (two_step_crew / "topics.csv").write_text("topic\nwind\ntides\n")
-    # every 5 s: the worker stops after the first firing, before the next one starts
-    with_schedules(two_step_crew, {"cron": "*/5 * * * * *", "inputs_file": "topics.csv"})
+    schedule = {"name": "daily", "cron": "0 6 * * *", "overlap": "queue"}
+    with_schedules(two_step_crew, {**schedule, "inputs_file": "topics.csv"})
+    runner = CrewRunner(settings)
+    engine.set_item_runner(lambda batch_id, item_id: run_item(runner, batch_id, item_id))
     with FakeLLM(responder=answer) as fake:
         standard_at(settings, fake.url, monkeypatch, num_retries=0)
-        with Worker(settings):
-            wait_for(lambda: any(f.status == "done" for f in firings(settings)))
+        engine.launch(settings.data_dir, settings.database_url)
+        try:
+            context = {"crew": "demo", "schedule": "daily"}
+            assert fire(settings, runner, context, datetime.now(UTC), "firing-2") == "done"
+        finally:
+            engine.shutdown()
+            runner.close()
     finished = exported.get_finished_spans()
     named = by_name(finished)
-    batches = named["batch demo"]
-    firing = parent_of(batches[0], finished)
-    assert firing is not None and firing.name.startswith("schedule demo")
-    items = [r for r in named["invoke_workflow demo"] if parent_of(r, finished) == batches[0]]
-    assert len(items) == 2
+    (batch,) = named["batch demo"]
+    assert parent_of(batch, finished) == named["schedule daily"][0]
+    runs = named["invoke_workflow demo"]
+    assert len(runs) == 2 and all(parent_of(r, finished) == batch for r in runs)
