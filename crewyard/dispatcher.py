@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from crewyard.crews.tooling import check_tool_needs, run_tools
 from crewyard.errors import ConfigError, CrewyardError, ExitCode
 from crewyard.gateway.config import ModelTable
 from crewyard.human import Human, RunHuman
+from crewyard.observe import spans
 from crewyard.observe.logs import run_log
 from crewyard.outcome import status_of, telling, without_traceback
 from crewyard.plan import Plan, check_where_written, plan
@@ -79,7 +81,7 @@ class Dispatcher:
         self._gateway = gateway
         self._memory: Memory | None = memory
         self._owns_memory = memory is None  # what it opens itself, it closes
-        self.listeners = list(listeners or [])
+        self.listeners = [*(listeners or []), *spans.listeners()]  # spans: when OTEL_* asks
         self.store = RunStore(self.settings.run_store)
         self._questions: QuestionStore | None = None  # opened by the first run
 
@@ -137,6 +139,7 @@ class Dispatcher:
         resume: str | None = None,
         from_task: str | None = None,
         run_id: str | None = None,
+        trace_parent: Mapping[str, str] | None = None,
     ) -> RunResult:
         """Run a crew to the end; raises RunFailed (with the partial result) if it fails.
 
@@ -148,7 +151,9 @@ class Dispatcher:
         resume: an earlier run's id: its finished tasks keep their outputs, the rest runs,
         reusing its recorded calls while the requests match (none is paid twice); from_task
         reruns from that task (the outputs before it kept, the calls after it made again).
-        run_id: the new run's id (a batch names its item's run before it starts)."""
+        run_id: the new run's id (a batch names its item's run before it starts).
+        trace_parent: the W3C trace context ({"traceparent": …}) the run's span goes under
+        (default: the batch's or firing's span this thread is in, observe/spans.py)."""
         if replay is not None and (record or resume is not None):
             raise ConfigError(
                 "a replay calls no model: it cannot record or resume", hint="drop one of them"
@@ -211,7 +216,11 @@ class Dispatcher:
             if taping.old_calls is not None:
                 taping.tape = ResumingTape(taping.old_calls, taping.writer)
         try:
-            with run_log(log_file, run_id), _mcp_servers(spec, log_file.parent, run_id) as mcp:
+            with (
+                run_log(log_file, run_id),
+                spans.under(trace_parent),
+                _mcp_servers(spec, log_file.parent, run_id) as mcp,
+            ):
                 return self._run(
                     spec, resolved, the_plan, run_id, output_dir, log_file, recalled, taping, mcp
                 )

@@ -43,3 +43,12 @@ def load_dotenv_file(path: Path = Path(".env")) -> None:
     from dotenv import load_dotenv
 
     load_dotenv(path, override=False)
+
+
+@contextmanager
+def settled() -> Iterator[Mapping[str, str]]:
+    """The caller's environment, held still: no `while_importing` changes it meanwhile (one
+    that runs in another thread waits), so what is read here is never a library's default
+    (OpenTelemetry's SDK reads OTEL_SDK_DISABLED, which CrewAI's import sets for itself)."""
+    with _lock:
+        yield os.environ

@@ -15,6 +15,7 @@ from typing import Any
 
 from crewyard.cli.args import positive_float, positive_int
 from crewyard.errors import ConfigError, ExitCode
+from crewyard.observe import spans
 
 
 def parser() -> argparse.ArgumentParser:
@@ -127,6 +128,7 @@ def _finish(start: Any, as_json: bool) -> int:
             _report(result, as_json)
         sys.stdout.flush()
         sys.stderr.flush()
+        spans.flush()  # os._exit skips the exporters' flush at exit
         # the durable engine's threads (and items parked unstarted) stay behind
         os._exit(ExitCode.OK if asked else ExitCode.INTERRUPTED)
     engine.shutdown()

@@ -123,6 +123,10 @@ def _settings_and_logs(args: argparse.Namespace) -> Any:
     settings = Settings.for_command_line()
     level = "TRACE" if args.verbose else "WARNING" if args.quiet else settings.log_level
     configure(level)
+    if args.verbose:  # the run's spans on stderr too (OTEL_TRACES_EXPORTER, if set, decides)
+        from crewyard.observe.spans import enable_console
+
+        enable_console()
     return settings
 
 

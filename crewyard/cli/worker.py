@@ -11,6 +11,7 @@ from typing import Any
 
 from crewyard.cli.args import positive_float, positive_int
 from crewyard.errors import ExitCode
+from crewyard.observe import spans
 
 
 def parser() -> argparse.ArgumentParser:
@@ -69,6 +70,7 @@ def run(argv: list[str]) -> int:
     code = run_worker(settings, options, stop)
     sys.stdout.flush()
     sys.stderr.flush()
+    spans.flush()  # os._exit skips the exporters' flush at exit
     os._exit(code)  # the durable engine's threads (and a parked item or two) stay behind
 
 

@@ -21,6 +21,7 @@ from crewyard.durable.heartbeat import Heartbeat
 from crewyard.durable.items import BatchItem
 from crewyard.durable.runner import CrewRunner
 from crewyard.errors import CrewyardError
+from crewyard.observe import spans
 from crewyard.runs.batches import DONE, FAILED, FINISHED, SKIPPED, Batch, BatchStore, Item
 from crewyard.runs.files import write_atomic
 from crewyard.runs.store import new_run_id
@@ -137,20 +138,39 @@ def _drive(
     shared: CrewRunner | None = None,
 ) -> BatchResult:
     if shared is not None:  # inside a worker: its runner, heartbeat and durable engine
-        return _follow(store, batch, progress, stop or threading.Event())
+        return _traced(shared, store, batch, progress, stop or threading.Event())
     runner = CrewRunner(settings)
     engine.set_item_runner(lambda batch_id, item_id: run_item(runner, batch_id, item_id))
     try:
         engine.launch(settings.data_dir, settings.database_url)
         with Heartbeat(settings) as heart:
             heart.recover()  # a killed run of this batch (or another) continues from its steps
-            result = _follow(store, batch, progress, stop or threading.Event())
+            result = _traced(runner, store, batch, progress, stop or threading.Event())
             if result.interrupted and stop is not None and stop.is_set():
                 runner.drain(settings.stop_grace_s)  # what runs finishes; nothing new starts
                 return _result(store, batch, interrupted=True)
             return result
     finally:
         runner.close()
+
+
+def _traced(
+    runner: CrewRunner,
+    store: BatchStore,
+    batch: Batch,
+    progress: Progress | None,
+    stop: threading.Event,
+) -> BatchResult:
+    """_follow in the batch's span, when traced: the items this process runs go under it."""
+    attributes = {"crewyard.batch.id": batch.id, "crewyard.crew": batch.crew}
+    with spans.span(f"batch {batch.crew}", attributes) as parent:
+        if parent is None:
+            return _follow(store, batch, progress, stop)
+        runner.trace_parents[batch.id] = dict(parent)
+        try:
+            return _follow(store, batch, progress, stop)
+        finally:
+            runner.trace_parents.pop(batch.id, None)
 
 
 def _follow(
@@ -278,6 +298,7 @@ def _run_item(runner: CrewRunner, batch_id: str, item_id: str) -> str:
                 run_id,
                 models=batch.models,
                 resume=earlier.id if earlier is not None else None,
+                trace_parent=runner.trace_parents.get(batch_id),
             )
         except RunFailed as exc:
             failed = exc.result

@@ -37,6 +37,8 @@ class CrewRunner:
         self._draining = threading.Event()
         self._idle = threading.Condition()
         self.active = 0  # runs (items, firings) under way in this process
+        # each batch's span (a W3C carrier), which its items' runs go under when traced
+        self.trace_parents: dict[str, dict[str, str]] = {}
 
     def admit(self) -> None:
         """Called first by every item and firing. Once the process drains (SIGTERM), new work
@@ -100,15 +102,19 @@ class CrewRunner:
         *,
         models: dict[str, str] | None = None,
         resume: str | None = None,
+        trace_parent: dict[str, str] | None = None,
     ) -> RunResult:
         """One run of the crew, recorded (a killed run resumes from its calls); raises
-        RunFailed, or a CrewyardError when the crew no longer loads."""
+        RunFailed, or a CrewyardError when the crew no longer loads. trace_parent: the span
+        its own goes under (a batch's)."""
         spec = self.spec(crew)
         dispatcher = self._dispatcher(models or {}, spec.memory.enabled)
         if self._slots is not None:
             self._slots.acquire()
         try:
-            return dispatcher.run(spec, inputs, record=True, resume=resume, run_id=run_id)
+            return dispatcher.run(
+                spec, inputs, record=True, resume=resume, run_id=run_id, trace_parent=trace_parent
+            )
         finally:
             if self._slots is not None:
                 self._slots.release()

@@ -17,6 +17,7 @@ from crewyard.crews.schedules import ScheduleSpec, latest_fire_time, next_fire_t
 from crewyard.crews.spec import CrewSpec
 from crewyard.durable.runner import CrewRunner
 from crewyard.errors import ConfigError, CrewyardError
+from crewyard.observe import spans
 from crewyard.redact import logger
 from crewyard.runs.firings import DONE, FAILED, SKIPPED, FiringStore
 from crewyard.runs.store import new_run_id
@@ -107,7 +108,13 @@ def fire(
         if schedule.overlap == "skip" and (others := engine.others_running(name, firing_id)):
             store.finish(firing_id, SKIPPED, f"the firing {others[0]} was still running")
             return SKIPPED
-        return _run(settings, runner, store, firing_id, spec, schedule)
+        attributes = {
+            "crewyard.schedule": name,
+            "crewyard.crew": crew,
+            "crewyard.firing": firing_id,
+        }
+        with spans.span(f"schedule {name}", attributes):  # the run or the batch goes under it
+            return _run(settings, runner, store, firing_id, spec, schedule)
     finally:
         store.close()
         runner.leave()
@@ -180,7 +187,13 @@ def _batch(
     earlier = store.get(firing_id).batch_id
     done: list[BatchResult] = []
 
+    parent = spans.current()  # the firing's span (the thread starts with no context at all)
+
     def in_a_thread_of_its_own() -> None:  # the batch's workflow is not a child of this step
+        with spans.under(parent):  # its span goes under the firing's
+            go()
+
+    def go() -> None:
         if earlier is not None:
             done.append(resume_batch(settings, earlier, runner=runner))
             return

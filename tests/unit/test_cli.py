@@ -127,8 +127,8 @@ def test_quick_commands_import_no_engine_or_model_library() -> None:
         "codes = [c.main(['--list']), c.main(['schema']),"
         " c.main(['--crew', 'research', '--dry-run', '--input', 'topic=x'])]\n"
         "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('crewai', 'autogen_agentchat', 'litellm', 'llama_cpp')"
-        " if m in sys.modules]\n"
+        "heavy = [m for m in ('crewai', 'autogen_agentchat', 'litellm', 'llama_cpp',"
+        " 'opentelemetry') if m in sys.modules]\n"
         "print(codes, heavy)\n"
     )
     done = subprocess.run(
