@@ -1,5 +1,5 @@
 """Tool-call parse success of the embedded model (SmolLM2-135M) on scripted tool tasks, with
-and without the JSON-schema step (crewyard/engines/react.py, decoded by llama.cpp's grammar):
+and without the JSON-schema step (crewyard/tools/react.py, decoded by llama.cpp's grammar):
 each task is a CrewAI-style ReAct prompt with 1-3 tools and a question; a reply counts when
 CrewAI's own parser reads it as a call of one of the offered tools with arguments its schema
 accepts, or as a final answer. Target: ≥ 99% with the grammar.
@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's crew
 from crewai.agents.parser import AgentAction, AgentFinish, OutputParserError, parse
 from pydantic import ValidationError
 
-from crewyard.engines import react
 from crewyard.gateway import Gateway
 from crewyard.gateway.config import ModelTable
+from crewyard.tools import react
 from crewyard.tools.builtin import calculator
 from crewyard.tools.spec import Tool, function_tool
 

@@ -37,11 +37,12 @@ from pydantic import BaseModel
 
 from crewyard.context import RunContext
 from crewyard.crews.options import CodingOptions
-from crewyard.engines import autogen_steps, react
+from crewyard.engines import autogen_steps
 from crewyard.errors import EngineError
 from crewyard.gateway.records import Completion
 from crewyard.runs.events import EventKind
 from crewyard.tools import Tool as CrewyardTool
+from crewyard.tools import react
 from crewyard.tools.sandbox import SandboxLimits, run_python
 
 TESTS_PASSED = "ALL TESTS PASSED"
@@ -88,9 +89,8 @@ def _safe_name(name: str) -> str:
 
 
 class GatewayChatClient(ChatCompletionClient):
-    """AutoGen's model client over crewyard's gateway: usage and cost go to the run. With
-    `steps`, a model without native tool calls gets its tools as JSON steps
-    (autogen_steps.py), and AutoGen sees a client that calls tools."""
+    """AutoGen's model client over the run's gateway (usage and cost go to the run); `steps`:
+    tools as JSON steps (autogen_steps.py) for a model without native tool calls."""
 
     def __init__(
         self,

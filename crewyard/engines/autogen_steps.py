@@ -21,7 +21,7 @@ from autogen_core.models import (
 )
 from autogen_core.tools import Tool, ToolSchema
 
-from crewyard.engines import react
+from crewyard.tools import react
 
 TOOLS = """You can use these tools:
 {tools}

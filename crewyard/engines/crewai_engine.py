@@ -18,7 +18,6 @@ from pydantic import PrivateAttr
 from crewyard.context import RunContext
 from crewyard.crews.hooks import output_model
 from crewyard.crews.options import HierarchicalOptions
-from crewyard.engines import react
 from crewyard.engines.asyncrun import off_the_loop
 from crewyard.engines.delegation import DelegationGuard, DelegationStopped
 from crewyard.engines.prompts import context_block
@@ -28,7 +27,7 @@ from crewyard.runs.events import EventKind
 from crewyard.runs.result import TaskOutput
 from crewyard.settings import usable_folder
 from crewyard.tasks.spec import TaskSpec
-from crewyard.tools import Tool
+from crewyard.tools import Tool, react
 from crewyard.tools.refs import ref_names
 
 # CrewAI reads these while it is imported (its telemetry is built then, and stays off for the

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from crewyard.runs.store import RunStore
+from crewyard.tools import react
 
 NO_TEXT = "(the reply text was not recorded: this run kept no cassette)"
 
@@ -108,8 +109,9 @@ def recorded_replies(cassette: Path) -> dict[tuple[str | None, str | None], list
 
 
 def reply_text(reply: dict[str, Any]) -> str:
-    """A recorded reply as text: its words, then the tools it called, if any."""
-    text = str(reply.get("text") or "")
+    """A recorded reply as text: its words (a small model's JSON step as the step it was
+    read as, Thought / Action or Final Answer), then the tools it called, if any."""
+    text = react.as_text(str(reply.get("text") or ""))
     calls = []
     for call in reply.get("tool_calls") or []:
         function = call.get("function") or call

@@ -1,5 +1,5 @@
 """The embedded model on CrewAI's tool protocol: each agent step is decoded under the JSON
-step schema (engines/react.py), so every step is a tool call or the final answer; none is
+step schema (tools/react.py), so every step is a tool call or the final answer; none is
 lost to CrewAI's parser."""
 
 from __future__ import annotations

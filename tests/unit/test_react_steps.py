@@ -1,4 +1,4 @@
-"""The JSON step small models are held to (engines/react.py): its schema offers exactly the
+"""The JSON step small models are held to (tools/react.py): its schema offers exactly the
 tools with their arguments' shapes or a final answer, and each step is written back as the
 Thought / Action / Action Input text CrewAI reads."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from crewyard.engines import react
+from crewyard.tools import react
 from crewyard.tools.builtin import calculator
 
 
@@ -43,3 +43,11 @@ def test_a_step_cut_off_by_max_tokens_is_closed_first() -> None:
     assert react.as_text(cut) == "Thought: x\nFinal Answer: line one\nline two"
     cut = '{"thought": "x", "action": "calculator", "action_input": {"expression": "2*3'
     assert react.as_text(cut).endswith('Action Input: {"expression": "2*3"}')
+
+
+def test_a_transcript_shows_a_json_step_as_the_step_it_was_read_as() -> None:
+    from crewyard.runs.transcripts import reply_text
+
+    step = '{"thought": "I know it", "final_answer": "Tides follow the moon."}'
+    assert reply_text({"text": step}) == "Thought: I know it\nFinal Answer: Tides follow the moon."
+    assert reply_text({"text": "plain words"}) == "plain words"
