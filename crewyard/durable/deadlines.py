@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from crewyard.durable.runner import CrewRunner
+from crewyard.durable.runner import CrewRunner, Parked
 from crewyard.errors import CrewyardError
 from crewyard.runs.questions import QuestionStore
 from crewyard.runs.store import new_run_id
@@ -42,7 +42,11 @@ def take_defaults(runner: CrewRunner, said: Callable[[str], None]) -> list[threa
 
 
 def _resume(runner: CrewRunner, crew: str, run_id: str, said: Callable[[str], None]) -> None:
-    runner.admit()
+    try:
+        runner.admit()
+    except Parked:  # the worker began to stop first: the answer is kept for a manual resume
+        said(f"run {run_id} is answered but not resumed: python main.py --resume {run_id}")
+        return
     try:
         result = runner.run_crew(crew, {}, new_run_id(), resume=run_id)
         said(f"run {run_id} resumed as {result.run_id}: {result.status}")

@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from crewyard.runs.result import RunResult
 
 
+class Parked(BaseException):
+    """Work taken after the process began to stop, handed back unstarted. A BaseException so
+    that the durable engine records no outcome for it: the workflow stays pending, and the
+    next worker's recovery runs it."""
+
+
 class CrewRunner:
     """Runs crews for the durable engine; `most` caps the runs at once in this process (a
     worker's --concurrency), whatever queues they come from."""
@@ -35,6 +41,7 @@ class CrewRunner:
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(most) if most else None
         self._draining = threading.Event()
+        self._closed = threading.Event()  # set by close(): parked work then leaves
         self._idle = threading.Condition()
         self.active = 0  # runs (items, firings) under way in this process
         # each batch's span (a W3C carrier), which its items' runs go under when traced
@@ -42,9 +49,11 @@ class CrewRunner:
 
     def admit(self) -> None:
         """Called first by every item and firing. Once the process drains (SIGTERM), new work
-        parks here for good: it is left unstarted, durable, for the next worker to recover."""
+        parks here until the runner closes, then leaves unstarted (Parked): durable, for the
+        next worker to recover, and no thread left waiting to hold the process's exit."""
         if self._draining.is_set():
-            threading.Event().wait()
+            self._closed.wait()
+            raise Parked("left unstarted: the process is stopping")
         with self._idle:
             self.active += 1
 
@@ -144,6 +153,7 @@ class CrewRunner:
             return dispatcher
 
     def close(self) -> None:
+        self._closed.set()
         with self._lock:
             for dispatcher in self._dispatchers.values():
                 dispatcher.close()
