@@ -24,6 +24,7 @@ from crewyard.tools import Tool
 from crewyard.tools.refs import ref_names
 from crewyard.tools.selection import TextEmbedder, select
 
+MEMORY_TOOLS = ("memory_search", "memory_save")  # every agent's, when the crew has memory
 RESULT_CAP = 500  # characters of a tool's answer a tool_call event keeps
 
 if TYPE_CHECKING:
@@ -209,7 +210,7 @@ class RunContext:
         names = list(dict.fromkeys(names))
         if len(names) > declared.max_tools:
             names = self._select(agent, task, names, declared.max_tools)
-        names += [n for n in ("memory_search", "memory_save") if n in self.tools]
+        names += [n for n in MEMORY_TOOLS if n in self.tools]
         return [self.tools[n] for n in dict.fromkeys(names)]
 
     def _select(self, agent: str, task: str | None, names: list[str], limit: int) -> list[str]:

@@ -27,7 +27,7 @@ from autogen_agentchat.conditions import (
 from autogen_agentchat.messages import BaseChatMessage
 from autogen_agentchat.teams import BaseGroupChat, RoundRobinGroupChat, SelectorGroupChat
 
-from crewyard.context import RunContext
+from crewyard.context import MEMORY_TOOLS, RunContext
 from crewyard.crews.inputs import fill
 from crewyard.crews.options import CodingOptions, DebateOptions
 from crewyard.engines.asyncrun import run_coroutine
@@ -45,7 +45,6 @@ from crewyard.guardrails import Guard, Reason, feedback
 from crewyard.runs.events import EventKind
 from crewyard.runs.result import TaskOutput
 
-MEMORY_TOOLS = ("memory_search", "memory_save")
 VERDICT = "Give your verdict: which side is right, and your reasons."
 APPROVE = "Approve this code? Enter or yes saves it; anything else is sent to the coder."
 APPROVED = frozenset({"", "y", "yes", "ok", "approve", "approved", "lgtm"})

@@ -35,7 +35,7 @@ def crew(make_crew: Any) -> None:
 
 
 def facts(dispatcher: Dispatcher) -> list[Any]:
-    return [i for i in dispatcher.memory.items("facts")]
+    return list(dispatcher.memory.items("facts"))
 
 
 def test_only_statements_worth_keeping_are_learnt_with_their_source(
