@@ -91,9 +91,72 @@ class CodingOptions(_Options):
     )
 
 
+class PlanExecuteOptions(_Options):
+    """Plan and execute: a planner writes a typed plan, agents run its steps one by one, and
+    the planner revises the rest of the plan after a step that failed."""
+
+    planner: str | None = Field(
+        default=None,
+        description="Agent who writes and revises the plan; default: the agent named planner, "
+        "else the first.",
+    )
+    max_steps: int = Field(
+        default=5, ge=1, le=20, description="Most steps a plan may have, and run per task."
+    )
+    max_replans: int = Field(
+        default=2, ge=0, le=10, description="Revisions of the plan after failed steps, per task."
+    )
+
+
+class RewooOptions(_Options):
+    """ReWOO: a planner writes the whole plan with evidence variables (#E1 = tool[args]) in
+    one call; the tools run without the model; a solver answers from the evidence."""
+
+    planner: str | None = Field(
+        default=None,
+        description="Agent who writes the plan; default: the agent named planner, else the "
+        "first.",
+    )
+    solver: str | None = Field(
+        default=None,
+        description="Agent who answers from the evidence; default: the agent named solver, "
+        "else the last.",
+    )
+    max_steps: int = Field(default=5, ge=1, le=20, description="Most evidence steps a plan has.")
+
+
+class TreeOfThoughtOptions(_Options):
+    """Tree of thoughts: a thinker proposes candidate next thoughts, an evaluator scores each,
+    the best `beam` paths are kept for `depth` levels, then the thinker answers along the best
+    path."""
+
+    thinker: str | None = Field(
+        default=None,
+        description="Agent who proposes thoughts and writes the answer; default: the first.",
+    )
+    evaluator: str | None = Field(
+        default=None,
+        description="Agent who scores thoughts; default: the agent named evaluator (or judge), "
+        "else the thinker.",
+    )
+    breadth: int = Field(default=3, ge=1, le=8, description="Candidate thoughts per path.")
+    depth: int = Field(default=2, ge=1, le=6, description="Thoughts along a path.")
+    beam: int = Field(default=2, ge=1, le=8, description="Paths kept after each level.")
+    max_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="Token budget of the search, per task: once spent no path is expanded "
+        "further and the answer follows the best path found so far.",
+    )
+
+
 BUILTIN_PROCESSES: dict[str, type[BaseModel]] = {
     "sequential": SequentialOptions,
     "hierarchical": HierarchicalOptions,
     "debate": DebateOptions,
     "coding": CodingOptions,
+    "plan_execute": PlanExecuteOptions,
+    "rewoo": RewooOptions,
+    "tree_of_thought": TreeOfThoughtOptions,
 }
+PLANNING_PROCESSES = ("plan_execute", "rewoo", "tree_of_thought")

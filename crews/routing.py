@@ -38,4 +38,15 @@ def choose_process(
     if "tests" in engine_options or any(a.allow_code_execution for a in agents.values()) or coders:
         why = f"coding role {coders[0]!r}" if coders else "code execution declared"
         return "coding", f"auto: {why}"
-    return "sequential", "auto: no manager, debate roles or code execution, so tasks run in order"
+    if {"breadth", "beam", "depth"} & set(engine_options) or _mentions(agents, ("evaluator",)):
+        return "tree_of_thought", "auto: thoughts are scored (an evaluator, or breadth/beam set)"
+    planners = _mentions(agents, ("planner",))
+    if "solver" in engine_options or (planners and _mentions(agents, ("solver",))):
+        return "rewoo", "auto: a planner gathers evidence for a solver"
+    if planners or "max_replans" in engine_options:
+        who = f"planner {planners[0]!r}" if planners else "max_replans set"
+        return "plan_execute", f"auto: {who} plans the steps"
+    return "sequential", (
+        "auto: no manager, debate roles, code execution, planner or evaluator, so tasks run "
+        "in order"
+    )

@@ -32,6 +32,7 @@ class Plan:
     warnings: tuple[str, ...] = ()  # CrewAI keys accepted but not acted on
     tools: dict[str, list[str]] | None = None  # agent or task → the tools it names
     servers: dict[str, str] | None = None  # MCP server → how it is reached, for whom
+    strategy: str | None = None  # a planning process: how it will plan, act and answer
 
 
 def _tools(spec: CrewSpec) -> dict[str, list[str]]:
@@ -54,6 +55,45 @@ def _servers(spec: CrewSpec) -> dict[str, str]:
         how += f"; for {server.agent}" if server.agent else "; for every agent"
         out[name] = how + ("" if server.required else "; optional")
     return out
+
+
+def _strategy(spec: CrewSpec) -> str | None:
+    """How a planning process will go, in a sentence, from its options and agents."""
+    opts, names = spec.engine_options, list(spec.agents)
+
+    def agent(key: str, role: str, fallback: str) -> str:
+        return str(opts.get(key) or (role if role in names else fallback))
+
+    if spec.process == "plan_execute":
+        planner = agent("planner", "planner", names[0])
+        return (
+            f"{planner} writes a typed plan of at most {opts.get('max_steps', 5)} steps (agent, "
+            "what it does, its tools), each step's agent runs it with those tools, "
+            f"{planner} revises the rest after a failed step (at most "
+            f"{opts.get('max_replans', 2)} times), then writes the answer"
+        )
+    if spec.process == "rewoo":
+        planner, solver = (
+            agent("planner", "planner", names[0]),
+            agent("solver", "solver", names[-1]),
+        )
+        return (
+            f"{planner} writes the whole plan in one call (at most {opts.get('max_steps', 5)} "
+            "steps #En = tool[args]), the tools run without a model, #En in later arguments "
+            f"becomes that result, then {solver} answers from the evidence"
+        )
+    if spec.process == "tree_of_thought":
+        thinker = agent("thinker", names[0], names[0])
+        evaluator = agent("evaluator", "evaluator", "judge" if "judge" in names else thinker)
+        budget = opts.get("max_tokens")
+        return (
+            f"{thinker} proposes {opts.get('breadth', 3)} thoughts per path, {evaluator} scores "
+            f"each 1–10, the best {opts.get('beam', 2)} paths go on for {opts.get('depth', 2)} "
+            "levels"
+            + (f" or until {budget} tokens are spent" if budget else "")
+            + f", then {thinker} answers along the best path"
+        )
+    return None
 
 
 def _assignee(spec: CrewSpec) -> str:
@@ -124,4 +164,5 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
         warnings=spec.warnings,
         tools=_tools(spec),
         servers=_servers(spec),
+        strategy=_strategy(spec),
     )

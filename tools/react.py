@@ -21,7 +21,7 @@ def step_schema(tools: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
             "properties": {
                 "thought": thought,
                 "action": {"type": "string", "enum": [name]},
-                "action_input": _plain(schema),
+                "action_input": args_schema(schema),
             },
             "required": ["thought", "action", "action_input"],
             "additionalProperties": False,
@@ -39,7 +39,7 @@ def step_schema(tools: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     return {"anyOf": options} if len(options) > 1 else options[0]
 
 
-def _plain(schema: dict[str, Any]) -> dict[str, Any]:
+def args_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """An arguments schema with what grammars need: object type, only the properties (titles
     and defaults dropped), the required ones required."""
     props = {

@@ -335,6 +335,8 @@ def _print_plan(the_plan: Any, inputs: dict[str, Any]) -> int:
         print(f"  {agent}: model {alias} → {the_plan.models.get(alias, alias)}")
     if the_plan.manager:
         print(f"manager: {the_plan.manager}")
+    if the_plan.strategy:
+        print(f"how: {the_plan.strategy}")
     print("tasks, in order:")
     for i, (task, agent) in enumerate(the_plan.tasks, 1):
         how = (the_plan.assigned or {}).get(task)

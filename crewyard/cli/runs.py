@@ -86,6 +86,8 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _show_run(store: Any, run_id: str, as_json: bool, cassettes_dir: Path) -> int:
+    from crewyard.runs.planning_view import planning_lines
+
     run = store.get(run_id)
     checkpoints = store.checkpoints(run.id)
     cassette = cassettes_dir / f"{run.id}.jsonl"
@@ -117,6 +119,8 @@ def _show_run(store: Any, run_id: str, as_json: bool, cassettes_dir: Path) -> in
     if cassette.is_file():
         print(f"cassette: {cassette} (replay it: python main.py --replay {run.id})")
     _print_what_went_wrong(store, run.id)
+    if planned := planning_lines(store.events(run.id)):
+        print("\nhow it planned:\n" + "\n".join(planned))
     for c in checkpoints:
         saved = f" → {c.output_file}" if c.output_file else ""
         print(f"\n## {c.task} ({c.agent}){saved}\n\n{c.output}")

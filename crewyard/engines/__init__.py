@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 from pydantic import BaseModel
 
 from crewyard import plugins
-from crewyard.crews.options import BUILTIN_PROCESSES
+from crewyard.crews.options import BUILTIN_PROCESSES, PLANNING_PROCESSES
 from crewyard.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -55,12 +55,23 @@ class CrewAIEngine:
 
 
 class AutoGenEngine:
-    """Debate and coding crews as AutoGen AgentChat teams (autogen_engine.py)."""
+    """Debate and coding crews as AutoGen AgentChat teams (autogen_engine.py), and the
+    planning processes on AutoGen agents (autogen_planning.py)."""
 
     name = "autogen"
-    processes: ClassVar = {p: BUILTIN_PROCESSES[p] for p in ("debate", "coding")}
+    processes: ClassVar = {
+        p: BUILTIN_PROCESSES[p] for p in ("debate", "coding", *PLANNING_PROCESSES)
+    }
 
     def run(self, ctx: RunContext) -> list[TaskOutput]:
+        if ctx.spec.process == "tree_of_thought":
+            from crewyard.engines.autogen_thoughts import run_tree_of_thought
+
+            return run_tree_of_thought(ctx)
+        if ctx.spec.process in PLANNING_PROCESSES:
+            from crewyard.engines.autogen_planning import run_plans
+
+            return run_plans(ctx)
         from crewyard.engines.autogen_engine import run_autogen
 
         return run_autogen(ctx)

@@ -59,10 +59,15 @@ class _AutoGenRun:
         self.task: str | None = None
         self.outputs: list[TaskOutput] = []
 
-    def assistant(self, agent: str, extra: str = "", coder: bool = False) -> AssistantAgent:
+    def assistant(
+        self, agent: str, extra: str = "", coder: bool = False, only: tuple[str, ...] = ()
+    ) -> AssistantAgent:
+        """The agent as an AssistantAgent with its tools (only: just those of them)."""
         spec = self.ctx.spec.agents[agent]
         alias = self.ctx.spec.agent_model(agent)
         specs = self.ctx.tools_for(agent, self.task)
+        if only:
+            specs = [t for t in specs if t.name in only]
         native = self.ctx.gateway.model_info(alias)["function_calling"]
         # Without native tool calls, tools come as JSON steps — only for an agent with tools
         # of its own: memory also reaches every agent through AutoGen's Memory protocol, and

@@ -38,6 +38,11 @@ class EventKind(StrEnum):
     SPEAKER_SELECTED = "speaker_selected"
     TEAM_STOPPED = "team_stopped"  # an AutoGen team ended (its stop reason)
     CODE_SAVED = "code_saved"
+    PLAN_MADE = "plan_made"  # plan_execute / rewoo: the planner's steps
+    PLAN_REVISED = "plan_revised"  # plan_execute: the rest of the plan after a failed step
+    STEP_FINISHED = "step_finished"  # plan_execute: one step's result, or why it failed
+    EVIDENCE = "evidence"  # rewoo: one #En's tool, arguments (substituted) and result
+    THOUGHTS_SCORED = "thoughts_scored"  # tree_of_thought: a level's candidates and scores
     GUARDRAIL_PASSED = "guardrail_passed"
     GUARDRAIL_FAILED = "guardrail_failed"
     HUMAN_ASKED = "human_asked"  # a question to a human (answered now, or parked)
