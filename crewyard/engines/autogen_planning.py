@@ -99,6 +99,13 @@ class Planning(_AutoGenRun):
                 {"role": "user", "content": feedback(reasons)},
             ]
 
+    def closing(self) -> str:
+        """The last words of an answer's prompt: what to write, said last (a small model
+        follows the end of its prompt best)."""
+        assert self.task is not None
+        expected = self.ctx.spec.tasks[self.task].expected_output.strip()
+        return f"Now write the answer to the task. Expected output: {expected}"
+
     def tool_names(self, agent: str) -> list[str]:
         return [t.name for t in self.ctx.tools_for(agent, self.task)]
 
@@ -136,7 +143,6 @@ class _Planner:
         self.run, self.opts, self.planner = run, opts, planner
         self.question = run.message_for(task)
         self.tools = {a: run.tool_names(a) for a in run.ctx.spec.agents}
-        self.every_tool = sorted({t for ts in self.tools.values() for t in ts})
         self.roster = "\n".join(
             f"- {a} ({run.ctx.spec.agents[a].role}); tools: {', '.join(ts) or 'none'}"
             for a, ts in self.tools.items()
@@ -154,7 +160,7 @@ class _Planner:
             self.planner,
             prompt,
             "plan",
-            planning.plan_schema(list(self.tools), self.every_tool, room),
+            planning.plan_schema(self.tools, room),
             lambda text: planning.read_plan(text, self.tools, self.opts.max_steps, done),
         )
         return list(steps)
@@ -205,7 +211,7 @@ async def _planned(run: Planning, opts: PlanExecuteOptions, planner: str, name: 
         )
     writer = ctx.spec.tasks[name].agent or planner
     done = _done_so_far(results)
-    prompt = f"{planner_of.question}\n\n{done}Write the task's answer from these results."
+    prompt = f"{planner_of.question}\n\n{done}{run.closing()}"
     return await run.answer(writer, prompt)
 
 
@@ -226,11 +232,10 @@ async def _run_step(
 ) -> tuple[str, str | None]:
     """(result, why it failed or None) of one step, run by its agent with its tools."""
     agent = run.assistant(step.agent, only=step.tools)  # no tools named: all the agent's
-    plan_text = "\n".join(s.line(i) for i, s in enumerate(plan, 1))
     message = (
-        f"{question}\n\nThe plan:\n{plan_text}\n\n{_done_so_far(results)}"
-        f"Do step {number} now, and only it: {step.does}\nReport its result. If it cannot be "
-        f"done, begin your reply with {FAILED} and say why."
+        f"{question}\n\n{_done_so_far(results)}Your step ({number} of {len(plan)}): "
+        f"{step.does}\nDo only this step and write its result in a few sentences. If it "
+        f"cannot be done, begin your reply with {FAILED} and say why."
     )
     try:
         reply = await agent.run(task=message)
@@ -311,7 +316,7 @@ async def _rewoo_task(
             result=_clip(result),
         )
     found = "\n\n".join(f"{s.line()} ({s.plan}):\n{evidence[s.var]}" for s in plan)
-    solve = f"{question}\n\nEvidence gathered:\n{found}\n\nWrite the task's answer from it."
+    solve = f"{question}\n\nEvidence gathered:\n{found}\n\n{run.closing()}"
     return await run.answer(ctx.spec.tasks[name].agent or solver, solve)
 
 

@@ -100,8 +100,7 @@ class _Search:
             self.propose, self.score, opts.depth, opts.beam, self.spent, self.report
         )
         prompt = (
-            f"{self.question}{self.path_text(best)}\n\n"
-            "Write the task's answer, following these thoughts."
+            f"{self.question}{self.path_text(best)}\n\nFollow these thoughts. {self.run.closing()}"
         )
         agent = self.run.ctx.spec.tasks[self.task].agent or self.thinker
         return await self.run.answer(agent, prompt)

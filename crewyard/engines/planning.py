@@ -65,19 +65,24 @@ def _text(limit: int) -> dict[str, Any]:
     return {"type": "string", "minLength": 1, "maxLength": limit}
 
 
-def plan_schema(agents: list[str], tools: list[str], max_steps: int) -> dict[str, Any]:
-    """A plan: 1..max_steps steps, each naming one of the agents and the tools it may use."""
-    names: dict[str, Any] = {"type": "string", "enum": tools} if tools else {"type": "string"}
-    step = {
-        "type": "object",
-        "properties": {
-            "agent": {"type": "string", "enum": agents},
-            "does": _text(300),
-            "tools": {"type": "array", "items": names, "maxItems": 3 if tools else 0},
-        },
-        "required": ["agent", "does", "tools"],
-        "additionalProperties": False,
-    }
+def plan_schema(agents: Mapping[str, list[str]], max_steps: int) -> dict[str, Any]:
+    """A plan: 1..max_steps steps, each naming one of the agents and some of its own tools."""
+    shapes = []
+    for agent, tools in agents.items():
+        names: dict[str, Any] = {"type": "string", "enum": tools} if tools else {"type": "string"}
+        shapes.append(
+            {
+                "type": "object",
+                "properties": {
+                    "agent": {"type": "string", "enum": [agent]},
+                    "does": _text(300),
+                    "tools": {"type": "array", "items": names, "maxItems": min(3, len(tools))},
+                },
+                "required": ["agent", "does", "tools"],
+                "additionalProperties": False,
+            }
+        )
+    step = {"anyOf": shapes} if len(shapes) > 1 else shapes[0]
     return {
         "type": "object",
         "properties": {
@@ -110,7 +115,8 @@ def read_plan(
         if unknown := [t for t in named if t not in agents[agent]]:
             have = ", ".join(agents[agent]) or "none"
             raise PlanProblem(f"step {n}: {agent} has no tool {unknown[0]!r} (its tools: {have})")
-        plan.append(PlanStep(agent, str(step["does"]).strip(), tuple(named)))
+        does = re.sub(r"^\s*(step\s*)?\d+[.):]\s*", "", str(step["does"]), flags=re.I).strip()
+        plan.append(PlanStep(agent, does or str(step["does"]).strip(), tuple(named)))
     return plan
 
 

@@ -38,9 +38,9 @@ def planning_lines(events: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
                 lines.append(f"    → {_short(data.get('result'))}")
         elif kind == EventKind.EVIDENCE:
             args = json.dumps(data.get("args"), ensure_ascii=False)
-            failed = "" if data.get("ok") else " (failed)"
-            lines.append(f"  {data.get('var')} = {data.get('tool')}[{_short(args)}]{failed}")
-            lines.append(f"    → {_short(data.get('result'))}")
+            failed = " (failed)" if not data.get("ok") else ""
+            lines.append(f"  ran {data.get('tool')}[{_short(args)}]{failed}")
+            lines.append(f"    {data.get('var')} → {_short(data.get('result'))}")
         elif kind == EventKind.THOUGHTS_SCORED:
             spent = " · budget spent" if data.get("budget_spent") else ""
             lines.append(

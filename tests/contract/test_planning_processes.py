@@ -232,7 +232,7 @@ def test_runs_show_and_dry_run_explain_the_plan(
     assert main(["runs", "show", result.run_id]) == 0
     shown = capsys.readouterr().out
     assert 'plan of t:\n  #E1 = read_file[{"path": "docs/tides.md"}]' in shown
-    assert "→ Tides follow the moon." in shown
+    assert "#E1 → Tides follow the moon." in shown
     assert main(["--crew", "planned", "--dry-run"]) == 0
     dry = capsys.readouterr().out
     assert "how: planner writes the whole plan in one call" in dry

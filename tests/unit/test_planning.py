@@ -21,12 +21,15 @@ AGENTS = {"planner": [], "worker": ["read_file"]}
 
 def test_a_plan_that_fits_its_schema_is_read_back() -> None:
     text = json.dumps({"steps": [{"agent": "worker", "does": "read it", "tools": ["read_file"]}]})
-    schema = planning.plan_schema(list(AGENTS), ["read_file"], 3)
+    schema = planning.plan_schema(AGENTS, 3)
     jsonschema.validate(json.loads(text), schema)
     assert planning.read_plan(text, AGENTS, 3) == [PlanStep("worker", "read it", ("read_file",))]
     too_long = {"steps": [{"agent": "worker", "does": "x", "tools": []}] * 4}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(too_long, schema)
+    not_its_tool = {"steps": [{"agent": "planner", "does": "x", "tools": ["read_file"]}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(not_its_tool, schema)
 
 
 @pytest.mark.parametrize(
