@@ -25,6 +25,7 @@ from crewyard.errors import CrewyardError, EngineError
 from crewyard.guardrails import Guard, feedback
 from crewyard.runs.events import EventKind
 from crewyard.runs.result import TaskOutput
+from crewyard.tools import react
 
 STRUCTURE_TRIES = 3  # a reply that does not fit its schema is sent back this many times
 FAILED = "STEP FAILED:"
@@ -89,22 +90,51 @@ class Planning(_AutoGenRun):
         """The task's answer in prose, checked by its guardrails (a retry reads the reasons)."""
         assert self.task is not None
         guard, messages = Guard.of(self.task, self.ctx), self.messages(agent, prompt)
+        fmt = self.answer_format(agent)
         while True:
-            text = (await self.call(agent, messages)).text.strip()
+            reply = (await self.call(agent, messages, fmt)).text
+            text = self.answer_text(reply) if fmt else reply.strip()
             self.ctx.store.turn(self.ctx.run_id, self.task, agent, text)
             if not (reasons := await _review(guard, text)):
                 return self.ctx.finish_task(self.task, agent, text)
             messages += [
-                {"role": "assistant", "content": text},
+                {"role": "assistant", "content": reply},
                 {"role": "user", "content": feedback(reasons)},
             ]
+
+    def answer_format(self, agent: str) -> dict[str, Any] | None:
+        """For a model that takes a schema, the answer's length guardrails as structure: the
+        answer is decoded as {"answer": "..."} within them (a small model that repeats a short
+        answer on every retry then writes one of the wanted length). None otherwise."""
+        assert self.task is not None
+        rules = self.ctx.spec.tasks[self.task].checks
+        alias = self.ctx.spec.agent_model(agent)
+        if rules is None or (rules.min_length is None and rules.max_length is None):
+            return None
+        if not self.ctx.gateway.model_info(alias).get("structured_output"):
+            return None
+        text: dict[str, Any] = {"type": "string", "minLength": rules.min_length or 1}
+        if rules.max_length is not None:
+            text["maxLength"] = rules.max_length
+        schema = {
+            "type": "object",
+            "properties": {"answer": text},
+            "required": ["answer"],
+            "additionalProperties": False,
+        }
+        return planning.json_format("answer", schema)
+
+    @staticmethod
+    def answer_text(reply: str) -> str:
+        step = react.load_step(reply)  # one cut off by max_tokens is closed first
+        found = step.get("answer") if isinstance(step, dict) else None
+        return str(found).strip() if found is not None else reply.strip()
 
     def closing(self) -> str:
         """The last words of an answer's prompt: what to write, said last (a small model
         follows the end of its prompt best)."""
         assert self.task is not None
-        expected = self.ctx.spec.tasks[self.task].expected_output.strip()
-        return f"Now write the answer to the task. Expected output: {expected}"
+        return "Now write the answer to the task above, as its expected output asks."
 
     def tool_names(self, agent: str) -> list[str]:
         return [t.name for t in self.ctx.tools_for(agent, self.task)]
