@@ -10,6 +10,7 @@ Engines and models are imported on first run, so `import crewyard` stays light.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from crewyard.errors import ConfigError, CrewyardError, EngineError, InputError, ModelError
@@ -53,9 +54,14 @@ def run(
     human: Callable[[Question], str | None] | None = None,
     on_event: Listener | None = None,
     stream: bool = False,
-    **inputs: Any,
+    inputs: Mapping[str, Any] | None = None,
+    **more_inputs: Any,
 ) -> RunResult:
-    """Run a crew by name (or spec) with its inputs as keyword arguments.
+    """Run a crew by name (or spec) with its inputs: inputs={"topic": …}, or as keyword
+    arguments (topic=…) for short; both together are merged (a name given in both is an
+    error). A crew input named like one of run's own keywords (models, record, replay,
+    settings, human, on_event, stream, inputs) goes in inputs={…}: passing that keyword to a
+    crew that declares such an input is refused as ambiguous (ConfigError).
 
     models overrides aliases, e.g. {"smart": "openai/gpt-4o"}. Every model request and reply
     is kept as a cassette (record=False: not for this run), for crewyard.resume and replay;
@@ -71,8 +77,10 @@ def run(
     .run_id, .data), and with each piece of a streamed reply (kind `model_chunk`) when
     stream=True or when the function has an attribute `wants_chunks = True`. stream=True
     streams every reply and shows the run live: under the cell in Jupyter, else on stderr."""
+    own = _own(settings, models, record, replay, human, on_event, stream)
+    given = _merged(inputs, more_inputs)
     listeners = _listeners(on_event, stream)
-    return _run(crew, settings, models, record, replay, human, listeners, inputs)
+    return _run(crew, settings, models, record, replay, human, listeners, given, own)
 
 
 def _run(
@@ -84,15 +92,95 @@ def _run(
     human: Callable[[Question], str | None] | None,
     listeners: list[Listener],
     inputs: dict[str, Any],
+    own: set[str],
 ) -> RunResult:
     from crewyard.dispatcher import Dispatcher
 
     spec = load_crew(crew, settings) if isinstance(crew, str) else crew
+    _not_ambiguous(spec, own)
     person = _person(human)
     with Dispatcher(
         settings, model_overrides=models, listeners=listeners, human=person
     ) as dispatcher:
         return dispatcher.run(spec, inputs, record=record, replay=replay)  # memory freed after
+
+
+# run()'s and arun()'s own keywords: a crew input of one of these names goes in inputs={…}
+OWN_KEYWORDS = ("settings", "models", "record", "replay", "human", "on_event", "stream", "inputs")
+
+
+def _own(
+    settings: Settings | None,
+    models: Mapping[str, str] | None,
+    record: bool | None,
+    replay: str | None,
+    human: Callable[[Question], str | None] | None,
+    on_event: Listener | None,
+    stream: bool,
+) -> set[str]:
+    """Which of run's own keywords were given, each checked against what it means — a value
+    that cannot be one is most likely a crew input of that name."""
+    from crewyard.settings import Settings
+
+    checks: dict[str, tuple[object, bool, str]] = {
+        "settings": (settings, isinstance(settings, Settings), "crewyard.settings.Settings"),
+        "models": (models, _is_aliases(models), 'alias overrides, {"smart": "openai/gpt-4o"}'),
+        "record": (record, isinstance(record, bool), "True or False"),
+        "replay": (replay, isinstance(replay, str), "a recorded run's id"),
+        "human": (human, callable(human), "a function question → answer"),
+        "on_event": (on_event, callable(on_event), "a function called with each event"),
+        "stream": (stream or None, isinstance(stream, bool), "True or False"),
+    }
+    for name, (value, fits, meaning) in checks.items():
+        if value is not None and not fits:
+            raise ConfigError(
+                f"{name}= is run()'s own keyword ({meaning}), not {value!r}",
+                key=name,
+                hint=f"to give a crew input named {name!r}, write inputs={{{name!r}: …}}",
+            )
+    return {name for name, (value, _, _) in checks.items() if value is not None}
+
+
+def _is_aliases(value: object) -> bool:
+    return isinstance(value, Mapping) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
+
+
+def _merged(inputs: Mapping[str, Any] | None, more: dict[str, Any]) -> dict[str, Any]:
+    """inputs={…} and the keyword inputs together; a name in both is refused."""
+    if inputs is not None and not isinstance(inputs, Mapping):
+        raise ConfigError(
+            f"inputs= takes the crew's inputs as a mapping, not {type(inputs).__name__}",
+            key="inputs",
+            hint='write inputs={"topic": "tides"}; a crew input named inputs: inputs={"inputs": …}',
+        )
+    both = sorted(set(inputs or {}) & set(more))
+    if both:
+        raise ConfigError(
+            f"input {both[0]!r} is given twice: in inputs={{…}} and as {both[0]}=…",
+            key=both[0],
+            hint="give it once, in inputs={…} or as a keyword",
+        )
+    return {**(inputs or {}), **more}
+
+
+def _not_ambiguous(spec: CrewSpec, own: set[str]) -> None:
+    """A crew input named like a keyword of run() that was given: which was meant?"""
+    both = sorted(own & set(spec.inputs))
+    if both:
+        name = both[0]
+        raise ConfigError(
+            f"crew {spec.name!r} has an input named {name!r}, and {name}= is also run()'s own "
+            "keyword: it is ambiguous which one you meant",
+            key=name,
+            hint=f"give the crew input as inputs={{{name!r}: …}}"
+            + (
+                ' (and alias overrides, if any, as models={"alias": "model"})'
+                if name == "models"
+                else f"; {name}= then keeps its meaning for run()"
+            ),
+        )
 
 
 def _listeners(on_event: Listener | None, stream: bool) -> list[Listener]:
@@ -217,15 +305,18 @@ async def arun(
     human: Callable[[Question], str | None] | None = None,
     on_event: Listener | None = None,
     stream: bool = False,
-    **inputs: Any,
+    inputs: Mapping[str, Any] | None = None,
+    **more_inputs: Any,
 ) -> RunResult:
     """run() without blocking the event loop (the engines run in a worker thread; on_event
-    is called from it)."""
+    is called from it). Inputs as for run(): inputs={…} and/or keywords."""
     import asyncio
 
+    own = _own(settings, models, record, replay, human, on_event, stream)
+    given = _merged(inputs, more_inputs)
     listeners = _listeners(on_event, stream)  # the live view belongs to the awaiting cell
     return await asyncio.to_thread(
-        _run, crew, settings, models, record, replay, human, listeners, inputs
+        _run, crew, settings, models, record, replay, human, listeners, given, own
     )
 
 

@@ -1,19 +1,119 @@
-"""Settings from CREWYARD_* environment variables (and .env, for the CLI), with paths that work
-anywhere."""
+"""Settings from CREWYARD_* environment variables (and .env, for the CLI), then a project file
+(crewyard.toml, or pyproject.toml's [tool.crewyard]) found from the working folder up, with
+paths that work anywhere."""
 
 from __future__ import annotations
 
 import os
 import threading
+import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
-from crewyard.errors import ConfigError
+from crewyard.errors import ConfigError, did_you_mean
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_FILE = "crewyard.toml"
+# what a project file may set; each a path relative to the file
+PROJECT_KEYS = ("crews_dir", "data_dir", "models_file")
+
+
+def _default_crews_dir() -> Path:
+    """The example crews: beside the package in a source checkout (or an editable install),
+    else the copy installed inside the package."""
+    beside = PROJECT_ROOT / "crews"
+    return beside if beside.is_dir() else Path(__file__).resolve().parent / "crews"
+
+
+def find_project_file(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest project file from start (default: the working folder) up to the root, as
+    git and ruff find theirs — in each folder crewyard.toml first, then a pyproject.toml with a
+    [tool.crewyard] table — with its crewyard keys; None when there is none."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        own = folder / PROJECT_FILE
+        if own.is_file():
+            return own, _read_toml(own)
+        pyproject = folder / "pyproject.toml"
+        # only a pyproject.toml that mentions crewyard is read: another tool's broken one is
+        # none of crewyard's business
+        if pyproject.is_file() and "crewyard" in _text(pyproject):
+            tool = _read_toml(pyproject).get("tool", {})
+            if isinstance(tool, dict) and "crewyard" in tool:
+                table = tool["crewyard"]
+                if not isinstance(table, dict):
+                    raise ConfigError(
+                        "[tool.crewyard] must be a table of keys",
+                        file=pyproject,
+                        key="tool.crewyard",
+                        hint='write [tool.crewyard] on a line of its own, then crews_dir = "crews"',
+                    )
+                return pyproject, table
+    return None
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"cannot read it: {exc}", file=path, hint="make it a readable UTF-8 TOML file"
+        ) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(_text(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"not valid TOML: {exc}",
+            file=path,
+            hint='write keys as crews_dir = "crews" (a quoted path, relative to this file)',
+        ) from None
+
+
+def project_paths(found: tuple[Path, dict[str, Any]]) -> dict[str, Path]:
+    """The settings a project file gives, as absolute paths (relative ones are read from the
+    file's folder). The data folder follows the project: FOLDER/.crewyard unless it says."""
+    path, table = found
+    prefix = "tool.crewyard." if path.name == "pyproject.toml" else ""
+    values: dict[str, Path] = {"data_dir": path.parent / ".crewyard"}
+    for key, value in table.items():
+        if key not in PROJECT_KEYS:
+            raise ConfigError(
+                f"unknown key {key!r}",
+                file=path,
+                key=prefix + key,
+                hint=did_you_mean(key, PROJECT_KEYS) or f"the keys are: {', '.join(PROJECT_KEYS)}",
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(
+                f"must be a path in quotes, not {value!r}",
+                file=path,
+                key=prefix + key,
+                hint=f'write {key} = "…" (relative to {path.parent})',
+            )
+        values[key] = path.parent / Path(value).expanduser()
+    return values
+
+
+class _ProjectFile(PydanticBaseSettingsSource):
+    """The project file's settings: below CREWYARD_* variables, above the defaults."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ gives them all at once
+
+    def __call__(self) -> dict[str, Any]:
+        found = find_project_file()
+        return project_paths(found) if found is not None else {}
 
 
 class Settings(BaseSettings):
@@ -28,7 +128,7 @@ class Settings(BaseSettings):
         description="Run store, logs, outputs and memory live here.",
     )
     crews_dir: Path = Field(
-        default=PROJECT_ROOT / "crews", description="Folder holding one folder per crew."
+        default_factory=_default_crews_dir, description="Folder holding one folder per crew."
     )
     models_file: Path = Field(
         default=PROJECT_ROOT / "models.yaml", description="Model aliases (models.yaml)."
@@ -51,6 +151,19 @@ class Settings(BaseSettings):
         description="Keep every run's model requests and replies as a cassette, so that a "
         "killed run resumes without paying for a call twice (and can be replayed).",
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Settings(...) > CREWYARD_* (.env) > crewyard.toml / [tool.crewyard] > defaults
+        project = _ProjectFile(settings_cls)
+        return init_settings, env_settings, dotenv_settings, project, file_secret_settings
 
     @property
     def cache_dir(self) -> Path:

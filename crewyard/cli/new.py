@@ -7,6 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
+from crewyard.cli.schema import SCHEMAS_FOLDER, modeline, write_schemas
 from crewyard.errors import ConfigError, ExitCode
 
 RESEARCH_AGENTS = """\
@@ -141,7 +142,9 @@ def _crew_yaml(name: str, process: str) -> str:
 
 
 def scaffold(crews_dir: Path, name: str, process: str) -> Path:
-    """Write crews_dir/name/{crew,agents,tasks}.yaml; refuses a bad name or an existing folder."""
+    """Write crews_dir/name/{crew,agents,tasks}.yaml, each led by the line that gives editors
+    its schema, and the schemas it names (crews_dir/.schemas/, refreshed); refuses a bad name
+    or an existing folder."""
     from crewyard.crews.checks import name_problem
 
     problem = name_problem(name)
@@ -165,9 +168,10 @@ def scaffold(crews_dir: Path, name: str, process: str) -> Path:
         )
     _, _, _, agents, tasks = TEMPLATES[process]
     folder.mkdir(parents=True)
-    (folder / "crew.yaml").write_text(_crew_yaml(name, process), encoding="utf-8")
-    (folder / "agents.yaml").write_text(agents, encoding="utf-8")
-    (folder / "tasks.yaml").write_text(tasks, encoding="utf-8")
+    texts = {"crew": _crew_yaml(name, process), "agents": agents, "tasks": tasks}
+    for kind, text in texts.items():
+        (folder / f"{kind}.yaml").write_text(modeline(kind) + text, encoding="utf-8")
+    write_schemas(crews_dir / SCHEMAS_FOLDER)
     return folder
 
 
@@ -187,6 +191,7 @@ def run(argv: list[str]) -> int:
     crews_dir = Settings.for_command_line().crews_dir
     folder = scaffold(crews_dir, args.name, args.process)
     print(f"created {folder}: crew.yaml agents.yaml tasks.yaml ({args.process})")
+    print(f"schemas for editors: {crews_dir / SCHEMAS_FOLDER} (named on each file's first line)")
     print(f"see the plan:  python main.py --crew {args.name} --dry-run")
     print(f"run it:        python main.py --crew {args.name}")
     return ExitCode.OK

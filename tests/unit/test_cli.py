@@ -90,8 +90,9 @@ def test_schema_is_json_schema_with_descriptions(capsys: pytest.CaptureFixture[s
     crew = schema["$defs"]["CrewFile"]
     assert crew["additionalProperties"] is False
     assert all("description" in f for f in crew["properties"].values())
-    agent = schema["$defs"]["AgentsFile"]["additionalProperties"]
-    assert {"role", "goal", "backstory"} <= set(agent["required"])
+    entry = schema["$defs"]["AgentsFile"]["additionalProperties"]["$ref"].rsplit("/", 1)[1]
+    agent = schema["$defs"][entry]  # role, goal, backstory: required unless it `extends:`
+    assert {"role", "goal", "backstory"} <= set(agent["else"]["required"])
 
 
 def test_schema_validates_the_shipped_files_and_catches_a_typo(

@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("durable runs", ("crewyard.durable",)),
     ("mcp server", ("crewyard.mcp_server",)),
     ("run viewer", ("crewyard.ui",)),
-    ("front doors", ("crewyard.cli", "=crewyard", "=main")),
+    ("front doors", ("crewyard.cli", "=crewyard", "=crewyard.__main__", "=main")),
 ]
 
 
