@@ -224,7 +224,7 @@ def test_the_built_wheel_installs_a_working_command(scaffolded: Path, tmp_path: 
     for cwd, argv, first in (
         (Path.cwd(), ["--list"], "watcher  [sequential]"),
         (Path.cwd(), ["schema", "crew"], "{"),
-        (tmp_path, ["--list"], "coding  [coding]"),  # no project file: the packaged crews
+        (tmp_path, ["--list"], "brainstorm  [tree_of_thought]"),  # no project file: packaged
     ):
         done = subprocess.run(
             [str(site / "bin" / "crewyard"), *argv],
