@@ -114,8 +114,7 @@ class RewooOptions(_Options):
 
     planner: str | None = Field(
         default=None,
-        description="Agent who writes the plan; default: the agent named planner, else the "
-        "first.",
+        description="Agent who writes the plan; default: the agent named planner, else the first.",
     )
     solver: str | None = Field(
         default=None,
