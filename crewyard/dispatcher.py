@@ -19,7 +19,7 @@ from crewyard.gateway.config import ModelTable
 from crewyard.human import Human, RunHuman
 from crewyard.observe import spans
 from crewyard.observe.logs import run_log
-from crewyard.outcome import status_of, telling, without_traceback
+from crewyard.outcome import INTERRUPTED, RunInterrupted, status_of, telling, without_traceback
 from crewyard.plan import Plan, check_where_written, plan
 from crewyard.recall import memory_tools, recall, remember, render, with_memory
 from crewyard.redact import logger, redact
@@ -100,6 +100,11 @@ class Dispatcher:
         self.store.close()
         if self._questions is not None:
             self._questions.close()
+
+    def interrupt(self) -> None:
+        """Stop its runs now (Ctrl-C): the model calls under way are cut short."""
+        if self._gateway is not None:
+            self._gateway.interrupt()
 
     def share_memory(self, memory: Memory) -> None:
         """Use this memory (opened and closed by the caller: several dispatchers share it)."""
@@ -291,7 +296,7 @@ class Dispatcher:
             if player is not None:
                 player.check_all_used()
         except KeyboardInterrupt:
-            status, error = "interrupted", "stopped by the user (Ctrl-C)"
+            status, error = "interrupted", INTERRUPTED
         except Exception as exc:
             # the whole story goes to the run's log file; the record and the console get the
             # cause in a line or two
@@ -343,7 +348,7 @@ class Dispatcher:
             kept=list(taping.resumed.kept) if taping.resumed is not None else [],
         )
         if status == "interrupted":
-            raise KeyboardInterrupt
+            raise RunInterrupted(f"run {run_id} of crew {spec.name!r} was {error}", result)
         if status == "waiting_for_input":
             raise RunWaiting(f"run {run_id} of crew {spec.name!r} is {error}", result)
         if status != "done":
