@@ -313,12 +313,14 @@ class Gateway:
         on_text = call.streamer(attempt)
         if served := self.provider(attempt.cfg.model):
             provider, name = served
+            call.run.sending()
             if on_text is None:
                 return provider.complete(name, call.messages, options)
             if hasattr(provider, "stream"):
                 return cast(Streaming, provider).stream(name, call.messages, options, on_text)
             return _whole(provider.complete(name, call.messages, options), call, attempt)
         router = self._litellm(attempt.alias, attempt.cfg)
+        call.run.sending()
         if on_text is None:  # a network call: not waited for once the gateway is stopped
             return self.stopping.call(
                 lambda: router.complete(attempt.alias, call.messages, options)
@@ -333,6 +335,7 @@ class Gateway:
         on_text = call.streamer(attempt)
         if served := self.provider(attempt.cfg.model):
             provider, name = served
+            call.run.sending()
             if on_text is None:
                 return await provider.acomplete(name, call.messages, options)
             if hasattr(provider, "astream"):
@@ -340,6 +343,7 @@ class Gateway:
                 return await streaming.astream(name, call.messages, options, on_text)
             return _whole(await provider.acomplete(name, call.messages, options), call, attempt)
         router = self._litellm(attempt.alias, attempt.cfg)
+        call.run.sending()
         if on_text is None:
             replying = router.acomplete(attempt.alias, call.messages, options)
         else:
