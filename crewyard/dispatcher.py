@@ -14,12 +14,20 @@ from crewyard.crews.inputs import resolve_inputs
 from crewyard.crews.spec import CrewSpec
 from crewyard.crews.templates import filled
 from crewyard.crews.tooling import check_tool_needs, run_tools
-from crewyard.errors import ConfigError, CrewyardError, ExitCode
+from crewyard.errors import ConfigError
 from crewyard.gateway.config import ModelTable
 from crewyard.human import Human, RunHuman
 from crewyard.observe import spans
-from crewyard.observe.logs import run_log
-from crewyard.outcome import status_of, telling, without_traceback
+from crewyard.observe.logs import StartUp, run_log
+from crewyard.outcome import (
+    INTERRUPTED,
+    RunFailed,
+    RunInterrupted,
+    RunWaiting,
+    status_of,
+    telling,
+    without_traceback,
+)
 from crewyard.plan import Plan, check_where_written, plan
 from crewyard.recall import memory_tools, recall, remember, render, with_memory
 from crewyard.redact import logger, redact
@@ -38,19 +46,7 @@ if TYPE_CHECKING:
     from crewyard.memory import Memory
     from crewyard.tools.mcp_client import McpClients
 
-
-class RunFailed(CrewyardError):
-    """The run started but did not finish; .result holds what it produced before failing."""
-
-    def __init__(self, message: str, result: RunResult) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-class RunWaiting(RunFailed):
-    """The run is parked, waiting for a human's answer (`runs answer RUN_ID …`)."""
-
-    exit_code = ExitCode.WAITING
+__all__ = ["Dispatcher", "RunFailed", "RunInterrupted", "RunWaiting"]  # how runs end: outcome
 
 
 class Dispatcher:
@@ -100,6 +96,11 @@ class Dispatcher:
         self.store.close()
         if self._questions is not None:
             self._questions.close()
+
+    def interrupt(self) -> None:
+        """Stop its runs now (Ctrl-C): the model calls under way are cut short."""
+        if self._gateway is not None:
+            self._gateway.interrupt()
 
     def share_memory(self, memory: Memory) -> None:
         """Use this memory (opened and closed by the caller: several dispatchers share it)."""
@@ -160,6 +161,7 @@ class Dispatcher:
             )
         if from_task is not None and resume is None:
             raise ConfigError("--from TASK goes with --resume RUN_ID", key="--from")
+        startup = StartUp()  # told at -v as the first model call starts
         record = (self.settings.record if record is None else record) and replay is None
         taping = Taping()
         if resume is not None:
@@ -196,7 +198,8 @@ class Dispatcher:
             self.gateway.check(list(the_plan.agents.values()) + list(the_plan.models))
             check_tool_needs(spec)  # a tool's API key, like a model's
         if recorded is None:
-            items = recall(self.memory, spec, resolved) if spec.memory.enabled else []
+            with startup.memory():
+                items = recall(self.memory, spec, resolved) if spec.memory.enabled else []
             recalled = (render(items, spec.memory.budget_chars), len(items))
         run_id = run_id or new_run_id()
         output_dir = usable_folder(self.settings.outputs_dir / run_id, "the outputs folder")
@@ -222,7 +225,16 @@ class Dispatcher:
                 _mcp_servers(spec, log_file.parent, run_id) as mcp,
             ):
                 return self._run(
-                    spec, resolved, the_plan, run_id, output_dir, log_file, recalled, taping, mcp
+                    spec,
+                    resolved,
+                    the_plan,
+                    run_id,
+                    output_dir,
+                    log_file,
+                    recalled,
+                    taping,
+                    startup,
+                    mcp,
                 )
         finally:
             if taping.writer is not None:
@@ -238,6 +250,7 @@ class Dispatcher:
         log_file: Path,
         recalled: tuple[str, int],
         taping: Taping,
+        startup: StartUp,
         mcp: McpClients | None = None,
     ) -> RunResult:
         player = taping.player
@@ -265,6 +278,7 @@ class Dispatcher:
         ctx.notes.extend(spec.warnings)  # CrewAI keys accepted but not acted on
         ctx.human = self._human_for(run_id, taping)
         started = time.perf_counter()
+        ctx.gateway.on_first_call = startup.teller(events.log)
         if spec.memory.enabled:
             # a replay never opens the memory: the cassette holds what the run read from it
             cassette = taping.memory_cassette
@@ -287,11 +301,12 @@ class Dispatcher:
         status, error, outputs = "done", None, []
         failure: BaseException | None = None
         try:
+            startup.engine()
             outputs = engines.engine_for(spec.process).run(ctx)
             if player is not None:
                 player.check_all_used()
         except KeyboardInterrupt:
-            status, error = "interrupted", "stopped by the user (Ctrl-C)"
+            status, error = "interrupted", INTERRUPTED
         except Exception as exc:
             # the whole story goes to the run's log file; the record and the console get the
             # cause in a line or two
@@ -343,7 +358,7 @@ class Dispatcher:
             kept=list(taping.resumed.kept) if taping.resumed is not None else [],
         )
         if status == "interrupted":
-            raise KeyboardInterrupt
+            raise RunInterrupted(f"run {run_id} of crew {spec.name!r} was {error}", result)
         if status == "waiting_for_input":
             raise RunWaiting(f"run {run_id} of crew {spec.name!r} is {error}", result)
         if status != "done":

@@ -95,3 +95,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A 'did you mean …' hint for a misspelt name, or None when nothing is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else None
+
+
+class Interrupted(KeyboardInterrupt):
+    """The model calls were stopped (Ctrl-C): a call under way was cut short, not waited for.
+    A KeyboardInterrupt, so that no engine's `except Exception` takes it for a failed call."""

@@ -3,8 +3,37 @@ its budget, parked waiting for a human) and the most telling error, in a line or
 
 from __future__ import annotations
 
-from crewyard.errors import BudgetExceeded, CrewyardError
+from typing import TYPE_CHECKING
+
+from crewyard.errors import BudgetExceeded, CrewyardError, ExitCode
 from crewyard.human import WaitingForInput
+
+if TYPE_CHECKING:
+    from crewyard.runs.result import RunResult
+
+INTERRUPTED = "stopped by the user (Ctrl-C)"
+
+
+class RunFailed(CrewyardError):
+    """The run started but did not finish; .result holds what it produced before failing."""
+
+    def __init__(self, message: str, result: RunResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class RunWaiting(RunFailed):
+    """The run is parked, waiting for a human's answer (`runs answer RUN_ID …`)."""
+
+    exit_code = ExitCode.WAITING
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the run (recorded as interrupted); .result holds what it finished."""
+
+    def __init__(self, message: str, result: RunResult) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 def status_of(failure: BaseException) -> str:

@@ -211,9 +211,11 @@ def _execute(
     overrides: dict[str, str],
     args: argparse.Namespace,
 ) -> int:
+    from crewyard.cli.stopping import ctrl_c_stops, exit_now
     from crewyard.dispatcher import Dispatcher, RunFailed, RunWaiting
     from crewyard.human.terminal import TerminalHuman
     from crewyard.observe.progress import Progress
+    from crewyard.outcome import RunInterrupted
     from crewyard.runs.events import Listener
     from crewyard.runs.files import write_atomic
 
@@ -225,14 +227,21 @@ def _execute(
             settings, model_overrides=overrides, listeners=listeners, human=person
         )
         try:
-            result = dispatcher.run(
-                spec,
-                given,
-                record=args.record,
-                replay=args.replay,
-                resume=args.resume,
-                from_task=args.from_task,
-            )
+            with ctrl_c_stops(dispatcher.interrupt) as ctrl_c:
+                result = dispatcher.run(
+                    spec,
+                    given,
+                    record=args.record,
+                    replay=args.replay,
+                    resume=args.resume,
+                    from_task=args.from_task,
+                )
+        except RunInterrupted as exc:
+            _kept(f"interrupted: {exc}", exc.result, resumable=True)
+            if ctrl_c.signals:  # a real Ctrl-C (not a test's): the user waits for the prompt
+                progress.__exit__(None, None, None)
+                exit_now(ExitCode.INTERRUPTED)
+            return ExitCode.INTERRUPTED
         except RunWaiting as exc:
             waiting = exc.result
             print(
@@ -242,14 +251,7 @@ def _execute(
             )
             return ExitCode.WAITING
         except RunFailed as exc:
-            failed = exc.result
-            print(f"error: {exc}", file=sys.stderr)
-            saved = [t.task for t in failed.task_outputs]
-            print(
-                f"kept {len(saved)} finished task output(s): {', '.join(saved) or 'none'}; "
-                f"see: python main.py runs show {failed.run_id}",
-                file=sys.stderr,
-            )
+            _kept(f"error: {exc}", exc.result)
             return ExitCode.FAILED
     print(result.output)
     if args.output:
@@ -296,6 +298,17 @@ def _execute(
     )
     print(f"log: {result.log_file}", file=err)
     return ExitCode.OK
+
+
+def _kept(headline: str, result: Any, resumable: bool = False) -> None:
+    """What a run that stopped early kept, and where to see it (or go on with it)."""
+    saved = [t.task for t in result.task_outputs]
+    then = "go on: python main.py --resume" if resumable else "see: python main.py runs show"
+    print(
+        f"{headline}\nkept {len(saved)} finished task output(s): {', '.join(saved) or 'none'}; "
+        f"{then} {result.run_id}",
+        file=sys.stderr,
+    )
 
 
 def _list(crews_dir: Path) -> int:

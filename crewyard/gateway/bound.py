@@ -42,6 +42,13 @@ class RunGateway:
         # the errors this view raised to the engine: an engine that wraps them in its own
         # exception (AutoGen does, as text) still lets the run name the real cause
         self.raised: list[CrewyardError] = []
+        self.on_first_call: Callable[[], None] | None = None  # told once, as it is sent
+
+    def sending(self) -> None:
+        """An attempt is about to be sent (its provider or LiteLLM loaded)."""
+        if (told := self.on_first_call) is not None:
+            self.on_first_call = None
+            told()
 
     def record(self, call: CallRecord) -> None:
         """One attempt, as it ended (failed ones too)."""

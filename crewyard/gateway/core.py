@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -23,6 +22,7 @@ from crewyard.gateway.config import AUTO, AliasConfig, ModelTable
 from crewyard.gateway.providers import Provider, Streaming, factories
 from crewyard.gateway.providers.scripted import ReplyFn, Script, ScriptedProvider
 from crewyard.gateway.records import ChunkFn, Completion, Reply
+from crewyard.gateway.stopping import Stopping
 from crewyard.gateway.tapes import NO_TAPE, Request, Tape
 from crewyard.gateway.throttle import Throttle
 from crewyard.gateway.usage import NO_LIMITS, Limits
@@ -48,6 +48,15 @@ class Gateway:
         self._deployments: dict[str, AliasConfig] = {}
         self._windows: dict[str, int] = {}  # alias → context window, asked of each call
         self._lock = threading.Lock()
+        self.stopping = Stopping()  # Ctrl-C: interrupt()
+
+    def interrupt(self) -> None:
+        """Stop every call under way now (each raises Interrupted) and refuse later ones:
+        a network call is not waited for, the embedded model stops at its next token."""
+        self.stopping.stop()
+        for provider in self.providers.values():
+            if (stop := getattr(provider, "interrupt", None)) is not None:
+                stop()
 
     # --- a run's view, and calls made outside any run --------------------------------------
 
@@ -244,7 +253,8 @@ class Gateway:
             return hit
         while (attempt := call.next()) is not None:
             while wait := call.wait(attempt):
-                time.sleep(wait)
+                self.stopping.sleep(wait)
+            self.stopping.check()
             try:
                 return call.done(attempt, self._reply(attempt, call))
             except Exception as exc:
@@ -266,6 +276,7 @@ class Gateway:
         while (attempt := call.next()) is not None:
             while wait := call.wait(attempt):
                 await asyncio.sleep(wait)
+            self.stopping.check()
             try:
                 return call.done(attempt, await self._areply(attempt, call))
             except Exception as exc:
@@ -302,15 +313,21 @@ class Gateway:
         on_text = call.streamer(attempt)
         if served := self.provider(attempt.cfg.model):
             provider, name = served
+            call.run.sending()
             if on_text is None:
                 return provider.complete(name, call.messages, options)
             if hasattr(provider, "stream"):
                 return cast(Streaming, provider).stream(name, call.messages, options, on_text)
             return _whole(provider.complete(name, call.messages, options), call, attempt)
         router = self._litellm(attempt.alias, attempt.cfg)
-        if on_text is None:
-            return router.complete(attempt.alias, call.messages, options)
-        return router.stream(attempt.alias, call.messages, options, on_text)
+        call.run.sending()
+        if on_text is None:  # a network call: not waited for once the gateway is stopped
+            return self.stopping.call(
+                lambda: router.complete(attempt.alias, call.messages, options)
+            )
+        return self.stopping.call(
+            lambda: router.stream(attempt.alias, call.messages, options, on_text)
+        )
 
     async def _areply(self, attempt: Attempt, call: Call) -> Reply:
         options = call.options_for(attempt)
@@ -318,6 +335,7 @@ class Gateway:
         on_text = call.streamer(attempt)
         if served := self.provider(attempt.cfg.model):
             provider, name = served
+            call.run.sending()
             if on_text is None:
                 return await provider.acomplete(name, call.messages, options)
             if hasattr(provider, "astream"):
@@ -325,9 +343,12 @@ class Gateway:
                 return await streaming.astream(name, call.messages, options, on_text)
             return _whole(await provider.acomplete(name, call.messages, options), call, attempt)
         router = self._litellm(attempt.alias, attempt.cfg)
+        call.run.sending()
         if on_text is None:
-            return await router.acomplete(attempt.alias, call.messages, options)
-        return await router.astream(attempt.alias, call.messages, options, on_text)
+            replying = router.acomplete(attempt.alias, call.messages, options)
+        else:
+            replying = router.astream(attempt.alias, call.messages, options, on_text)
+        return await self.stopping.acall(replying)
 
     def _params(self, cfg: AliasConfig) -> dict[str, Any]:
         params: dict[str, Any] = {"model": cfg.model, "timeout": cfg.timeout}

@@ -3,10 +3,13 @@ file per run. The library adds and removes only its own sinks, never the caller'
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any, ClassVar
 
 from loguru import logger
 
@@ -46,3 +49,58 @@ def run_log(path: Path, run_id: str) -> Iterator[Path]:
         yield path
     finally:
         logger.remove(sink_id)
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process started (from /proc, to 10 ms), or None where unknown."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class StartUp:
+    """Where a run's start-up went, told (at TRACE, as the event stream: -v) as its first model
+    call is sent: the process's start to the run's (imports, crew files; the first run of a
+    process only), memory (opening it, recalling), and the engine (its libraries and LiteLLM's,
+    building the crew)."""
+
+    _first_run: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        self.began = time.perf_counter()
+        self.age = process_age_s() if StartUp._first_run else None
+        StartUp._first_run = False
+        self.memory_s = 0.0
+        self.engine_began: float | None = None
+
+    @contextmanager
+    def memory(self) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.memory_s += time.perf_counter() - started
+
+    def engine(self) -> None:
+        self.engine_began = time.perf_counter()
+
+    def line(self) -> str:
+        now = time.perf_counter()
+        engine = now - (self.engine_began or now)
+        setup = now - self.began - self.memory_s - engine
+        parts = [f"memory {self.memory_s:.2f} s", f"engine and model libraries {engine:.2f} s"]
+        if self.age is None:
+            return (
+                f"start-up: {now - self.began:.2f} s from the run's start to its first model "
+                f"call (set-up {setup:.2f} s, {', '.join(parts)})"
+            )
+        return (
+            f"start-up: {self.age + now - self.began:.2f} s before the first model call "
+            f"(imports and crew files {self.age:.2f} s, set-up {setup:.2f} s, {', '.join(parts)})"
+        )
+
+    def teller(self, log: Any) -> Callable[[], None]:
+        return lambda: log.trace(self.line())  # as the event stream: -v and the run log

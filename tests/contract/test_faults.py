@@ -121,9 +121,11 @@ def test_rate_limit_without_fallback_waits_for_retry_after(
     fakellm.add(Reply(status=429, error="slow down", headers={"Retry-After": "0.3"}), Reply("ok"))
     gw = gateway(tmp_path, fakellm, monkeypatch)
     waits: list[float] = []
-    monkeypatch.setattr("crewyard.gateway.core.time.sleep", waits.append)
+    monkeypatch.setattr(
+        gw.stopping, "sleep", waits.append
+    )  # the gateway's waits (Ctrl-C ends them)
     assert gw.complete("smart", HI).text == "ok"
-    assert [w for w in waits if w] == [pytest.approx(0.3)]  # (time.sleep is patched for all)
+    assert [w for w in waits if w] == [pytest.approx(0.3)]
 
 
 def test_all_models_down_says_what_was_tried(

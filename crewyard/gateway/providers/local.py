@@ -8,10 +8,11 @@ import atexit
 import importlib.util
 import os
 import threading
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from crewyard.errors import ConfigError
+from crewyard.errors import ConfigError, Interrupted
 from crewyard.gateway.attempts import ContextWindowExceededError
 from crewyard.gateway.config import LocalModelConfig, ModelTable
 from crewyard.gateway.records import Reply, TextFn
@@ -20,6 +21,8 @@ SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _load_lock = threading.Lock()
 # One loaded model per settings per process: loading costs time and memory.
 _loaded: dict[tuple[str, int, int, int, float], LocalModel] = {}
+# the stop of the provider whose call is generating here (checked before every token)
+_HALT: ContextVar[threading.Event | None] = ContextVar("crewyard_local_halt", default=None)
 
 
 def default_model_path() -> Path:
@@ -48,6 +51,8 @@ class LocalModel:
             sampled: list[int] | None = None
 
             def sample(self, *args: Any, **kwargs: Any) -> int:
+                if (halt := _HALT.get()) is not None and halt.is_set():
+                    raise Interrupted("the embedded model was stopped (Ctrl-C)")
                 token = int(super().sample(*args, **kwargs))
                 if self.sampled is not None:
                     self.sampled.append(token)
@@ -147,6 +152,10 @@ class LocalProvider:
 
     def __init__(self, table: ModelTable) -> None:
         self.cfg = table.spec.local
+        self.halt = threading.Event()  # set: generations stop at their next token
+
+    def interrupt(self) -> None:
+        self.halt.set()
 
     def complete(
         self, model: str, messages: list[dict[str, Any]], options: dict[str, Any]
@@ -163,6 +172,7 @@ class LocalProvider:
         """complete(), each piece of text to on_text as llama.cpp generates it."""
         llm = load(self.cfg)
         stop = options.get("stop")
+        halting = _HALT.set(self.halt)
         try:
             result = llm.chat(
                 messages,
@@ -176,6 +186,8 @@ class LocalProvider:
             if "context window" in str(exc):
                 raise ContextWindowExceededError(str(exc)) from exc
             raise
+        finally:
+            _HALT.reset(halting)
         choice = result["choices"][0]
         usage = result["usage"]
         return Reply(

@@ -1,0 +1,131 @@
+"""Start-up: time from process start to the first model request arriving at tests/fakellm, for
+`python main.py --crew research` and for a plain CrewAI script of the same crew (same agents
+and tasks, crewai.LLM at the fakellm base URL), alternating subprocesses in one run; the
+median ratio is printed. Target: crewyard ≤ 1.1× plain CrewAI.
+
+    .venv/bin/python bench/startup.py [rounds]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fakellm.server import FakeLLM, Reply
+
+ENV = {
+    **os.environ,
+    "CREWAI_DISABLE_TELEMETRY": "true",
+    "CREWAI_DISABLE_TRACKING": "true",
+    "OTEL_SDK_DISABLED": "true",
+    "CREWAI_TRACING_ENABLED": "false",
+    "CREWAI_DISABLE_VERSION_CHECK": "true",
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "BENCH_KEY": "bench-key",
+}
+LATENCY = 0.02  # each reply, as in the issue
+PLAIN_CREWAI = """
+import sys, yaml
+from crewai import LLM, Agent, Crew, Process, Task
+crew_dir, url = sys.argv[1], sys.argv[2]
+agents_yaml = yaml.safe_load(open(f"{crew_dir}/agents.yaml"))
+tasks_yaml = yaml.safe_load(open(f"{crew_dir}/tasks.yaml"))
+llm = LLM(model="openai/fake-model", base_url=url, api_key="bench-key")
+agents = {
+    name: Agent(role=a["role"], goal=a["goal"], backstory=a["backstory"], llm=llm,
+                max_iter=a.get("max_iter", 25), memory=False)
+    for name, a in agents_yaml.items()
+}
+tasks = {}
+for name, t in tasks_yaml.items():
+    tasks[name] = Task(name=name, description=t["description"],
+                       expected_output=t["expected_output"], agent=agents[t["agent"]],
+                       markdown=t.get("markdown", False),
+                       context=[tasks[c] for c in t.get("context", [])])
+Crew(agents=list(agents.values()), tasks=list(tasks.values()), process=Process.sequential,
+     memory=False, tracing=False).kickoff(inputs={"topic": "home solar batteries"})
+"""
+
+
+class FirstRequest:
+    """Answers every request after LATENCY; notes when the first one arrived."""
+
+    def __init__(self) -> None:
+        self.arrived = threading.Event()
+        self.at = 0.0
+
+    def respond(self, body: dict[str, Any]) -> Reply:
+        if not self.arrived.is_set():
+            self.at = time.perf_counter()
+            self.arrived.set()
+        return Reply(text="Final Answer: - a fact\n- another fact", latency=LATENCY)
+
+
+def to_first_call(fake: FakeLLM, first: FirstRequest, cmd: list[str]) -> float:
+    """Seconds from starting cmd to its first request reaching the server (cmd runs to its
+    end, which must be a success)."""
+    first.arrived.clear()
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0 or not first.arrived.is_set():
+        raise SystemExit(f"{' '.join(cmd[:4])}… failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return first.at - started
+
+
+def main(rounds: int = 5) -> None:
+    first = FirstRequest()
+    with FakeLLM(responder=first.respond) as fake, tempfile.TemporaryDirectory() as tmp:
+        models = Path(tmp) / "models.yaml"
+        point = {"model": "openai/fake-model", "api_base": fake.url, "api_key_env": "BENCH_KEY"}
+        aliases = {a: {**point, "num_retries": 0} for a in ("fast", "standard", "smart")}
+        models.write_text(json.dumps({"aliases": aliases}))
+        script = Path(tmp) / "plain_crewai.py"
+        script.write_text(PLAIN_CREWAI)
+        ENV.update(
+            CREWYARD_MODELS_FILE=str(models),
+            CREWYARD_DATA_DIR=str(Path(tmp) / "data"),
+            CREWAI_STORAGE_DIR=str(Path(tmp) / "crewai"),
+        )
+        commands = {
+            "plain CrewAI": [sys.executable, str(script), str(ROOT / "crews/research"), fake.url],
+            "crewyard": [
+                sys.executable,
+                "main.py",
+                "--crew",
+                "research",
+                "--input",
+                "topic=home solar batteries",
+            ],
+        }
+        for cmd in commands.values():  # warms the OS file cache, makes the data folder
+            to_first_call(fake, first, cmd)
+        samples: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(rounds):
+            for name, cmd in commands.items():
+                samples[name].append(to_first_call(fake, first, cmd))
+    base = statistics.median(samples["plain CrewAI"])
+    ratios = [o / t for o, t in zip(samples["crewyard"], samples["plain CrewAI"], strict=True)]
+    print(
+        f"start-up: process start → first model request at fakellm (replies in "
+        f"{LATENCY * 1000:.0f} ms), research crew, median of {rounds} rounds "
+        "(target: ≤ 1.10× plain CrewAI)"
+    )
+    for name, values in samples.items():
+        median = statistics.median(values)
+        print(f"  {name:<13} {median:6.2f} s   {median / base:5.2f}× plain CrewAI")
+    print(f"  median of the rounds' ratios: {statistics.median(ratios):.2f}×")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
