@@ -38,6 +38,7 @@ from pydantic import BaseModel
 from crewyard.context import RunContext
 from crewyard.crews.options import CodingOptions
 from crewyard.engines import autogen_steps
+from crewyard.engines.codeblock import CodeShape, closed
 from crewyard.errors import EngineError
 from crewyard.gateway.records import Completion
 from crewyard.runs.events import EventKind
@@ -90,7 +91,8 @@ def _safe_name(name: str) -> str:
 
 class GatewayChatClient(ChatCompletionClient):
     """AutoGen's model client over the run's gateway (usage and cost go to the run); `steps`:
-    tools as JSON steps (autogen_steps.py) for a model without native tool calls."""
+    tools as JSON steps (autogen_steps.py) for a model without native tool calls; `code`: a
+    coder's reply shaped as one Python block (codeblock.py)."""
 
     def __init__(
         self,
@@ -98,10 +100,10 @@ class GatewayChatClient(ChatCompletionClient):
         alias: str,
         agent: str,
         task: Callable[[], str | None],
-        close_fences: bool = False,
+        code: CodeShape | None = None,
         steps: bool = False,
     ) -> None:
-        self._close_fences = close_fences
+        self._code = code
         self._steps = steps
         self._step_count = 0
         self.alias = alias
@@ -124,7 +126,13 @@ class GatewayChatClient(ChatCompletionClient):
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
         call, stepped = self._request(messages, tools, json_output, extra_create_args)
-        return self._result(await self._ctx.gateway.acomplete(**call), stepped, tools)
+        return await self._whole(call, stepped, tools)
+
+    async def _whole(self, call: dict[str, Any], stepped: bool, tools: Any) -> CreateResult:
+        send = self._ctx.gateway.acomplete
+        if self._code is not None and not stepped:  # a coder's block, shaped
+            return self._result(await self._code.complete(call, lambda c: send(**c)), False, tools)
+        return self._result(await send(**call), stepped, tools)
 
     async def create_stream(  # type: ignore[override]
         self,
@@ -137,10 +145,10 @@ class GatewayChatClient(ChatCompletionClient):
         cancellation_token: CancellationToken | None = None,
     ) -> AsyncGenerator[str | CreateResult, None]:
         """The reply's text as it is generated, then create()'s CreateResult (a retry streams
-        again from the start; a JSON step for tools is read whole, not streamed)."""
+        again from the start; a JSON step for tools, or a coder's block, is read whole)."""
         call, stepped = self._request(messages, tools, json_output, extra_create_args)
-        if stepped:
-            yield self._result(await self._ctx.gateway.acomplete(**call), stepped, tools)
+        if stepped or self._code is not None:
+            yield await self._whole(call, stepped, tools)
             return
         async for item in self._ctx.gateway.astream(**call):
             if isinstance(item, Completion):  # the last item
@@ -189,25 +197,19 @@ class GatewayChatClient(ChatCompletionClient):
             self._total.prompt_tokens + reply.prompt_tokens,
             self._total.completion_tokens + reply.completion_tokens,
         )
+        calls: list[FunctionCall] = []
         if stepped:
             self._step_count += 1
-            said, call = autogen_steps.read_step(reply.text, self._step_count)
-            if call is not None and tools:
-                return CreateResult(
-                    finish_reason="function_calls",
-                    content=[call],
-                    usage=self._last,
-                    cached=False,
-                    thought=said,
-                )
+            said, step = autogen_steps.read_step(reply.text, self._step_count)
+            calls = [step] if step is not None and tools else []
             reply = dataclasses.replace(reply, text=said or "")
-        if reply.tool_calls:
-            calls = [
-                FunctionCall(
-                    id=c["id"], name=c["function"]["name"], arguments=c["function"]["arguments"]
-                )
-                for c in reply.tool_calls
-            ]
+        calls += [
+            FunctionCall(
+                id=c["id"], name=c["function"]["name"], arguments=c["function"]["arguments"]
+            )
+            for c in reply.tool_calls
+        ]
+        if calls:
             return CreateResult(
                 finish_reason="function_calls",
                 content=calls,
@@ -218,9 +220,7 @@ class GatewayChatClient(ChatCompletionClient):
         finish: Literal["stop", "length"] = (
             "stop" if reply.finish_reason in (None, "stop") else "length"
         )
-        text = reply.text
-        if self._close_fences and text.count("```") % 2:  # small models forget the last fence
-            text += "\n```"
+        text = closed(reply.text) if self._code is not None else reply.text
         return CreateResult(finish_reason=finish, content=text, usage=self._last, cached=False)
 
     async def close(self) -> None:

@@ -38,6 +38,7 @@ from crewyard.engines.autogen_adapters import (
     SandboxExecutor,
     SharedMemory,
 )
+from crewyard.engines.codeblock import CodeShape
 from crewyard.engines.prompts import agent_system_message, task_message
 from crewyard.engines.speakers import SpeakerPicker
 from crewyard.errors import EngineError
@@ -60,9 +61,10 @@ class _AutoGenRun:
         self.outputs: list[TaskOutput] = []
 
     def assistant(
-        self, agent: str, extra: str = "", coder: bool = False, only: tuple[str, ...] = ()
+        self, agent: str, code: CodeShape | None = None, only: tuple[str, ...] = ()
     ) -> AssistantAgent:
-        """The agent as an AssistantAgent with its tools (only: just those of them)."""
+        """The agent as an AssistantAgent with its tools (only: just those of them); code: a
+        coder, its reply shaped as one Python block."""
         spec = self.ctx.spec.agents[agent]
         alias = self.ctx.spec.agent_model(agent)
         specs = self.ctx.tools_for(agent, self.task)
@@ -73,7 +75,7 @@ class _AutoGenRun:
         # of its own: memory also reaches every agent through AutoGen's Memory protocol, and
         # a step per turn would turn a small model's debate into JSON.
         steps = not native and any(t.name not in MEMORY_TOOLS for t in specs)
-        client = GatewayChatClient(self.ctx, alias, agent, lambda: self.task, coder, steps)
+        client = GatewayChatClient(self.ctx, alias, agent, lambda: self.task, code, steps)
         tools: list[Any] = []
         if specs and (native or steps):
             tools = [GatewayTool(self.ctx, t, agent) for t in specs]
@@ -94,7 +96,7 @@ class _AutoGenRun:
             # a model that answers in steps may need several tool calls before its answer
             max_tool_iterations=min(spec.max_iter, MAX_STEPS) if steps else 1,
             description=spec.role,
-            system_message=agent_system_message(spec) + extra,
+            system_message=agent_system_message(spec) + (code.rules() if code else ""),
         )
 
     async def team(self, team: BaseGroupChat, message: str) -> list[BaseChatMessage]:
@@ -171,6 +173,8 @@ async def _debate(ctx: RunContext) -> list[TaskOutput]:
 
 async def _coding(ctx: RunContext) -> list[TaskOutput]:
     opts = CodingOptions.model_validate(ctx.spec.engine_options)
+    if opts.tests:  # the tests may name the run's inputs: `tests: "{examples}"`
+        opts = opts.model_copy(update={"tests": fill(opts.tests, ctx.inputs)})
     coder = opts.coder or next(iter(ctx.spec.agents))
     run = _AutoGenRun(ctx)
     for name in ctx.spec.tasks:
@@ -180,13 +184,9 @@ async def _coding(ctx: RunContext) -> list[TaskOutput]:
         run.task = name
         ctx.events.emit(EventKind.TASK_STARTED, task=name, agent=coder)
         executor = SandboxExecutor(ctx, opts)
-        rules = (
-            "\nWrite one complete Python program in a single ```python block. "
-            "When the executor reports an error, send the whole corrected program again."
-        )
         team = RoundRobinGroupChat(
             [
-                run.assistant(coder, rules, coder=True),
+                run.assistant(coder, CodeShape(ctx, opts.tests)),
                 CodeExecutorAgent(
                     "executor", executor, sources=[coder], approval_func=_sandbox_approves
                 ),

@@ -18,6 +18,7 @@ from crewyard.gateway.config import LocalModelConfig, ModelTable
 from crewyard.gateway.records import Reply, TextFn
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GRAMMAR = "grammar"  # response_format type: a GBNF grammar the reply must match
 _load_lock = threading.Lock()
 # One loaded model per settings per process: loading costs time and memory.
 _loaded: dict[tuple[str, int, int, int, float], LocalModel] = {}
@@ -65,6 +66,7 @@ class LocalModel:
         self.seed = seed
         self.repeat_penalty = repeat_penalty
         self.lock = threading.Lock()
+        self._grammars: dict[str, Any] = {}
         self.llama = CountingLlama(
             model_path=str(path),
             n_ctx=n_ctx,
@@ -83,22 +85,27 @@ class LocalModel:
         stop: list[str] | None = None,
         response_format: dict[str, Any] | None = None,
         on_text: TextFn | None = None,
+        grammar: str | None = None,
+        seed: int = 0,
     ) -> dict[str, Any]:
         """One OpenAI-shaped chat completion with llama.cpp's own token counts; with on_text,
         streamed: on_text gets each piece of text as it is generated, and the usage is
-        counted as llama.cpp counts it for a whole reply."""
+        counted as llama.cpp counts it for a whole reply. grammar: GBNF the reply must
+        match; seed: added to the model's seed (another sample of the same request)."""
         args: dict[str, Any] = {
             "messages": messages,
             "max_tokens": max_tokens,
             "temperature": temperature,
             "stop": stop or [],
             "response_format": response_format,
-            "seed": self.seed,
+            "seed": self.seed + seed,
             "repeat_penalty": self.repeat_penalty,
         }
+        if grammar is not None:
+            args["grammar"] = self.grammar(grammar)
         llama: Any = self.llama  # llama.cpp's replies are typed as TypedDicts
         with self.lock:
-            llama.set_seed(self.seed)
+            llama.set_seed(self.seed + seed)
             if on_text is None:
                 return dict(llama.create_chat_completion(**args))
             self.llama.sampled = []
@@ -134,14 +141,44 @@ class LocalModel:
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))
 
+    def grammar(self, text: str) -> Any:
+        """A GBNF grammar compiled once per text; a malformed one is the caller's fault."""
+        from llama_cpp import LlamaGrammar  # type: ignore[attr-defined]
+
+        if (compiled := self._grammars.get(text)) is None:
+            try:
+                compiled = LlamaGrammar.from_string(text, verbose=False)
+            except ValueError as exc:
+                raise BadGrammar(f"the grammar does not parse: {exc}") from exc
+            self._grammars[text] = compiled
+        return compiled
+
+
+class BadGrammar(ValueError):
+    """A `grammar` response_format whose GBNF does not parse: never retried."""
+
+    status_code = 400
+
 
 def llama_format(fmt: dict[str, Any] | None) -> dict[str, Any] | None:
-    """OpenAI's response_format in llama.cpp's shape (grammar-constrained JSON)."""
-    if not fmt or fmt.get("type") == "text":
+    """OpenAI's response_format in llama.cpp's shape (grammar-constrained JSON); a
+    `grammar` one is passed as a grammar instead (grammar_of)."""
+    if not fmt or fmt.get("type") in ("text", GRAMMAR):
         return None
     if fmt.get("type") == "json_schema":
         return {"type": "json_object", "schema": fmt.get("json_schema", {}).get("schema", {})}
     return {"type": "json_object", **({"schema": fmt["schema"]} if "schema" in fmt else {})}
+
+
+def grammar_of(fmt: dict[str, Any] | None) -> tuple[str | None, int]:
+    """(GBNF, seed offset) of a `{"type": "grammar", "grammar": …, "seed": n}` response_format,
+    which only this provider reads (callers send it to local models only)."""
+    if not fmt or fmt.get("type") != GRAMMAR:
+        return None, 0
+    text = fmt.get("grammar")
+    if not isinstance(text, str) or not text.strip():
+        raise BadGrammar('a "grammar" response_format needs its GBNF text under "grammar"')
+    return text, int(fmt.get("seed") or 0)
 
 
 class LocalProvider:
@@ -172,6 +209,8 @@ class LocalProvider:
         """complete(), each piece of text to on_text as llama.cpp generates it."""
         llm = load(self.cfg)
         stop = options.get("stop")
+        fmt = options.get("response_format")
+        grammar, seed = grammar_of(fmt)
         halting = _HALT.set(self.halt)
         try:
             result = llm.chat(
@@ -179,8 +218,10 @@ class LocalProvider:
                 max_tokens=int(options.get("max_tokens") or self.cfg.max_tokens),
                 temperature=float(options.get("temperature", 0.2)),
                 stop=[stop] if isinstance(stop, str) else stop,
-                response_format=llama_format(options.get("response_format")),
+                response_format=llama_format(fmt),
                 on_text=on_text,
+                grammar=grammar,
+                seed=seed,
             )
         except ValueError as exc:  # llama.cpp's word for a prompt longer than n_ctx
             if "context window" in str(exc):
