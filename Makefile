@@ -4,6 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+# llama.cpp is compiled for a portable x86-64 level (AVX2/FMA/F16C), not -march=native: a
+# native build on a CPU that reports AMX, inside a VM that does not grant the AMX tile state,
+# segfaults on the first token (ggml_backend_amx_mul_mat). Override CMAKE_ARGS to tune.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 TOPIC ?= home solar batteries
 
 .PHONY: install mcp-servers browser run test test-unit test-contract test-e2e lint bench clean

@@ -1,5 +1,5 @@
 """The planning example crews (study_plan, estimate, brainstorm) on the embedded model, as a
-user runs them: a batch of several inputs each (CREWYARD_E2E_RUNS per crew, 5 by default; the
+user runs them: a batch of several inputs each (CREWYARD_E2E_RUNS per crew, 3 by default; the
 benchmark runs 20), every item done with its guardrails passed, and every plan, evidence step
 and score recorded — the grammar made every structured reply parse."""
 
@@ -15,7 +15,7 @@ import pytest
 from tests.e2e.test_example_crews import run_main
 
 pytestmark = pytest.mark.e2e
-RUNS = int(os.environ.get("CREWYARD_E2E_RUNS", "5"))
+RUNS = int(os.environ.get("CREWYARD_E2E_RUNS", "3"))
 SUBJECTS = ["Spanish", "chess", "baking bread", "Python", "the guitar", "birds", "knots"]
 QUESTIONS = [
     "A panel makes 1.5 kWh a day. How many kWh in 365 days?",
