@@ -61,6 +61,26 @@ def _load(text: str) -> Any:
         return None
 
 
+def _list_of(key: str, item: dict[str, Any], least: int, most: int) -> dict[str, Any]:
+    """An object whose one key holds a list of least..most items."""
+    items = {"type": "array", "items": item, "minItems": least, "maxItems": most}
+    return {
+        "type": "object",
+        "properties": {key: items},
+        "required": [key],
+        "additionalProperties": False,
+    }
+
+
+def _steps(text: str) -> list[Any]:
+    """The "steps" list of a plan reply."""
+    data = _load(text)
+    steps = data.get("steps") if isinstance(data, dict) else None
+    if not isinstance(steps, list) or not steps:
+        raise PlanProblem('the plan must be a JSON object {"steps": [...]} with one step or more')
+    return steps
+
+
 def _text(limit: int) -> dict[str, Any]:
     return {"type": "string", "minLength": 1, "maxLength": limit}
 
@@ -82,15 +102,7 @@ def plan_schema(agents: Mapping[str, list[str]], max_steps: int) -> dict[str, An
                 "additionalProperties": False,
             }
         )
-    step = {"anyOf": shapes} if len(shapes) > 1 else shapes[0]
-    return {
-        "type": "object",
-        "properties": {
-            "steps": {"type": "array", "items": step, "minItems": 1, "maxItems": max_steps}
-        },
-        "required": ["steps"],
-        "additionalProperties": False,
-    }
+    return _list_of("steps", {"anyOf": shapes} if len(shapes) > 1 else shapes[0], 1, max_steps)
 
 
 def read_plan(
@@ -98,10 +110,7 @@ def read_plan(
 ) -> list[PlanStep]:
     """The steps of a plan reply; agents maps each agent to the tools it has. done: steps
     already run, which count against max_steps."""
-    data = _load(text)
-    steps = data.get("steps") if isinstance(data, dict) else None
-    if not isinstance(steps, list) or not steps:
-        raise PlanProblem('the plan must be a JSON object {"steps": [...]} with one step or more')
+    steps = _steps(text)
     if done + len(steps) > max_steps:
         raise PlanProblem(f"the plan has {len(steps)} steps; at most {max_steps - done} remain")
     plan = []
@@ -138,23 +147,13 @@ def evidence_schema(tools: list[tuple[str, dict[str, Any]]], max_steps: int) -> 
         for name, schema in shapes
     ]
     step = {"anyOf": step_shapes} if len(step_shapes) > 1 else step_shapes[0]
-    return {
-        "type": "object",
-        "properties": {
-            "steps": {"type": "array", "items": step, "minItems": 1, "maxItems": max_steps}
-        },
-        "required": ["steps"],
-        "additionalProperties": False,
-    }
+    return _list_of("steps", step, 1, max_steps)
 
 
 def read_evidence_plan(text: str, tools: list[str], max_steps: int) -> list[EvidenceStep]:
     """The steps of a ReWOO plan reply, each given its variable #E1, #E2, …; a step may use
     only the results of steps before it."""
-    data = _load(text)
-    steps = data.get("steps") if isinstance(data, dict) else None
-    if not isinstance(steps, list) or not steps:
-        raise PlanProblem('the plan must be a JSON object {"steps": [...]} with one step or more')
+    steps = _steps(text)
     if len(steps) > max_steps:
         raise PlanProblem(f"the plan has {len(steps)} steps; at most {max_steps} are allowed")
     plan = []
@@ -184,24 +183,11 @@ def substitute(value: Any, evidence: Mapping[str, str]) -> Any:
 
 
 def thoughts_schema(breadth: int) -> dict[str, Any]:
-    items = {"type": "array", "items": _text(300), "minItems": breadth, "maxItems": breadth}
-    return {
-        "type": "object",
-        "properties": {"thoughts": items},
-        "required": ["thoughts"],
-        "additionalProperties": False,
-    }
+    return _list_of("thoughts", _text(300), breadth, breadth)
 
 
 def scores_schema(count: int) -> dict[str, Any]:
-    score = {"type": "integer", "enum": SCORES}
-    items = {"type": "array", "items": score, "minItems": count, "maxItems": count}
-    return {
-        "type": "object",
-        "properties": {"scores": items},
-        "required": ["scores"],
-        "additionalProperties": False,
-    }
+    return _list_of("scores", {"type": "integer", "enum": SCORES}, count, count)
 
 
 def read_thoughts(text: str, breadth: int) -> list[str]:
