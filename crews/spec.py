@@ -56,6 +56,16 @@ class MemoryChoice(BaseModel):
     budget_chars: int = Field(
         default=1500, ge=0, description="Most characters of recalled memory given to agents."
     )
+    learn: Literal["bullets", "model"] = Field(
+        default="bullets",
+        description="How a finished run's facts are taken from its task outputs: `bullets` "
+        "(each bullet or numbered point, no model call) or `model` (one call per task output "
+        "asks for typed statements under a JSON schema; a grammar on the embedded model).",
+    )
+    learn_model: str | None = Field(
+        default=None,
+        description="Alias that extracts facts with `learn: model` (default: the crew's model).",
+    )
 
 
 class Budget(BaseModel):

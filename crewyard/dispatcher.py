@@ -324,7 +324,7 @@ class Dispatcher:
         learns = player is None and status != "waiting_for_input"  # learnt when it finishes
         if spec.memory.enabled and outputs and learns:
             stored = remember(
-                self.memory, spec, inputs, run_id, the_plan.engine, outputs, status == "done"
+                self.memory, spec, inputs, run_id, the_plan.engine, outputs, status == "done", ctx
             )
             events.emit(EventKind.MEMORY_STORED, **stored)
         usage = ctx.usage.summary()

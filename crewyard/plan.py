@@ -135,6 +135,8 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
     refs = set(agents.values()) | {t.model for t in spec.tasks.values() if t.model}
     judged = [t.checks for t in spec.tasks.values() if t.checks and t.checks.judge]
     refs |= {g.judge_model or spec.models.default for g in judged}  # checked before the run
+    if spec.memory.enabled and spec.memory.learn == "model":
+        refs.add(spec.memory.learn_model or spec.models.default)
     manager = None
     if spec.process == "hierarchical":
         manager = spec.engine_options.get("manager_agent")

@@ -3,18 +3,20 @@ run leaves behind (its episode, facts, entities and short-term notes)."""
 
 from __future__ import annotations
 
-import re
+import json
+from collections.abc import Callable
 from typing import Any
 
 from crewyard.crews.inputs import fill
 from crewyard.crews.spec import CrewSpec
-from crewyard.memory import Episode, Memory, MemoryItem
+from crewyard.memory import Episode, Memory, MemoryItem, facts
 from crewyard.memory.quality import fact_problem
 from crewyard.redact import logger
 from crewyard.runs.result import TaskOutput
 from crewyard.tools import ToolSpec, tool
 
-_FACT_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(.{20,300}?)\s*$", re.MULTILINE)
+# what a task output teaches: (task, output) → its typed facts
+Extract = Callable[[str, str], list[facts.Fact]]
 
 
 def objective(spec: CrewSpec, inputs: dict[str, Any]) -> str:
@@ -83,10 +85,12 @@ def remember(
     engine: str,
     outputs: list[TaskOutput],
     success: bool,
+    ctx: Any = None,
 ) -> dict[str, int]:
-    """Store the run's episode, its facts (bullet points of task outputs that pass the
-    quality check, from a run that finished), the entities named by its inputs, and each
-    task output as a short-term note. Never fails the run."""
+    """Store the run's episode, its facts (typed statements of task outputs that pass the
+    quality check, from a run that finished: asked of a model through the run's gateway
+    (ctx.gateway) with `learn: model`, else the outputs' bullet points), the entities named
+    by its inputs, and each task output as a short-term note. Never fails the run."""
     counts = {"facts": 0, "rejected": 0, "entities": 0, "episodes": 0, "short_term": 0}
     try:
         final = outputs[-1].output if outputs else ""
@@ -103,16 +107,27 @@ def remember(
         )
         counts["episodes"] = 1
         prompts = told(spec, inputs)
+        extract = None
+        if spec.memory.learn == "model" and ctx is not None and success:
+            extract = model_extractor(ctx.gateway, spec.memory.learn_model or spec.models.default)
         for out in outputs:
             memory.add_short_term(out.output, crew=spec.name, run_id=run_id, task=out.task)
             counts["short_term"] += 1
             if not success:  # a failed run (or one its guardrails stopped) teaches no fact
                 continue
-            for match in list(_FACT_LINE.finditer(out.output.replace("\r", "")))[:10]:
-                if fact_problem(match.group(1), prompts) is not None:
+            taught = _taught(extract, out)
+            for fact in taught:
+                if fact_problem(fact.statement, prompts) is not None:
                     counts["rejected"] += 1
                     continue
-                memory.add_fact(match.group(1), crew=spec.name, run_id=run_id, task=out.task)
+                memory.add_fact(
+                    fact.statement,
+                    crew=spec.name,
+                    run_id=run_id,
+                    task=out.task,
+                    kind=fact.kind,
+                    subject=fact.subject,
+                )
                 counts["facts"] += 1
         if not success:  # what its agents saved along the way goes with it
             counts["forgotten"] = memory.forget_where("facts", run_id=run_id)
@@ -128,6 +143,18 @@ def remember(
     except Exception as exc:  # memory is a help, never the reason a finished run is lost
         logger.bind(run_id=run_id).warning("memory was not updated: {}", exc)
     return counts
+
+
+def _taught(extract: Extract | None, out: TaskOutput) -> list[facts.Fact]:
+    """The output's facts: extract's when given (a model that fails to give them falls back
+    to the bullet points, and the run's log says why), else its bullet points."""
+    if extract is None:
+        return facts.from_bullets(out.output)
+    try:
+        return extract(out.task, out.output)
+    except Exception as exc:
+        logger.warning("facts of task {} taken from its bullet points: {}", out.task, exc)
+        return facts.from_bullets(out.output)
 
 
 def memory_tools(memory: Memory, crew: str, run_id: str) -> list[ToolSpec]:
@@ -150,3 +177,34 @@ def memory_tools(memory: Memory, crew: str, run_id: str) -> list[ToolSpec]:
         return f"saved fact {memory.add_fact(fact, crew=crew, run_id=run_id)}"
 
     return [memory_search, memory_save]
+
+
+def model_extractor(gateway: Any, ref: str, tries: int = 3) -> Extract:
+    """Facts asked of the model ref (through the run's gateway: recorded, budgeted): under
+    facts.SCHEMA where it takes a schema (a grammar on the embedded model), in words
+    otherwise; a reply that does not fit is sent back with the reason, up to tries times."""
+    takes_schema = bool(gateway.model_info(ref).get("structured_output"))
+    fmt = {"type": "json_schema", "json_schema": {"name": "facts", "schema": facts.SCHEMA}}
+
+    def extract(task: str, output: str) -> list[facts.Fact]:
+        prompt = facts.extraction_prompt(task, output)
+        if not takes_schema:
+            prompt += "\n\nAnswer with JSON only, matching this JSON schema:\n" + json.dumps(
+                facts.SCHEMA
+            )
+        messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+        for attempt in range(1, tries + 1):
+            options = {"response_format": fmt} if takes_schema else {}
+            reply = gateway.complete(ref, messages, task=task, **options).text
+            try:
+                return facts.read(reply)
+            except facts.FactsProblem as exc:
+                if attempt == tries:
+                    raise
+                messages += [
+                    {"role": "assistant", "content": reply},
+                    {"role": "user", "content": f"That does not fit: {exc}. Answer again."},
+                ]
+        raise AssertionError("unreachable")
+
+    return extract

@@ -45,9 +45,18 @@ class Memory(Protocol):
         """The k closest items over the given scopes, best first."""
         ...
 
-    def add_fact(self, text: str, *, crew: str, run_id: str, task: str | None = None) -> str:
+    def add_fact(
+        self,
+        text: str,
+        *,
+        crew: str,
+        run_id: str,
+        task: str | None = None,
+        kind: str = "claim",
+        subject: str = "",
+    ) -> str:
         """A long-term fact (a near-duplicate updates the stored one), with the run and task
-        it came from; its id."""
+        it came from, its kind (see memory/facts.py) and subject; its id."""
         ...
 
     def upsert_entity(

@@ -147,9 +147,19 @@ class MemoryStore:
         return [p for p, _, _ in items]
 
     @one_at_a_time
-    def add_fact(self, text: str, *, crew: str, run_id: str, task: str | None = None) -> str:
-        """A long-term fact, with the run and task it came from; a near-identical one already
-        stored is seen again instead (its source stays the run that first taught it)."""
+    def add_fact(
+        self,
+        text: str,
+        *,
+        crew: str,
+        run_id: str,
+        task: str | None = None,
+        kind: str = "claim",
+        subject: str = "",
+    ) -> str:
+        """A long-term fact, with the run and task it came from, its kind and subject; a
+        near-identical one already stored is seen again instead (its source stays the run
+        that first taught it)."""
         text = " ".join(text.split())
         near = self.search(text, scopes=("facts",), k=1)
         if near and (near[0].score or 0) >= FACT_DUPLICATE:
@@ -165,6 +175,8 @@ class MemoryStore:
             "crew": crew,
             "run_id": run_id,
             "task": task,
+            "kind": kind,
+            "subject": subject,
             "times_seen": 1,
             "seen_in": [run_id],
         }

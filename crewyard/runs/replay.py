@@ -82,11 +82,22 @@ class MemoryTape:
         self.cassette.keep_memory("search", args, [item._asdict() for item in found])
         return found
 
-    def add_fact(self, text: str, *, crew: str, run_id: str, task: str | None = None) -> str:
+    def add_fact(
+        self,
+        text: str,
+        *,
+        crew: str,
+        run_id: str,
+        task: str | None = None,
+        kind: str = "claim",
+        subject: str = "",
+    ) -> str:
         args = {"text": text, "crew": crew}
         if (played := self.cassette.play_memory("add_fact", args)) is not None:
             return str(played.value)
-        saved = self._store().add_fact(text, crew=crew, run_id=run_id, task=task)
+        saved = self._store().add_fact(
+            text, crew=crew, run_id=run_id, task=task, kind=kind, subject=subject
+        )
         self.cassette.keep_memory("add_fact", args, saved)
         return saved
 

@@ -12,6 +12,8 @@ from crewyard.engines import codeblock
 from crewyard.errors import ModelError
 from crewyard.gateway import Gateway
 from crewyard.gateway.config import ModelTable
+from crewyard.memory import facts
+from crewyard.recall import model_extractor
 from tests.conftest import write_yaml
 
 
@@ -33,3 +35,27 @@ def test_a_grammar_request_without_its_gbnf_is_refused(tmp_path: Path) -> None:
     fmt = {"type": "grammar", "grammar": " "}
     with pytest.raises(ModelError, match="needs its GBNF text"):
         gateway(tmp_path).complete("fast", messages, response_format=fmt, max_tokens=5)
+
+
+def test_memory_facts_from_the_embedded_model_always_parse(tmp_path: Path) -> None:
+    """learn: model on SmolLM2: the facts reply is decoded under the schema, so every reply
+    reads as typed statements at the first try (no retry, no fall back to bullet points)."""
+    gw = gateway(tmp_path)
+    sent: list[dict[str, object]] = []
+    complete = gw.complete
+
+    def counted(*args: object, **options: object) -> object:
+        sent.append(dict(options))
+        return complete(*args, **options)  # type: ignore[arg-type]
+
+    gw.complete = counted  # type: ignore[method-assign]
+    extract = model_extractor(gw, "fast")
+    outputs = [
+        "- Sodium-ion cells cost less than lithium cells\n- They work well in cold weather",
+        "Tidal power depends on the moon and gives 2 high tides a day.",
+        "# Plan\n1. We chose a small pilot of 10 homes\n2. A heat pump is a device that moves heat",
+    ]
+    taken = [fact for output in outputs for fact in extract("research", output)]
+    assert taken and all(f.kind in facts.KINDS and 20 <= len(f.statement) <= 300 for f in taken)
+    assert len(sent) == len(outputs)  # each answered at the first try
+    assert all(o["response_format"]["type"] == "json_schema" for o in sent)  # type: ignore[index]
