@@ -11,9 +11,9 @@ from typing import Any
 FINAL = "final_answer"
 
 
-def step_schema(tools: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+def step_schema(tools: list[tuple[str, dict[str, Any]]], final: bool = True) -> dict[str, Any]:
     """The JSON schema of one step: a call of one of tools (name, its arguments' JSON
-    schema) with arguments of that tool's shape, or the final answer."""
+    schema) with arguments of that tool's shape, or (final) the final answer."""
     thought = {"type": "string", "maxLength": 120}
     options: list[dict[str, Any]] = [
         {
@@ -28,14 +28,15 @@ def step_schema(tools: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         }
         for name, schema in tools
     ]
-    options.append(
-        {
-            "type": "object",
-            "properties": {"thought": thought, FINAL: {"type": "string"}},
-            "required": ["thought", FINAL],
-            "additionalProperties": False,
-        }
-    )
+    if final or not options:
+        options.append(
+            {
+                "type": "object",
+                "properties": {"thought": thought, FINAL: {"type": "string"}},
+                "required": ["thought", FINAL],
+                "additionalProperties": False,
+            }
+        )
     return {"anyOf": options} if len(options) > 1 else options[0]
 
 
@@ -53,11 +54,11 @@ def args_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def response_format(tools: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+def response_format(tools: list[tuple[str, dict[str, Any]]], final: bool = True) -> dict[str, Any]:
     """OpenAI's response_format for one step (the gateway passes it to the provider)."""
     return {
         "type": "json_schema",
-        "json_schema": {"name": "react_step", "schema": step_schema(tools)},
+        "json_schema": {"name": "react_step", "schema": step_schema(tools, final)},
     }
 
 

@@ -19,6 +19,7 @@ from crewyard.context import RunContext
 from crewyard.crews.hooks import output_model
 from crewyard.crews.options import HierarchicalOptions
 from crewyard.engines.asyncrun import off_the_loop
+from crewyard.engines.crewai_steps import step_format
 from crewyard.engines.delegation import DelegationGuard, DelegationStopped
 from crewyard.engines.prompts import context_block
 from crewyard.environ import while_importing
@@ -132,7 +133,12 @@ class GatewayLLM(BaseLLM):
         if self._guard is not None:
             self._guard.refuse_if_stopped()
         model = self._ctx.model_for(task, self.model)
-        step = None if self._guard or response_model else self._step_format(model, from_task)
+        manages = self._guard is not None
+        step = (
+            None
+            if response_model
+            else step_format(self._ctx, model, from_task, from_agent, messages, manages)
+        )
         stepped: dict[str, Any] = {"response_format": step} if step else {}
         completion = self._ctx.gateway.complete(
             model,
@@ -163,17 +169,6 @@ class GatewayLLM(BaseLLM):
                 )
         return completion.text
 
-    def _step_format(self, model: str, from_task: Any) -> dict[str, Any] | None:
-        """For the embedded (local/…) model, an agent step with tools is decoded under a
-        JSON schema (react.py), so it always parses; None for other models."""
-        tools = list(getattr(from_task, "tools", None) or [])
-        agent = getattr(from_task, "agent", None)
-        tools = tools or list(getattr(agent, "tools", None) or [])
-        if not tools or not _is_local(self._ctx, model):
-            return None
-        shapes = [(str(t.name), t.args_schema.model_json_schema()) for t in tools]
-        return react.response_format(shapes)
-
     def supports_function_calling(self) -> bool:
         # Tools go through CrewAI's text protocol, which every model (SmolLM2 too) can follow.
         return False
@@ -193,16 +188,6 @@ class GatewayLLM(BaseLLM):
 
     def get_context_window_size(self) -> int:
         return self._ctx.gateway.context_window(self.model)
-
-
-def _is_local(ctx: RunContext, ref: str) -> bool:
-    """ref is served by the embedded llama.cpp provider (JSON schemas decoded by grammar)."""
-    try:
-        info = ctx.gateway.model_info(ref)
-        _, cfg = ctx.gateway.gateway.table.resolve(ref)
-    except Exception:  # auto, or a model the gateway cannot describe: no grammar
-        return False
-    return bool(info.get("structured_output")) and str(cfg.model).startswith("local/")
 
 
 class GatewayTool(BaseTool):

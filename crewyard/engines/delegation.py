@@ -39,8 +39,8 @@ class DelegationGuard:
         if not match or match["tool"].strip().strip("`").lower() not in DELEGATION_TOOLS:
             return None
         raw = match["args"].strip()
-        try:
-            args = json.loads(raw[: raw.rfind("}") + 1] or raw)
+        try:  # the first JSON object: what follows (an Observation, a fence) is not its
+            args, _ = json.JSONDecoder().raw_decode(raw[max(raw.find("{"), 0) :])
         except ValueError:
             return ("?", " ".join(raw.split()))
         if not isinstance(args, dict):
