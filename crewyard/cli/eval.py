@@ -4,18 +4,18 @@ case of a cases file N times and check the outputs; exit 1 below the threshold."
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from crewyard.cli.args import positive_int
+from crewyard.cli.output import print_json, program_name
 from crewyard.errors import ConfigError, ExitCode
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python main.py eval", description="Evaluate a crew on a file of cases."
+        prog=f"{program_name()} eval", description="Evaluate a crew on a file of cases."
     )
     p.add_argument("--crew", required=True, help="the crew to evaluate")
     p.add_argument("--cases", required=True, type=Path, help="cases.yaml (see README)")
@@ -58,7 +58,7 @@ def run(argv: list[str]) -> int:
             "passed": rate >= threshold,
             "cases": [{**asdict(r), "rate": r.rate} for r in results],
         }
-        print(json.dumps(report, indent=2))
+        print_json(report)
     else:
         width = max(len("case"), *(len(r.name) for r in results))
         print(f"{'case':<{width}}  {'passed':>7}  {'rate':>5}  {'tokens':>8}  {'cost':>9}")
