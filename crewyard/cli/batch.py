@@ -101,6 +101,9 @@ def _start(settings: Any, args: argparse.Namespace) -> int:
 
         queued = batch(detach=True)
         engine.shutdown()
+        if args.json:
+            print_json({"batch_id": queued.batch_id, "crew": spec.name, "queued": len(items)})
+            return ExitCode.OK
         print(f"batch {queued.batch_id} queued: {len(items)} items for the workers")
         print(f"  follow it: {program_name()} batch status {queued.batch_id}")
         return ExitCode.OK

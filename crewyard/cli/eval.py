@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from crewyard.cli.args import positive_int
-from crewyard.cli.output import print_json, program_name
+from crewyard.cli.output import fit, print_json, program_name, table
 from crewyard.errors import ConfigError, ExitCode
 
 
@@ -60,14 +60,16 @@ def run(argv: list[str]) -> int:
         }
         print_json(report)
     else:
-        width = max(len("case"), *(len(r.name) for r in results))
-        print(f"{'case':<{width}}  {'passed':>7}  {'rate':>5}  {'tokens':>8}  {'cost':>9}")
-        for r in results:
-            print(
-                f"{r.name:<{width}}  {f'{r.passed}/{r.runs}':>7}  {r.rate:>5.0%}  "
-                f"{r.tokens:>8}  ${r.cost_usd:>8.4f}"
-            )
-            for run_id, why in r.failures:
-                print(f"  ✗ {run_id}: {why}")
+        rows = [("case", "passed", "rate", "tokens", "cost")]
+        rows += [
+            (r.name, f"{r.passed}/{r.runs}", f"{r.rate:.0%}", str(r.tokens), f"${r.cost_usd:.4f}")
+            for r in results
+        ]
+        for line, result in zip(
+            table(rows, right=(1, 2, 3, 4), shrink=(0,)), [None, *results], strict=True
+        ):
+            print(line)
+            for run_id, why in result.failures if result else ():
+                print(fit(f"  ✗ {run_id}: {why}"))
         print(f"overall {rate:.0%} (threshold {threshold:.0%}): {verdict}")
     return ExitCode.OK if rate >= threshold else ExitCode.FAILED
