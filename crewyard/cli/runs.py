@@ -130,7 +130,9 @@ def _show_run(store: Any, run_id: str, as_json: bool, cassettes_dir: Path) -> in
     if cassette.is_file():
         print(f"cassette: {cassette} (replay it: {program_name()} --replay {run.id})")
     # a run that went right answered from a recording: the recording's failures are not its own
-    _print_what_went_wrong(store, run.id, recorded_too=run.status != "done")
+    _print_what_went_wrong(
+        store, run.id, recorded_too=run.status != "done", replayed_all=bool(run.replay_of)
+    )
     if planned := planning_lines(store.events(run.id)):
         print("\nhow it planned:\n" + "\n".join(planned))
     for c in checkpoints:
@@ -139,10 +141,13 @@ def _show_run(store: Any, run_id: str, as_json: bool, cassettes_dir: Path) -> in
     return ExitCode.OK
 
 
-def _print_what_went_wrong(store: Any, run_id: str, *, recorded_too: bool = True) -> None:
+def _print_what_went_wrong(
+    store: Any, run_id: str, *, recorded_too: bool = True, replayed_all: bool = False
+) -> None:
     """Failed attempts, routing and fallbacks, tools switched off, guardrail retries. A call
     answered from a cassette (--replay, --resume) repeats what the recorded run went through:
-    its recorded failure is listed, marked, only when recorded_too (this run did not succeed)."""
+    its recorded failure is listed, marked, only when recorded_too (this run did not succeed);
+    so are the guardrail failures of a replay (replayed_all), whose every reply is recorded."""
     from crewyard.runs.events import EventKind
 
     lines = []
@@ -160,7 +165,7 @@ def _print_what_went_wrong(store: Any, run_id: str, *, recorded_too: bool = True
     for kind, data in store.events(run_id):
         if kind == EventKind.TOOL_DISABLED:
             lines.append(f"tool {data['tool']} switched off: {data['reason']}")
-        elif kind == EventKind.GUARDRAIL_FAILED:
+        elif kind == EventKind.GUARDRAIL_FAILED and (recorded_too or not replayed_all):
             lines.append(
                 f"guardrails of {data.get('task')} failed on attempt {data.get('attempt')}: "
                 + "; ".join(map(str, data.get("reasons", [])))
