@@ -1,12 +1,14 @@
 """python main.py …: one module per command group — run (the default: run a crew, --list,
---dry-run), new, batch, worker, schedule, runs, ui, memory, schema. Each is imported only when its
-command is given, so the quick commands import no engine and no model library."""
+--dry-run), new, batch, worker, schedule, runs, ui, memory, schema, completion. Each is imported
+only when its command is given, so the quick commands import no engine and no model library.
+`--color auto|always|never` goes with every command, anywhere before `--`."""
 
 from __future__ import annotations
 
 import os
 import sys
 
+from crewyard.cli.output import named
 from crewyard.errors import ConfigError, CrewyardError, ExitCode
 
 
@@ -25,6 +27,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _command(args: list[str]) -> int:
     try:
+        args = _take_color(args)
+        if args[:1] == ["__complete"]:  # what the shell completion asks, as fast as it can
+            from crewyard.cli import complete
+
+            return complete.answer(args[1:])
+        if args[:1] == ["completion"]:
+            from crewyard.cli import completion
+
+            return completion.run(args[1:])
         if args[:1] == ["schema"]:
             from crewyard.cli import schema
 
@@ -73,14 +84,41 @@ def _command(args: list[str]) -> int:
 
         return run.run(args)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(named(f"error: {exc}"), file=sys.stderr)
         return ExitCode.BAD_INPUT
     except CrewyardError as exc:
         if exc.exit_code == ExitCode.WAITING:
-            print(str(exc), file=sys.stderr)
+            print(named(str(exc)), file=sys.stderr)
             return ExitCode.WAITING
-        print(f"error: {exc}", file=sys.stderr)
+        print(named(f"error: {exc}"), file=sys.stderr)
         return ExitCode.FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
+
+
+def _take_color(args: list[str]) -> list[str]:
+    """The arguments without `--color WHEN` (or `--color=WHEN`), which is set for every console
+    the command makes; the words after `--` are left alone."""
+    from crewyard.observe.console import COLOR_CHOICES, set_color
+
+    set_color("auto")  # main() called again in one process starts afresh
+    rest: list[str] = []
+    words = iter(args)
+    for word in words:
+        if word == "--":
+            rest += [word, *words]
+            break
+        if word != "--color" and not word.startswith("--color="):
+            rest.append(word)
+            continue
+        choice = word.partition("=")[2] if "=" in word else next(words, "")
+        if choice not in COLOR_CHOICES:
+            raise ConfigError(
+                f"--color {choice!r} is not one of {', '.join(COLOR_CHOICES)}"
+                if choice
+                else "--color needs a value",
+                hint="--color auto (colour on a terminal, none with NO_COLOR), always or never",
+            )
+        set_color(choice)  # type: ignore[arg-type]  # checked just above
+    return rest

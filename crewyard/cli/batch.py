@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 import signal
 import sys
@@ -14,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from crewyard.cli.args import positive_float, positive_int
+from crewyard.cli.output import print_json, program_name, table
 from crewyard.errors import ConfigError, ExitCode
 from crewyard.observe import spans
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python main.py batch",
+        prog=f"{program_name()} batch",
         description="Run a crew once per item of a JSONL, CSV or YAML/JSON list file; each item "
         "runs once, however often the batch is resumed. `batch status ID`, `batch resume ID`, "
         "`batch list`.",
@@ -38,7 +38,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--detach",
         action="store_true",
-        help="only queue the batch: `python main.py worker` processes run it",
+        help=f"only queue the batch: `{program_name()} worker` processes run it",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     return p
@@ -77,7 +77,7 @@ def _start(settings: Any, args: argparse.Namespace) -> int:
     if not args.crew or not args.inputs:
         raise ConfigError(
             "a batch needs --crew and --inputs",
-            hint="python main.py batch --crew research --inputs topics.csv --out results.jsonl",
+            hint=f"{program_name()} batch --crew research --inputs topics.csv --out results.jsonl",
         )
     spec = load_crew(args.crew, settings.crews_dir, engines.processes())
     items = read_items(args.inputs, spec)
@@ -101,8 +101,11 @@ def _start(settings: Any, args: argparse.Namespace) -> int:
 
         queued = batch(detach=True)
         engine.shutdown()
+        if args.json:
+            print_json({"batch_id": queued.batch_id, "crew": spec.name, "queued": len(items)})
+            return ExitCode.OK
         print(f"batch {queued.batch_id} queued: {len(items)} items for the workers")
-        print(f"  follow it: python main.py batch status {queued.batch_id}")
+        print(f"  follow it: {program_name()} batch status {queued.batch_id}")
         return ExitCode.OK
     return _finish(lambda p, stop: batch(progress=p, stop=stop), args.json)
 
@@ -120,7 +123,7 @@ def _finish(start: Any, as_json: bool) -> int:
     if result.interrupted:
         asked = stop.is_set()
         print(
-            f"{'stopped' if asked else 'interrupted'}: python main.py batch resume "
+            f"{'stopped' if asked else 'interrupted'}: {program_name()} batch resume "
             f"{result.batch_id} runs what is left",
             file=sys.stderr,
         )
@@ -139,7 +142,7 @@ def _report(result: Any, as_json: bool) -> int:
     c = result.counts
     if as_json:
         data = {"batch_id": result.batch_id, "crew": result.crew, "status": result.status}
-        print(json.dumps({**data, "counts": c, "items": result.records()}, default=str))
+        print_json({**data, "counts": c, "items": result.records()})
     else:
         print(
             f"batch {result.batch_id} · {result.crew} · {result.status}: {c['done']} done, "
@@ -160,13 +163,15 @@ def _list(settings: Any, as_json: bool) -> int:
     store = BatchStore(settings.run_store)
     batches = store.recent()
     if as_json:
-        rows = [{**vars(b), "counts": store.counts(b.id)} for b in batches]
-        print(json.dumps(rows, default=str))
+        print_json([{**vars(b), "counts": store.counts(b.id)} for b in batches])
         return ExitCode.OK
     if not batches:
-        print("no batches yet: python main.py batch --crew NAME --inputs FILE")
+        print(f"no batches yet: {program_name()} batch --crew NAME --inputs FILE")
+    rows = []
     for b in batches:
         c = store.counts(b.id)
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.created_at))
-        print(f"{b.id}  {b.crew:<12} {b.status:<8} {c['done']}/{c['items']} done  {when}")
+        rows.append((b.id, b.crew, b.status, f"{c['done']}/{c['items']} done", when))
+    for line in table(rows, right=(3,), shrink=(1,)):
+        print(line)
     return ExitCode.OK

@@ -4,18 +4,18 @@ case of a cases file N times and check the outputs; exit 1 below the threshold."
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from crewyard.cli.args import positive_int
+from crewyard.cli.output import fit, print_json, program_name, table
 from crewyard.errors import ConfigError, ExitCode
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python main.py eval", description="Evaluate a crew on a file of cases."
+        prog=f"{program_name()} eval", description="Evaluate a crew on a file of cases."
     )
     p.add_argument("--crew", required=True, help="the crew to evaluate")
     p.add_argument("--cases", required=True, type=Path, help="cases.yaml (see README)")
@@ -58,16 +58,18 @@ def run(argv: list[str]) -> int:
             "passed": rate >= threshold,
             "cases": [{**asdict(r), "rate": r.rate} for r in results],
         }
-        print(json.dumps(report, indent=2))
+        print_json(report)
     else:
-        width = max(len("case"), *(len(r.name) for r in results))
-        print(f"{'case':<{width}}  {'passed':>7}  {'rate':>5}  {'tokens':>8}  {'cost':>9}")
-        for r in results:
-            print(
-                f"{r.name:<{width}}  {f'{r.passed}/{r.runs}':>7}  {r.rate:>5.0%}  "
-                f"{r.tokens:>8}  ${r.cost_usd:>8.4f}"
-            )
-            for run_id, why in r.failures:
-                print(f"  ✗ {run_id}: {why}")
+        rows = [("case", "passed", "rate", "tokens", "cost")]
+        rows += [
+            (r.name, f"{r.passed}/{r.runs}", f"{r.rate:.0%}", str(r.tokens), f"${r.cost_usd:.4f}")
+            for r in results
+        ]
+        for line, result in zip(
+            table(rows, right=(1, 2, 3, 4), shrink=(0,)), [None, *results], strict=True
+        ):
+            print(line)
+            for run_id, why in result.failures if result else ():
+                print(fit(f"  ✗ {run_id}: {why}"))
         print(f"overall {rate:.0%} (threshold {threshold:.0%}): {verdict}")
     return ExitCode.OK if rate >= threshold else ExitCode.FAILED

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from crewyard.cli.output import program_name
 from crewyard.errors import ExitCode
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python main.py mcp", description="crewyard as an MCP server.")
+    p = argparse.ArgumentParser(
+        prog=f"{program_name()} mcp", description="crewyard as an MCP server."
+    )
     sub = p.add_subparsers(dest="action", required=True)
     serve = sub.add_parser(
         "serve",

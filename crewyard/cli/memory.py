@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from crewyard.cli.args import positive_int
+from crewyard.cli.output import print_json, program_name, table
 from crewyard.errors import ConfigError
 
 SCOPES = ("short_term", "facts", "entities", "episodes")
@@ -15,7 +15,7 @@ SCOPES = ("short_term", "facts", "entities", "episodes")
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python main.py memory", description="The memory every crew shares (Qdrant)."
+        prog=f"{program_name()} memory", description="The memory every crew shares (Qdrant)."
     )
     sub = p.add_subparsers(dest="action")
     ls = sub.add_parser("list", help="items of one scope")
@@ -51,20 +51,38 @@ def _confirm(question: str, yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         raise ConfigError(f"{question} needs confirmation", hint="add --yes")
-    if input(f"{question} [y/N] ").strip().lower() not in ("y", "yes"):
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)  # stdout is the answer's
+    if input().strip().lower() not in ("y", "yes"):
         raise ConfigError("nothing was forgotten", hint="answer y to go ahead")
 
 
 def _print(items: list[Any], as_json: bool) -> None:
     if as_json:
-        print(json.dumps([i._asdict() for i in items], indent=2, default=str))
+        print_json([i._asdict() for i in items])
         return
     if not items:
         print("nothing found")
-    for i in items:
-        score = f"{i.score:.2f} " if i.score is not None else ""
-        crew = i.payload.get("crew", "")
-        print(f"{score}{i.scope:<10} {i.id}  [{crew}]  {' '.join(i.text.split())[:110]}")
+    scored = any(i.score is not None for i in items)
+    rows = [
+        (
+            *([f"{i.score:.2f}" if i.score is not None else ""] if scored else []),
+            i.scope,
+            i.id,
+            f"[{i.payload.get('crew', '')}]",
+            i.text,
+        )
+        for i in items
+    ]
+    # the text gives way first on a narrow terminal; piped, every item's whole text
+    for line in table(rows, shrink=(len(rows[0]) - 1,) if rows else ()):
+        print(line)
+
+
+def _said(data: dict[str, Any], text: str, as_json: bool) -> None:
+    if as_json:
+        print_json(data)
+    else:
+        print(text)
 
 
 def run(args: list[str]) -> int:
@@ -83,11 +101,10 @@ def run(args: list[str]) -> int:
     action = ns.action or "stats"
     if action == "stats":
         stats = store.stats()
-        print(
-            json.dumps(stats)
-            if ns.json
-            else "\n".join(f"{k:<10} {v}" for k, v in stats.items()) + f"\n(store: {store.where})"
-        )
+        if ns.json:
+            print_json(stats)
+        else:
+            print("\n".join(table(list(stats.items()), right=(1,))) + f"\n(store: {store.where})")
     elif action == "list":
         _print(store.items(ns.scope, limit=ns.limit, crew=ns.crew, run_id=ns.run), ns.json)
     elif action == "search":
@@ -97,28 +114,29 @@ def run(args: list[str]) -> int:
         item = store.get(ns.id)
         if item is None:
             raise ConfigError(f"no memory item {ns.id!r}", hint="find ids with `memory search`")
-        print(json.dumps(item._asdict(), indent=2, default=str))
+        print_json(item._asdict())
     elif action == "forget":
         if ns.id:
             if not store.forget(ns.id):
                 raise ConfigError(f"no memory item {ns.id!r}", hint="find ids with `memory search`")
-            print(f"forgot {ns.id}")
+            _said({"forgot": 1, "id": ns.id}, f"forgot {ns.id}", ns.json)
         else:
             if not ns.scope and not ns.run:
                 raise ConfigError(
                     "forget needs an id, --run RUN_ID (what one run taught), or --scope with "
                     "--crew/--run",
-                    hint="python main.py memory forget --run RUN_ID",
+                    hint=f"{program_name()} memory forget --run RUN_ID",
                 )
             scopes = (ns.scope,) if ns.scope else SCOPES
             what = ", ".join(scopes)
             _confirm(f"forget every {what} item of crew={ns.crew} run={ns.run}?", ns.yes)
             gone = sum(store.forget_where(s, crew=ns.crew, run_id=ns.run) for s in scopes)
-            print(f"forgot {gone} item(s)")
+            _said({"forgot": gone}, f"forgot {gone} item(s)", ns.json)
     elif action == "reset":
         scopes = SCOPES if ns.all else (ns.scope,) if ns.scope else ()
         if not scopes:
             raise ConfigError("reset needs a scope or --all", hint="memory reset facts --yes")
         _confirm(f"empty {', '.join(scopes)} in {store.where}?", ns.yes)
-        print(f"forgot {sum(store.reset(s) for s in scopes)} item(s)")
+        gone = sum(store.reset(s) for s in scopes)
+        _said({"forgot": gone, "scopes": list(scopes)}, f"forgot {gone} item(s)", ns.json)
     return 0

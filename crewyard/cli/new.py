@@ -7,6 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
+from crewyard.cli.output import program_name
 from crewyard.cli.schema import SCHEMAS_FOLDER, modeline, write_schemas
 from crewyard.errors import ConfigError, ExitCode
 
@@ -163,7 +164,7 @@ def scaffold(crews_dir: Path, name: str, process: str) -> Path:
     if folder.exists() or folder.is_symlink():
         raise ConfigError(
             f"{folder} exists already; new never overwrites a crew",
-            hint=f"pick another name, or edit {folder} (see python main.py --crew {name} "
+            hint=f"pick another name, or edit {folder} (see {program_name()} --crew {name} "
             "--dry-run)",
         )
     _, _, _, agents, tasks = TEMPLATES[process]
@@ -175,23 +176,27 @@ def scaffold(crews_dir: Path, name: str, process: str) -> Path:
     return folder
 
 
-def run(argv: list[str]) -> int:
-    """python main.py new NAME [--process P]."""
-    parser = argparse.ArgumentParser(
-        prog="python main.py new",
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=f"{program_name()} new",
         description="Create a crew folder (crew.yaml, agents.yaml, tasks.yaml) that runs as it is",
     )
-    parser.add_argument("name", metavar="NAME", help="the crew's name, e.g. market_research")
-    parser.add_argument(
+    p.add_argument("name", metavar="NAME", help="the crew's name, e.g. market_research")
+    p.add_argument(
         "--process", default="sequential", choices=list(TEMPLATES), help="how the crew works"
     )
-    args = parser.parse_args(argv)
+    return p
+
+
+def run(argv: list[str]) -> int:
+    """python main.py new NAME [--process P]."""
+    args = parser().parse_args(argv)
     from crewyard.settings import Settings
 
     crews_dir = Settings.for_command_line().crews_dir
     folder = scaffold(crews_dir, args.name, args.process)
     print(f"created {folder}: crew.yaml agents.yaml tasks.yaml ({args.process})")
     print(f"schemas for editors: {crews_dir / SCHEMAS_FOLDER} (named on each file's first line)")
-    print(f"see the plan:  python main.py --crew {args.name} --dry-run")
-    print(f"run it:        python main.py --crew {args.name}")
+    print(f"see the plan:  {program_name()} --crew {args.name} --dry-run")
+    print(f"run it:        {program_name()} --crew {args.name}")
     return ExitCode.OK

@@ -10,15 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from crewyard.cli.args import positive_float, positive_int
+from crewyard.cli.output import named, program_name
 from crewyard.errors import ConfigError, ExitCode
 
 
-def _run_parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python main.py",
+        prog=program_name(),
         description="Run a crew declared under crews/. Other commands: "
         "`schema` (JSON Schema of crew files and models.yaml), `runs` (list runs), "
-        "`runs show ID`, `runs cost`, `memory` (stats, list, search, show, forget, reset).",
+        "`runs show ID`, `runs cost`, `memory` (stats, list, search, show, forget, reset), "
+        "`completion bash|zsh` (shell completion).",
     )
     p.add_argument("--crew", help="name of the crew folder under crews/")
     p.add_argument(
@@ -35,6 +37,14 @@ def _run_parser() -> argparse.ArgumentParser:
         help="JSON or YAML file with the inputs (--input values win)",
     )
     p.add_argument("--list", action="store_true", help="list crews with their inputs")
+    p.add_argument("--json", action="store_true", help="with --list: the crews as JSON")
+    p.add_argument(  # read by crewyard.cli before any parser: it goes with every command
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour on stderr's progress: auto (on a terminal, not with NO_COLOR), always, "
+        "never; every command takes it",
+    )
     p.add_argument(
         "--dry-run",
         action="store_true",
@@ -113,7 +123,7 @@ def _run_parser() -> argparse.ArgumentParser:
 
 def run(argv: list[str]) -> int:
     """python main.py --crew NAME … (and --list, --dry-run, --replay)."""
-    return _run(_run_parser().parse_args(argv))
+    return _run(parser().parse_args(argv))
 
 
 def _settings_and_logs(args: argparse.Namespace) -> Any:
@@ -137,13 +147,17 @@ def _run(args: argparse.Namespace) -> int:
     if args.no_cache:
         settings = settings.model_copy(update={"cache": False})
     if args.list:
-        return _list(settings.crews_dir)
+        from crewyard.cli.crews_list import print_crews
+
+        return print_crews(settings.crews_dir, args.json)
+    if args.json:
+        raise ConfigError("--json goes with --list", key="--json", hint="--list --json")
     if args.replay and args.resume:
         raise ConfigError("--replay and --resume do not go together", hint="drop one of them")
     if args.from_task and not args.resume:
         raise ConfigError("--from TASK goes with --resume RUN_ID", key="--from")
     if not args.crew and not args.replay and not args.resume:
-        _run_parser().print_usage(sys.stderr)
+        parser().print_usage(sys.stderr)
         print("error: give --crew NAME (see --list)", file=sys.stderr)
         return ExitCode.BAD_INPUT
     from crewyard.crews.inputs import parse_pairs, read_inputs_file, resolve_inputs
@@ -245,7 +259,7 @@ def _execute(
         except RunWaiting as exc:
             waiting = exc.result
             print(
-                f"{exc}\nanswer it with: python main.py runs answer {waiting.run_id} "
+                f"{named(str(exc))}\nanswer it with: {program_name()} runs answer {waiting.run_id} "
                 '"your answer" (the run then goes on from where it stopped)',
                 file=sys.stderr,
             )
@@ -260,7 +274,7 @@ def _execute(
         except OSError as exc:  # the run and its outputs are kept in the run store
             print(
                 f"error: --output {args.output} could not be written ({exc.strerror or exc}); "
-                f"the output is kept: python main.py runs show {result.run_id}",
+                f"the output is kept: {program_name()} runs show {result.run_id}",
                 file=sys.stderr,
             )
             return ExitCode.FAILED
@@ -283,7 +297,7 @@ def _execute(
     if args.output:
         print(f"output: {args.output}", file=err)
     if result.cassette and args.record:
-        print(f"cassette: {result.cassette} (python main.py --replay {result.run_id})", file=err)
+        print(f"cassette: {result.cassette} ({program_name()} --replay {result.run_id})", file=err)
     if result.resume_of:
         print(
             f"resumed run {result.resume_of}: kept {', '.join(result.kept) or 'no task'}; "
@@ -294,7 +308,8 @@ def _execute(
         replayed = u.get("replayed_calls", 0)
         print(f"replayed {replayed} model calls of run {result.replay_of}; none was made", file=err)
     print(
-        f"run record: {dispatcher.store.where} (python main.py runs show {result.run_id})", file=err
+        f"run record: {dispatcher.store.where} ({program_name()} runs show {result.run_id})",
+        file=err,
     )
     print(f"log: {result.log_file}", file=err)
     return ExitCode.OK
@@ -303,38 +318,12 @@ def _execute(
 def _kept(headline: str, result: Any, resumable: bool = False) -> None:
     """What a run that stopped early kept, and where to see it (or go on with it)."""
     saved = [t.task for t in result.task_outputs]
-    then = "go on: python main.py --resume" if resumable else "see: python main.py runs show"
+    then = f"go on: {program_name()} --resume" if resumable else f"see: {program_name()} runs show"
     print(
-        f"{headline}\nkept {len(saved)} finished task output(s): {', '.join(saved) or 'none'}; "
-        f"{then} {result.run_id}",
+        f"{named(headline)}\nkept {len(saved)} finished task output(s): "
+        f"{', '.join(saved) or 'none'}; {then} {result.run_id}",
         file=sys.stderr,
     )
-
-
-def _list(crews_dir: Path) -> int:
-    from crewyard import engines
-    from crewyard.crews.loader import discover, load_crew
-
-    processes = engines.processes()
-    names = discover(crews_dir)
-    if not names:
-        print(f"no crews in {crews_dir}")
-        return ExitCode.OK
-    for name in names:
-        try:
-            spec = load_crew(name, crews_dir, processes)
-        except ConfigError as exc:
-            print(f"{name}  (broken: {exc})")
-            continue
-        print(f"{name}  [{spec.process}]  {spec.description}")
-        for key, inp in spec.inputs.items():
-            need = (
-                "required"
-                if inp.is_required and inp.default is None
-                else (f"default {inp.default!r}")
-            )
-            print(f"    --input {key}=<{inp.type}>  {need}  {inp.description}")
-    return ExitCode.OK
 
 
 def _print_plan(the_plan: Any, inputs: dict[str, Any]) -> int:

@@ -9,16 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from crewyard.cli.args import positive_float, positive_int
+from crewyard.cli.output import print_json, program_name, table
 from crewyard.errors import ConfigError, ExitCode
 
 
 def run(argv: list[str]) -> int:
     # intermixed: `runs show --json ID` and `runs show ID --json` alike
-    return _runs(_runs_parser().parse_intermixed_args(argv))
+    return _runs(parser().parse_intermixed_args(argv))
 
 
-def _runs_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python main.py runs", description="Runs in the run store.")
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"{program_name()} runs", description="Runs in the run store.")
     p.add_argument("action", nargs="?", choices=["list", "show", "cost"], default="list")
     p.add_argument("run_id", nargs="?", help="run id (or a unique prefix) for `show`")
     p.add_argument("--crew", help="only runs of this crew")
@@ -51,12 +52,16 @@ def _runs(args: argparse.Namespace) -> int:
 
     if (args.follow or args.transcript) and args.action != "show":
         flag = "--follow" if args.follow else "--transcript"
-        raise ConfigError(f"{flag} is for one run", hint=f"python main.py runs show RUN_ID {flag}")
+        raise ConfigError(
+            f"{flag} is for one run", hint=f"{program_name()} runs show RUN_ID {flag}"
+        )
     settings = Settings.for_command_line()
     store = RunStore(settings.run_store)
     if args.action == "show":
         if not args.run_id:
-            raise ConfigError("runs show needs a run id", hint="python main.py runs show RUN_ID")
+            raise ConfigError("runs show needs a run id", hint=f"{program_name()} runs show RUN_ID")
+        if args.follow and args.json:  # a stream of lines, not one document
+            raise ConfigError("--follow prints lines as they come, not JSON", key="--json")
         if args.follow or args.transcript:
             from crewyard.cli import follow
 
@@ -72,16 +77,22 @@ def _runs(args: argparse.Namespace) -> int:
         )
     runs = store.recent(args.limit, args.crew)
     if args.json:
-        print(json.dumps([vars(r) for r in runs], indent=2, default=str))
+        print_json([vars(r) for r in runs])
         return ExitCode.OK
     if not runs:
-        print('no runs yet: python main.py --crew research --input topic="…"')
-    for r in runs:
-        took = f"{r.finished_at - r.started_at:6.1f} s" if r.finished_at else "   …   "
-        print(
-            f"{r.id}  {r.crew:<12} {r.status:<11} {took}  "
-            f"{r.usage.get('total_tokens', 0):>6} tokens  ${r.cost_usd:.4f}"
+        print(f'no runs yet: {program_name()} --crew research --input topic="…"')
+    rows = [
+        (
+            r.id,
+            r.crew,
+            r.status,
+            f"{r.finished_at - r.started_at:.1f} s" if r.finished_at else "…",
+            f"{r.usage.get('total_tokens', 0)} tokens",
+            f"${r.cost_usd:.4f}",
         )
+        for r in runs
+    ]
+    print("\n".join(table(rows, right=(3, 4, 5), shrink=(1,))), end="\n" if rows else "")
     return ExitCode.OK
 
 
@@ -98,7 +109,7 @@ def _show_run(store: Any, run_id: str, as_json: bool, cassettes_dir: Path) -> in
             "task_outputs": [vars(c) for c in checkpoints],
             "model_calls": store.model_calls(run.id),
         }
-        print(json.dumps(data, indent=2, default=str))
+        print_json(data)
         return ExitCode.OK
     print(f"run {run.id} · crew {run.crew} · {run.engine} · {run.status}")
     print(f"inputs: {json.dumps(run.inputs, ensure_ascii=False)}")
@@ -117,8 +128,11 @@ def _show_run(store: Any, run_id: str, as_json: bool, cassettes_dir: Path) -> in
         again = f", rerun from {started['from_task']}" if started.get("from_task") else ""
         print(f"resume of: {started['resume_of']} (kept {kept}{again})")
     if cassette.is_file():
-        print(f"cassette: {cassette} (replay it: python main.py --replay {run.id})")
-    _print_what_went_wrong(store, run.id)
+        print(f"cassette: {cassette} (replay it: {program_name()} --replay {run.id})")
+    # a run that went right answered from a recording: the recording's failures are not its own
+    _print_what_went_wrong(
+        store, run.id, recorded_too=run.status != "done", replayed_all=bool(run.replay_of)
+    )
     if planned := planning_lines(store.events(run.id)):
         print("\nhow it planned:\n" + "\n".join(planned))
     for c in checkpoints:
@@ -127,21 +141,31 @@ def _show_run(store: Any, run_id: str, as_json: bool, cassettes_dir: Path) -> in
     return ExitCode.OK
 
 
-def _print_what_went_wrong(store: Any, run_id: str) -> None:
-    """Failed attempts, routing and fallbacks, tools switched off, guardrail retries."""
+def _print_what_went_wrong(
+    store: Any, run_id: str, *, recorded_too: bool = True, replayed_all: bool = False
+) -> None:
+    """Failed attempts, routing and fallbacks, tools switched off, guardrail retries. A call
+    answered from a cassette (--replay, --resume) repeats what the recorded run went through:
+    its recorded failure is listed, marked, only when recorded_too (this run did not succeed);
+    so are the guardrail failures of a replay (replayed_all), whose every reply is recorded."""
     from crewyard.runs.events import EventKind
 
     lines = []
     for c in store.model_calls(run_id):
         who = " · ".join(x for x in (c["task"], c["agent"]) if x)
+        if c["replayed"] and not recorded_too:
+            continue
         if c["error"]:
-            lines.append(f"attempt {c['attempt']} on {c['alias']} failed ({who}): {c['error']}")
+            again = " (as recorded)" if c["replayed"] else ""
+            lines.append(
+                f"attempt {c['attempt']} on {c['alias']} failed{again} ({who}): {c['error']}"
+            )
         elif c["note"] and not c["replayed"]:  # a call answered from a cassette went right
             lines.append(f"{c['alias']} answered ({who}): {c['note']}")
     for kind, data in store.events(run_id):
         if kind == EventKind.TOOL_DISABLED:
             lines.append(f"tool {data['tool']} switched off: {data['reason']}")
-        elif kind == EventKind.GUARDRAIL_FAILED:
+        elif kind == EventKind.GUARDRAIL_FAILED and (recorded_too or not replayed_all):
             lines.append(
                 f"guardrails of {data.get('task')} failed on attempt {data.get('attempt')}: "
                 + "; ".join(map(str, data.get("reasons", [])))
@@ -156,23 +180,30 @@ def _costs(store: Any, groups: list[str], since_days: float | None, as_json: boo
 
     report = {by: cost_report(store, by, since_days) for by in groups}
     if as_json:
-        print(json.dumps(report, indent=2))
+        print_json(report)
         return ExitCode.OK
     for by, rows in report.items():
         print(f"by {by}:")
-        for r in rows or [{by: "(no model calls yet)"}]:
-            if "calls" not in r:
-                print(f"  {r[by]}")
-                continue
+        if not rows:
+            print("  (no model calls yet)")
+        cells = []
+        for r in rows:
             tokens = (r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0)
             saved = (
-                f", {r['cache_hits']} cache hits saved {r['tokens_saved']} tokens"
+                f"{r['cache_hits']} cache hits saved {r['tokens_saved']} tokens"
                 f" (${r['cost_saved'] or 0:.4f})"
-                if (r["cache_hits"])
+                if r["cache_hits"]
                 else ""
             )
-            print(
-                f"  {r[by]!s:<24} ${r['cost_usd'] or 0:9.4f}  {tokens:>8} tokens  "
-                f"{r['calls']:>5} calls{saved}"
+            cells.append(
+                (
+                    r[by],
+                    f"${r['cost_usd'] or 0:.4f}",
+                    f"{tokens} tokens",
+                    f"{r['calls']} calls",
+                    saved,
+                )
             )
+        for line in table(cells, right=(1, 2, 3), shrink=(0, 4), indent="  "):
+            print(line.rstrip())
     return ExitCode.OK

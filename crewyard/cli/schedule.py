@@ -4,16 +4,16 @@ their last firing became (a worker fires them: python main.py worker)."""
 from __future__ import annotations
 
 import argparse
-import json
 
 from crewyard.cli.args import positive_int
+from crewyard.cli.output import fit, print_json, program_name
 from crewyard.errors import ExitCode
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python main.py schedule",
-        description="The `schedules:` of crew.yaml files; `python main.py worker` fires them.",
+        prog=f"{program_name()} schedule",
+        description=f"The `schedules:` of crew.yaml files; `{program_name()} worker` fires them.",
     )
     p.add_argument("action", nargs="?", choices=["list"], default="list")
     p.add_argument("--next", type=positive_int, default=3, metavar="N", help="fire times shown")
@@ -28,20 +28,22 @@ def run(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     rows, broken = listing(Settings.for_command_line(), args.next)
     if args.json:
-        print(json.dumps({"schedules": rows, "broken": broken}))
+        print_json({"schedules": rows, "broken": broken})
         return ExitCode.OK
     if not rows:
         print("no schedules: add `schedules:` to a crew.yaml (see the README)")
     for row in rows:
         print(
-            f"{row['schedule']}  crew {row['crew']}  cron '{row['cron']}' {row['timezone']}  "
-            f"overlap {row['overlap']}, catch_up {row['catch_up']}"
+            fit(
+                f"{row['schedule']}  crew {row['crew']}  cron '{row['cron']}' {row['timezone']}  "
+                f"overlap {row['overlap']}, catch_up {row['catch_up']}"
+            )
         )
-        print(f"    next: {', '.join(row['next'])}")
+        print(fit(f"    next: {', '.join(row['next'])}"))
         last = row["last"]
         if last:
             note = f" ({last['note']})" if last["note"] else ""
-            print(f"    last: {last['fired_for']} {last['status']}{note}")
+            print(fit(f"    last: {last['fired_for']} {last['status']}{note}"))
     for problem in broken:
-        print(f"broken crew {problem}")
+        print(fit(f"broken crew {' '.join(str(problem).split())}"))
     return ExitCode.OK

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from crewyard.cli.output import program_name
 from crewyard.errors import ConfigError, ExitCode
 
 KINDS = ("crew", "agents", "tasks", "models")
@@ -156,22 +157,26 @@ def write_schemas(folder: Path) -> list[Path]:
     return written
 
 
-def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python main.py schema",
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=f"{program_name()} schema",
         description="Print the JSON Schema of one kind of file — crew.yaml, agents.yaml, "
         "tasks.yaml or models.yaml — for editors: every key, with its description. With no "
         "KIND: crew.yaml's, with the definitions of the other three kinds as well.",
     )
-    parser.add_argument("kind", nargs="?", choices=KINDS, metavar="KIND", help=" | ".join(KINDS))
-    parser.add_argument(
+    p.add_argument("kind", nargs="?", choices=KINDS, metavar="KIND", help=" | ".join(KINDS))
+    p.add_argument(
         "--write",
         metavar="DIR",
         type=Path,
         help="save crew.schema.json, agents.schema.json, tasks.schema.json and "
         "models.schema.json in DIR instead of printing",
     )
-    args = parser.parse_args(argv)
+    return p
+
+
+def run(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
     if args.write is not None:
         if args.kind is not None:
             raise ConfigError(

@@ -7,6 +7,7 @@ import argparse
 import sys
 from typing import Any
 
+from crewyard.cli.output import program_name
 from crewyard.errors import ExitCode
 
 DEFAULT_PORT = 8765
@@ -14,7 +15,7 @@ DEFAULT_PORT = 8765
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python main.py ui",
+        prog=f"{program_name()} ui",
         description="Serve the run viewer: the runs list and each run as a live timeline. "
         "Read-only; the printed URL carries a random token every request must present.",
     )

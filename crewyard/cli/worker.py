@@ -10,13 +10,14 @@ import threading
 from typing import Any
 
 from crewyard.cli.args import positive_float, positive_int
+from crewyard.cli.output import program_name
 from crewyard.errors import ExitCode
 from crewyard.observe import spans
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python main.py worker",
+        prog=f"{program_name()} worker",
         description="Run batch items waiting in the queues and the schedules of crew.yaml "
         "files until stopped (SIGTERM or Ctrl-C: no new work, what runs may finish, exit 0). "
         "Start several, on several machines, against one Postgres (CREWYARD_DATABASE_URL) to "

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.status import Status
 
+from crewyard.observe.console import animates, make_console
 from crewyard.observe.streaming import NotebookView, StreamPrinter, notebook_cell
 from crewyard.runs.events import Event, EventKind, Listener
 
@@ -20,7 +21,7 @@ class Progress:
     def __init__(
         self, console: Console | None = None, *, stream: bool = False, quiet: bool = False
     ) -> None:
-        self.console = console or Console(stderr=True, highlight=False)
+        self.console = console or make_console()
         self.calls = 0
         self.tokens = 0
         self.current = ""
@@ -34,7 +35,7 @@ class Progress:
         self.console.file.flush()
 
     def __enter__(self) -> Progress:
-        if self.console.is_terminal and not self.wants_chunks:
+        if animates(self.console) and not self.wants_chunks:
             self._status = self.console.status("starting…")
             self._status.start()
         return self
@@ -90,7 +91,7 @@ class BatchProgress:
     terminal, a line updated in place in a notebook, nothing elsewhere (a pipe, a log)."""
 
     def __init__(self, console: Console | None = None, *, enabled: bool = True) -> None:
-        self.console = console or Console(stderr=True, highlight=False)
+        self.console = console or make_console()
         self.enabled = enabled
         self._status: Status | None = None
         self._cell: Any = None  # the notebook's display handle
@@ -101,7 +102,7 @@ class BatchProgress:
         if not self.enabled:
             return self
         self._cell = notebook_cell("starting the batch…")
-        if self._cell is None and self.console.is_terminal:
+        if self._cell is None and animates(self.console):
             self._status = self.console.status("starting the batch…")
             self._status.start()
         return self

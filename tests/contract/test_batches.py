@@ -126,3 +126,16 @@ def test_a_wrong_inputs_column_stops_the_batch_before_any_call(
     err = capsys.readouterr().err
     assert "colour" in err and "topics.csv" in err
     assert fake.requests == []
+
+
+def test_a_detached_batch_says_what_it_queued_in_json(
+    env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inputs = items_csv(tmp_path / "topics.csv", 3)
+    argv = ["batch", "--crew", "demo", "--inputs", str(inputs), "--detach", "--json"]
+    assert main(argv) == 0
+    queued = json.loads(capsys.readouterr().out)
+    assert (queued["crew"], queued["queued"]) == ("demo", 3)
+    assert main(["batch", "status", queued["batch_id"], "--json"]) == 1  # queued, not done
+    status = json.loads(capsys.readouterr().out)
+    assert status["counts"]["queued"] == 3

@@ -4,6 +4,7 @@ show; a failed run's exit code and what it kept."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,23 @@ def test_failed_run_exits_1_and_says_what_was_kept(
     err = capsys.readouterr().err
     assert "model alias 'standard'" in err
     assert "kept 1 finished task output(s): research" in err
+
+
+STYLE = re.compile(r"\x1b\[[0-9;]*m")  # a colour or style escape
+
+
+def test_the_progress_of_a_run_follows_color_and_no_color(
+    env: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = ["Final Answer: facts", "# Report"]
+    models = {"aliases": {"standard": {"model": "scripted/main", "script": script * 2}}}
+    env.models_file.write_text(json.dumps(models))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert main(["--color", "always", "--crew", "demo", "--input", "topic=tides"]) == 0
+    out, err = capsys.readouterr()
+    assert STYLE.search(err) and "▶ demo" in err and not STYLE.search(out)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("FORCE_COLOR", "1")  # Rich takes stderr for a terminal: still no colour
+    assert main(["--crew", "demo", "--input", "topic=tides"]) == 0
+    err = capsys.readouterr().err
+    assert "▶ demo" in err and not STYLE.search(err)

@@ -65,3 +65,42 @@ def test_forget_and_reset_need_confirmation(
     assert "forgot 3 item(s)" in capsys.readouterr().out
     assert main(["memory", "forget", "no-such-id"]) == 2
     assert "no memory item" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["memory", "stats", "--json"],
+        ["memory", "list", "--json"],
+        ["memory", "list", "--scope", "entities", "--json"],
+        ["memory", "search", "tides", "--json", "-k", "2"],
+    ],
+    ids=" ".join,
+)
+def test_every_memory_listing_prints_one_json_document(
+    filled: Settings, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)
+
+
+def test_forget_and_reset_say_how_many_in_json_too(
+    filled: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["memory", "forget", "--scope", "facts", "--crew", "other", "--yes", "--json"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out) == {"forgot": 1}
+    assert main(["memory", "reset", "facts", "--yes", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"forgot": 1, "scopes": ["facts"]}
+
+
+def test_memory_list_fits_the_terminal_and_is_whole_when_piped(
+    filled: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert main(["memory", "list"]) == 0
+    assert "Sodium-ion cells avoid lithium entirely" in capsys.readouterr().out
+    monkeypatch.setenv("COLUMNS", "50")
+    assert main(["memory", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(len(line) <= 50 and line.endswith("…") for line in lines)

@@ -23,7 +23,7 @@ from crewyard.runs.cassettes import read_cassette
 from crewyard.runs.costs import cost_report
 from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
-from tests.conftest import TWO_TASKS, cli_uses, standard_at, write_yaml
+from tests.conftest import TWO_AGENTS, TWO_TASKS, cli_uses, standard_at, write_yaml
 from tests.fakellm import FakeLLM, Reply
 
 CANARY = "canary-7d41c9e2b5a8f036"
@@ -299,3 +299,36 @@ def test_autogen_debate_replays_with_its_memory_reads(settings: Settings, make_c
     assert RunStore(settings.runs_db).turns(replayed.run_id) == RunStore(settings.runs_db).turns(
         original.run_id
     )
+
+
+def test_runs_show_of_a_replay_that_went_right_lists_no_recorded_failure(
+    settings: Settings,
+    make_crew: Any,
+    fakellm: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The recorded run's guardrail retry happens again in the replay, on the recorded reply:
+    the replay's `runs show` does not list it as what went wrong (the original's does)."""
+    titled = {**TWO_TASKS["write"], "guardrails": {"must_match": ["^# "]}}
+    make_crew(
+        "demo",
+        crew={"name": "demo", "inputs": {"topic": {"type": "str"}}},
+        agents=TWO_AGENTS,
+        tasks={**TWO_TASKS, "write": titled},
+    )
+    fakellm.add(RESEARCH, Reply("A report with no title."), REPORT)
+    point_at(settings, fakellm, monkeypatch)
+    assert main(["--crew", "demo", "--input", "topic=tides", "-q"]) == 0
+    run_id = last_run_id(settings)
+    assert main(["runs", "show", run_id]) == 0
+    shown = capsys.readouterr().out
+    assert "what went wrong along the way" in shown and "guardrails of write failed" in shown
+    assert main(["--replay", run_id, "-q"]) == 0
+    replay_id = last_run_id(settings)
+    events = [kind for kind, _ in RunStore(settings.runs_db).events(replay_id)]
+    assert "guardrail_failed" in events  # it did happen again, on the recorded reply
+    capsys.readouterr()
+    assert main(["runs", "show", replay_id]) == 0
+    shown = capsys.readouterr().out
+    assert f"replay of: {run_id}" in shown and "what went wrong" not in shown
