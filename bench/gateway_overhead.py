@@ -3,8 +3,9 @@ model list and settings, and against the raw `openai` client, all three calling 
 tests/fakellm (50 ms reply latency) that runs in its own process, so its threads do not take
 the clients' GIL. Sequential calls, interleaved in blocks that rotate the clients' order,
 give per-call latency p50/p95; then the same number of calls at concurrency 16 and 64
-(asyncio, interleaved the same way) give throughput. Targets: ours adds ≤ 1 ms p50 over the
-bare Router, and its throughput at both concurrencies is ≥ 0.8× the raw client's.
+(asyncio, interleaved the same way) give throughput, and this process's CPU per call.
+Targets: ours adds ≤ 1 ms p50 over the bare Router, and its throughput at both concurrencies
+is ≥ 0.8× the raw client's.
 
     .venv/bin/python bench/gateway_overhead.py [calls] [sequential calls, default: calls]
 """
@@ -155,8 +156,10 @@ def sequential(
 
 async def concurrent(
     server: Server, fns: dict[str, Callable[[], Awaitable[Any]]], calls: int, concurrency: int
-) -> dict[str, float]:
-    """calls/s at concurrency, each client's calls split into ROUNDS interleaved bursts."""
+) -> dict[str, tuple[float, float]]:
+    """(calls/s, CPU ms per call) at concurrency, each client's calls split into ROUNDS
+    interleaved bursts. This process's CPU per call is what caps a client's rate when the
+    cores are busy (the server's CPU is its own process's)."""
 
     async def burst(fn: Callable[[], Awaitable[Any]], n: int) -> float:
         todo, started = iter(range(n)), time.perf_counter()
@@ -171,18 +174,20 @@ async def concurrent(
     for fn in fns.values():  # open the connection pools before timing
         server.add(concurrency)
         await burst(fn, concurrency)
-    spent = dict.fromkeys(fns, 0.0)
+    spent, cpu = dict.fromkeys(fns, 0.0), dict.fromkeys(fns, 0.0)
     for turn in range(ROUNDS):
         n = calls // ROUNDS + (turn < calls % ROUNDS)
         for name in rotated(list(fns), turn):
             server.add(n)
+            started = time.process_time()
             spent[name] += await burst(fns[name], n)
-    return {name: calls / seconds for name, seconds in spent.items()}
+            cpu[name] += time.process_time() - started
+    return {name: (calls / spent[name], cpu[name] / calls * 1000) for name in fns}
 
 
 async def every_concurrency(
     server: Server, fns: dict[str, Callable[[], Awaitable[Any]]], calls: int
-) -> dict[int, dict[str, float]]:
+) -> dict[int, dict[str, tuple[float, float]]]:
     # one event loop for all: the async clients' connections belong to the loop that opened them
     return {c: await concurrent(server, fns, calls, c) for c in CONCURRENCY}
 
@@ -213,12 +218,14 @@ def main(calls: int = 1000, serial: int | None = None) -> None:
         f"{serial} sequential and {calls} concurrent calls per client, interleaved "
         f"(litellm {version('litellm')}, openai {version('openai')})"
     )
-    heads = "".join(f"  c={c:<2} calls/s" for c in CONCURRENCY)
+    heads = "".join(f"  c={c:<2} calls/s (CPU ms)" for c in CONCURRENCY)
     print(f"  {'':<20} p50 ms  p95 ms   over raw p50 / p95{heads}")
     for name, values in seq.items():
         p50, p95 = ms(values, 50), ms(values, 95)
         over = f"{p50 - ms(seq[RAW], 50):+6.1f} / {p95 - ms(seq[RAW], 95):+6.1f}"
-        cells = "".join(f"  {rates[c][name]:13.1f}" for c in CONCURRENCY)
+        cells = "".join(
+            f"  {rates[c][name][0]:13.1f} ({rates[c][name][1]:4.2f})" for c in CONCURRENCY
+        )
         print(f"  {name:<20} {p50:6.1f}  {p95:6.1f}   {over:>19}{cells}")
     if outside:
         own = f"p50 {ms(outside, 50):.2f} ms, p95 {ms(outside, 95):.2f} ms"
@@ -227,7 +234,8 @@ def main(calls: int = 1000, serial: int | None = None) -> None:
     met = {True: "met", False: "not met"}
     print(f"  ours − Router p50 = {added:+.2f} ms (target ≤ 1 ms): {met[added <= 1.0]}")
     for c in CONCURRENCY:
-        ratio, router = rates[c][OURS] / rates[c][RAW], rates[c][ROUTER] / rates[c][RAW]
+        raw = rates[c][RAW][0]
+        ratio, router = rates[c][OURS][0] / raw, rates[c][ROUTER][0] / raw
         print(
             f"  c={c}: ours/raw = {ratio:.2f}× (target ≥ {TARGET}: {met[ratio >= TARGET]}), "
             f"Router/raw = {router:.2f}×"

@@ -38,21 +38,28 @@ class LiteLLMRouter:
 
     def __init__(self, deployments: dict[str, dict[str, Any]]) -> None:
         self._params = {alias: {**params, **ONE_ATTEMPT} for alias, params in deployments.items()}
+        self._chatted: set[str] = set()  # aliases whose model was made known to LiteLLM
+
+    def _chat(self, alias: str) -> dict[str, Any]:
+        """The alias's params for a chat call, its model made known to LiteLLM first."""
+        params = self._params[alias]
+        if alias not in self._chatted:
+            self._chatted.add(alias)
+            introduce(params["model"])
+        return params
 
     def complete(
         self, alias: str, messages: list[dict[str, Any]], options: dict[str, Any]
     ) -> Reply:
         with _unlogged():
-            response = litellm.completion(messages=messages, **self._params[alias], **options)
+            response = litellm.completion(messages=messages, **self._chat(alias), **options)
         return _reply(response)
 
     async def acomplete(
         self, alias: str, messages: list[dict[str, Any]], options: dict[str, Any]
     ) -> Reply:
         with _unlogged():
-            response = await litellm.acompletion(
-                messages=messages, **self._params[alias], **options
-            )
+            response = await litellm.acompletion(messages=messages, **self._chat(alias), **options)
         return _reply(response)
 
     def stream(
@@ -63,7 +70,7 @@ class LiteLLMRouter:
         chunks: list[Any] = []
         with _unlogged():
             response = litellm.completion(
-                messages=messages, **self._params[alias], **options, **STREAMED
+                messages=messages, **self._chat(alias), **options, **STREAMED
             )
             for chunk in response:
                 chunks.append(chunk)
@@ -77,7 +84,7 @@ class LiteLLMRouter:
         chunks: list[Any] = []
         with _unlogged():
             response = await litellm.acompletion(
-                messages=messages, **self._params[alias], **options, **STREAMED
+                messages=messages, **self._chat(alias), **options, **STREAMED
             )
             async for chunk in response:
                 chunks.append(chunk)
@@ -90,6 +97,25 @@ class LiteLLMRouter:
             response = litellm.embedding(input=list[object](texts), **self._params[alias])
         rows = sorted(response.data, key=lambda d: d["index"] if isinstance(d, dict) else d.index)
         return [list(r["embedding"] if isinstance(r, dict) else r.embedding) for r in rows]
+
+
+def introduce(model: str) -> None:
+    """Register a chat model LiteLLM knows nothing of (a local server's, a new name) with its
+    provider alone, no price or limits: LiteLLM looks a model up ~11 times a call, and for a
+    model missing from its map each lookup scans its name against every fallback pattern
+    (~1 ms of a call's CPU, bench/gateway_overhead.py). What LiteLLM reports of the model is
+    unchanged: no price (free), the default context window, no capabilities."""
+    try:
+        litellm.get_model_info(model)
+        return  # known (or matched by one of LiteLLM's patterns): nothing to add
+    except Exception:
+        pass
+    try:
+        provider = litellm.get_llm_provider(model)[1]
+    except Exception:  # no provider: the call itself will say so
+        return
+    entry = {"litellm_provider": provider, "mode": "chat"}
+    litellm.register_model({model: entry}, add_to_provider_model_sets=False)
 
 
 _quiet: Callable[[], contextlib.AbstractContextManager[None]] | None
