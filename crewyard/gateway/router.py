@@ -38,15 +38,14 @@ class LiteLLMRouter:
 
     def __init__(self, deployments: dict[str, dict[str, Any]]) -> None:
         self._params = {alias: {**params, **ONE_ATTEMPT} for alias, params in deployments.items()}
-        self._chatted: set[str] = set()  # aliases whose model was made known to LiteLLM
+        # made known to LiteLLM here, before any call of theirs: a model registered while
+        # another thread's call scans LiteLLM's map for an unknown name would change the map
+        # under that scan (the gateway builds this under its lock, before the first call)
+        for params in self._params.values():
+            introduce(params["model"])
 
     def _chat(self, alias: str) -> dict[str, Any]:
-        """The alias's params for a chat call, its model made known to LiteLLM first."""
-        params = self._params[alias]
-        if alias not in self._chatted:
-            self._chatted.add(alias)
-            introduce(params["model"])
-        return params
+        return self._params[alias]
 
     def complete(
         self, alias: str, messages: list[dict[str, Any]], options: dict[str, Any]
