@@ -6,7 +6,9 @@
 2. model calls per task of rewoo vs plan_execute on the same task set (the same agents, the
    same calculator tool, the same questions): target rewoo ≤ 0.6× plan_execute.
 
-    .venv/bin/python bench/planning.py [structure_calls=100] [tasks=5]
+    .venv/bin/python bench/planning.py [structure_calls=100] [tasks=5] [kinds]
+
+kinds: a comma-separated subset of plan,evidence_plan,thoughts,scores; tasks=0 skips part 2.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's crew
 import yaml
 
 import crewyard
+from crewyard.dispatcher import RunFailed
 from crewyard.engines import planning
 from crewyard.gateway import Gateway
 from crewyard.gateway.config import ModelTable
@@ -67,7 +70,9 @@ TASKS = {
 }
 
 
-def _structure(gateway: Gateway, calls: int) -> dict[str, tuple[int, float]]:
+def _structure(
+    gateway: Gateway, calls: int, only: list[str] | None = None
+) -> dict[str, tuple[int, float]]:
     tools = {"researcher": ["read_file", "list_files"], "writer": []}
     shapes = [
         ("read_file", {"properties": {"path": {"type": "string"}}, "required": ["path"]}),
@@ -103,6 +108,8 @@ def _structure(gateway: Gateway, calls: int) -> dict[str, tuple[int, float]]:
     }
     out = {}
     for kind, (prompt, schema, read) in kinds.items():
+        if only is not None and kind.replace(" ", "_") not in only:
+            continue
         ok, took = 0, []
         for i in range(calls):
             messages = [{"role": "user", "content": prompt.format(q=QUESTIONS[i % len(QUESTIONS)])}]
@@ -144,7 +151,7 @@ def _calls_per_task(root: Path, process: str, tasks: int) -> list[int]:
         try:
             result = crewyard.run(f"calc_{process}", settings=settings, question=question)
             calls.append(int(result.usage["calls"]))
-        except crewyard.RunFailed as failed:
+        except RunFailed as failed:
             calls.append(int(failed.result.usage["calls"]))
             print(f"  {process} failed: {failed}", file=sys.stderr)
     return calls
@@ -153,13 +160,16 @@ def _calls_per_task(root: Path, process: str, tasks: int) -> list[int]:
 def main() -> None:
     structure_calls = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     tasks = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    only = sys.argv[3].split(",") if len(sys.argv) > 3 else None  # e.g. evidence_plan,scores
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "models.yaml").write_text(yaml.safe_dump(MODELS))
         gateway = Gateway(ModelTable.load(root / "models.yaml"))
-        for kind, (ok, ms) in _structure(gateway, structure_calls).items():
+        for kind, (ok, ms) in _structure(gateway, structure_calls, only).items():
             share = ok / structure_calls
             print(f"{kind}: {ok}/{structure_calls} parse ({share:.1%}), {ms:.0f} ms/call")
+        if tasks == 0:
+            return
         rewoo = _calls_per_task(root, "rewoo", tasks)
         plan_execute = _calls_per_task(root, "plan_execute", tasks)
     ratio = statistics.mean(rewoo) / statistics.mean(plan_execute)

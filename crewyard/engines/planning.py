@@ -129,6 +129,20 @@ def read_plan(
     return plan
 
 
+ARG_CHARS = 160  # a tool argument the grammar lets run on is cut by max_tokens: bound it
+
+
+def _bounded(schema: dict[str, Any]) -> dict[str, Any]:
+    """An arguments schema whose string arguments without a bound get ARG_CHARS at most."""
+    props = {
+        key: {**value, "maxLength": ARG_CHARS}
+        if value.get("type") == "string" and "maxLength" not in value
+        else value
+        for key, value in schema.get("properties", {}).items()
+    }
+    return {**schema, "properties": props}
+
+
 def evidence_schema(tools: list[tuple[str, dict[str, Any]]], max_steps: int) -> dict[str, Any]:
     """A ReWOO plan: 1..max_steps steps, each a tool with arguments of that tool's shape (or
     the `llm` step, a question for the solver's model); #En in an argument is the nth result."""
@@ -137,9 +151,9 @@ def evidence_schema(tools: list[tuple[str, dict[str, Any]]], max_steps: int) -> 
         {
             "type": "object",
             "properties": {
-                "plan": _text(200),
+                "plan": _text(120),
                 "tool": {"type": "string", "enum": [name]},
-                "args": args_schema(schema),
+                "args": _bounded(args_schema(schema)),
             },
             "required": ["plan", "tool", "args"],
             "additionalProperties": False,

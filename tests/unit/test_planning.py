@@ -152,3 +152,12 @@ def test_auto_chooses_a_planning_process_from_the_shape(
     chosen, reason = choose_process("auto", specs, ModelChoice(), options)
     assert chosen == process
     assert reason.startswith("auto: ")
+
+
+def test_an_evidence_plans_string_arguments_are_bounded_for_the_grammar() -> None:
+    """Unbounded, a small model's argument runs on until max_tokens cuts the plan."""
+    shapes = [("calculator", {"properties": {"expression": {"type": "string"}}})]
+    schema = planning.evidence_schema(shapes, 3)
+    step = schema["properties"]["steps"]["items"]["anyOf"][0]
+    assert step["properties"]["args"]["properties"]["expression"]["maxLength"] == 160
+    assert step["properties"]["plan"]["maxLength"] == 120
