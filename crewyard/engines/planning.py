@@ -72,9 +72,26 @@ def _list_of(key: str, item: dict[str, Any], least: int, most: int) -> dict[str,
     }
 
 
+def _whole_steps(text: str) -> Any:
+    """A plan reply cut off by max_tokens inside a step, as the plan of the steps it wrote
+    whole (each is checked as any step is); None when not even one step was finished."""
+    text = text.strip()
+    if not text.startswith("{") or '"steps"' not in text:
+        return None
+    for end in range(len(text) - 1, 0, -1):
+        if text[end] == "}":
+            try:
+                return json.loads(text[: end + 1] + "]}", strict=False)
+            except json.JSONDecodeError:
+                continue
+    return None
+
+
 def _steps(text: str) -> list[Any]:
-    """The "steps" list of a plan reply."""
+    """The "steps" list of a plan reply (one cut off by max_tokens keeps its whole steps)."""
     data = _load(text)
+    if data is None:
+        data = _whole_steps(text)
     steps = data.get("steps") if isinstance(data, dict) else None
     if not isinstance(steps, list) or not steps:
         raise PlanProblem('the plan must be a JSON object {"steps": [...]} with one step or more')

@@ -161,3 +161,12 @@ def test_an_evidence_plans_string_arguments_are_bounded_for_the_grammar() -> Non
     step = schema["properties"]["steps"]["items"]["anyOf"][0]
     assert step["properties"]["args"]["properties"]["expression"]["maxLength"] == 160
     assert step["properties"]["plan"]["maxLength"] == 120
+
+
+def test_an_evidence_plan_cut_off_inside_a_step_keeps_the_steps_it_wrote_whole() -> None:
+    whole = '{"plan": "multiply", "tool": "calculator", "args": {"expression": "1.5 * 365"}}'
+    cut = '{"steps": [' + whole + ', {"plan": "check", "tool": "calculator", "args": {"expr'
+    (step,) = planning.read_evidence_plan(cut, ["calculator"], 3)
+    assert (step.tool, step.args) == ("calculator", {"expression": "1.5 * 365"})
+    with pytest.raises(PlanProblem, match="one step or more"):
+        planning.read_evidence_plan('{"steps": [{"plan": "multiply", "to', ["calculator"], 3)
