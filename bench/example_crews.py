@@ -21,11 +21,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.test_example_crews_repeat import CREWS
+from tests.e2e.test_planning_crews import CREWS as PLANNING_CREWS
 
 
-def one_run(crew: str, data: Path) -> tuple[bool, float, str]:
+def inputs(crew: str, number: int) -> list[str]:
+    """The run's --input values: the crew's own, or a planning crew's nth item."""
+    if crew in PLANNING_CREWS:
+        key, values, _ = PLANNING_CREWS[crew]
+        return [f"{key}={values[number % len(values)]}"]
+    return CREWS[crew]
+
+
+def one_run(crew: str, data: Path, number: int) -> tuple[bool, float, str]:
     args = [sys.executable, "main.py", "--crew", crew]
-    for given in CREWS[crew]:
+    for given in inputs(crew, number):
         args += ["--input", given]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CREWYARD_")}
     started = time.perf_counter()
@@ -44,10 +53,10 @@ def one_run(crew: str, data: Path) -> tuple[bool, float, str]:
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    crews = sys.argv[2:] or list(CREWS)
+    crews = sys.argv[2:] or [*CREWS, *PLANNING_CREWS]
     with tempfile.TemporaryDirectory() as tmp:
         for crew in crews:
-            results = [one_run(crew, Path(tmp) / f"{crew}-{i}") for i in range(runs)]
+            results = [one_run(crew, Path(tmp) / f"{crew}-{i}", i) for i in range(runs)]
             ok = sum(r[0] for r in results)
             times = [r[1] for r in results]
             print(
