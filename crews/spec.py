@@ -250,6 +250,10 @@ class CrewSpec(BaseModel):
         default_factory=WebChoice, description="Hosts the web_fetch tool may fetch from."
     )
 
+    def learning_model(self) -> str:
+        """The model alias that extracts facts with `memory.learn: model`."""
+        return self.memory.learn_model or self.models.default
+
     def agent_model(self, agent_name: str) -> str:
         """The model alias (or LiteLLM string) an agent calls."""
         return self.agents[agent_name].llm or self.models.default

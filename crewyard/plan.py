@@ -136,7 +136,7 @@ def plan(spec: CrewSpec, table: ModelTable) -> Plan:
     judged = [t.checks for t in spec.tasks.values() if t.checks and t.checks.judge]
     refs |= {g.judge_model or spec.models.default for g in judged}  # checked before the run
     if spec.memory.enabled and spec.memory.learn == "model":
-        refs.add(spec.memory.learn_model or spec.models.default)
+        refs.add(spec.learning_model())
     manager = None
     if spec.process == "hierarchical":
         manager = spec.engine_options.get("manager_agent")

@@ -109,7 +109,7 @@ def remember(
         prompts = told(spec, inputs)
         extract = None
         if spec.memory.learn == "model" and ctx is not None and success:
-            extract = model_extractor(ctx.gateway, spec.memory.learn_model or spec.models.default)
+            extract = model_extractor(ctx.gateway, spec.learning_model())
         for out in outputs:
             memory.add_short_term(out.output, crew=spec.name, run_id=run_id, task=out.task)
             counts["short_term"] += 1

@@ -44,21 +44,20 @@ class LiteLLMRouter:
         for params in self._params.values():
             introduce(params["model"])
 
-    def _chat(self, alias: str) -> dict[str, Any]:
-        return self._params[alias]
-
     def complete(
         self, alias: str, messages: list[dict[str, Any]], options: dict[str, Any]
     ) -> Reply:
         with _unlogged():
-            response = litellm.completion(messages=messages, **self._chat(alias), **options)
+            response = litellm.completion(messages=messages, **self._params[alias], **options)
         return _reply(response)
 
     async def acomplete(
         self, alias: str, messages: list[dict[str, Any]], options: dict[str, Any]
     ) -> Reply:
         with _unlogged():
-            response = await litellm.acompletion(messages=messages, **self._chat(alias), **options)
+            response = await litellm.acompletion(
+                messages=messages, **self._params[alias], **options
+            )
         return _reply(response)
 
     def stream(
@@ -69,7 +68,7 @@ class LiteLLMRouter:
         chunks: list[Any] = []
         with _unlogged():
             response = litellm.completion(
-                messages=messages, **self._chat(alias), **options, **STREAMED
+                messages=messages, **self._params[alias], **options, **STREAMED
             )
             for chunk in response:
                 chunks.append(chunk)
@@ -83,7 +82,7 @@ class LiteLLMRouter:
         chunks: list[Any] = []
         with _unlogged():
             response = await litellm.acompletion(
-                messages=messages, **self._chat(alias), **options, **STREAMED
+                messages=messages, **self._params[alias], **options, **STREAMED
             )
             async for chunk in response:
                 chunks.append(chunk)
