@@ -119,12 +119,12 @@ class Dispatcher:
 
     @property
     def memory(self) -> Memory:
-        """The shared memory, opened on first use (QDRANT_URL or the embedded store)."""
+        """The shared memory (QDRANT_URL or the embedded store), opened on its first real use:
+        a recall from an embedded store never made opens nothing."""
         if self._memory is None:
-            from crewyard.memory import open_memory
+            from crewyard.memory import lazy_memory
 
-            gateway = self.gateway if self.settings.embedder == "litellm" else None
-            self._memory = open_memory(self.settings, gateway)
+            self._memory = lazy_memory(self.settings, lambda: self.gateway)
         return self._memory
 
     def plan(self, spec: CrewSpec) -> Plan:

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 _lock = threading.Lock()
+# Seconds each big library took to import in this process (its first import only; a library
+# imported inside another's import counts for itself alone): the start-up line of `-v` says
+# where a run's first seconds went.
+IMPORT_SECONDS: dict[str, float] = {}
+_importing = threading.local()  # .frames: per import under way, [its start, nested imports' time]
 
 
 @contextmanager
@@ -34,6 +40,23 @@ def while_importing(defaults: Mapping[str, str]) -> Iterator[None]:
             for key, value in saved.items():
                 if os.environ.get(key) != value:
                     os.environ[key] = value
+
+
+@contextmanager
+def imported(library: str) -> Iterator[None]:
+    """Time the body as library's import (kept only the first time, when it really loads)."""
+    frames: list[list[float]] = _importing.__dict__.setdefault("frames", [])
+    frame = [time.perf_counter(), 0.0]
+    frames.append(frame)
+    try:
+        yield
+    finally:
+        frames.pop()
+        took = time.perf_counter() - frame[0]
+        if frames:
+            frames[-1][1] += took
+        if took > 0.001:
+            IMPORT_SECONDS.setdefault(library, took - frame[1])
 
 
 def load_dotenv_file(path: Path = Path(".env")) -> None:

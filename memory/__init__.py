@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crewyard import plugins
+from crewyard.environ import imported
 from crewyard.errors import ConfigError, did_you_mean
 from crewyard.memory.protocol import SCOPES, Episode, Memory, MemoryItem
 from crewyard.settings import Settings
@@ -71,11 +72,33 @@ def open_memory(settings: Settings, gateway: Gateway | None = None) -> Memory:
     return factory(settings, gateway)
 
 
+def lazy_memory(settings: Settings, gateway: Callable[[], Any] | None = None) -> Memory:
+    """The configured memory, opened on its first real use (memory/lazy.py): until then an
+    embedded store that was never created answers searches with nothing. gateway: makes the
+    gateway for CREWYARD_EMBEDDER=litellm, called only then."""
+    from crewyard.memory.lazy import LazyMemory
+
+    def opener() -> Memory:
+        needed = gateway() if gateway is not None and settings.embedder == "litellm" else None
+        return open_memory(settings, needed)
+
+    return LazyMemory(opener, lambda: nothing_stored(settings))
+
+
+def nothing_stored(settings: Settings) -> bool:
+    """Whether memory is known to hold nothing: the built-in embedded store's folder was never
+    made (a server or another backend may hold anything)."""
+    embedded = settings.memory_backend == "qdrant" and not os.environ.get("QDRANT_URL")
+    return embedded and not (settings.data_dir / "qdrant").exists()
+
+
 def _open_qdrant(settings: Settings, gateway: Any) -> Memory:
     """The built-in store: a Qdrant server when QDRANT_URL is set, else the embedded one in
     the data folder; texts embedded by settings.embedder (gateway: for `litellm`)."""
     from crewyard.memory import embedders
-    from crewyard.memory.store import MemoryStore
+
+    with imported("Qdrant"):
+        from crewyard.memory.store import MemoryStore
 
     embedder: embedders.Embedder
     if settings.embedder == "litellm":
@@ -113,6 +136,8 @@ __all__ = [
     "MemoryItem",
     "backend",
     "backends",
+    "lazy_memory",
+    "nothing_stored",
     "open_memory",
     "register",
 ]

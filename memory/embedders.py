@@ -6,6 +6,8 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
+from crewyard.environ import imported
+
 
 class Embedder(Protocol):
     @property
@@ -73,7 +75,7 @@ class WordLlamaEmbedder:
     _lock = threading.Lock()
 
     def _load(self) -> Any:
-        with WordLlamaEmbedder._lock:
+        with WordLlamaEmbedder._lock, imported("WordLlama"):
             if WordLlamaEmbedder._model is None:
                 import logging
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from crewyard import plugins
 from crewyard.crews.options import BUILTIN_PROCESSES, PLANNING_PROCESSES
+from crewyard.environ import imported
 from crewyard.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -49,7 +50,8 @@ class CrewAIEngine:
     processes: ClassVar = {p: BUILTIN_PROCESSES[p] for p in ("sequential", "hierarchical")}
 
     def run(self, ctx: RunContext) -> list[TaskOutput]:
-        from crewyard.engines.crewai_engine import run_crewai
+        with imported("CrewAI"):
+            from crewyard.engines.crewai_engine import run_crewai
 
         return run_crewai(ctx)
 
@@ -64,17 +66,14 @@ class AutoGenEngine:
     }
 
     def run(self, ctx: RunContext) -> list[TaskOutput]:
-        if ctx.spec.process == "tree_of_thought":
-            from crewyard.engines.autogen_thoughts import run_tree_of_thought
-
-            return run_tree_of_thought(ctx)
-        if ctx.spec.process in PLANNING_PROCESSES:
-            from crewyard.engines.autogen_planning import run_plans
-
-            return run_plans(ctx)
-        from crewyard.engines.autogen_engine import run_autogen
-
-        return run_autogen(ctx)
+        with imported("AutoGen"):
+            if ctx.spec.process == "tree_of_thought":
+                from crewyard.engines.autogen_thoughts import run_tree_of_thought as run
+            elif ctx.spec.process in PLANNING_PROCESSES:
+                from crewyard.engines.autogen_planning import run_plans as run
+            else:
+                from crewyard.engines.autogen_engine import run_autogen as run
+        return run(ctx)
 
 
 _registered: list[Engine] = [CrewAIEngine(), AutoGenEngine()]

@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from crewyard.environ import while_importing
+from crewyard.environ import imported, while_importing
 
 # LiteLLM fetches its price list from the network at import unless told otherwise.
-with while_importing({"LITELLM_LOCAL_MODEL_COST_MAP": "True"}):
+with imported("LiteLLM"), while_importing({"LITELLM_LOCAL_MODEL_COST_MAP": "True"}):
     import litellm
 
 from crewyard.gateway.records import Reply, TextFn

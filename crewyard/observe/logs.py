@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 
 from loguru import logger
 
+from crewyard.environ import IMPORT_SECONDS
+
 _console_id: int | None = None
 LOADED_DEFAULT_SINK = 0  # the stderr sink loguru adds when it is imported
 
@@ -65,7 +67,7 @@ class StartUp:
     """Where a run's start-up went, told (at TRACE, as the event stream: -v) as its first model
     call is sent: the process's start to the run's (imports, crew files; the first run of a
     process only), memory (opening it, recalling), and the engine (its libraries and LiteLLM's,
-    building the crew)."""
+    building the crew), with the big libraries' imports among them by name."""
 
     _first_run: ClassVar[bool] = True
 
@@ -75,6 +77,7 @@ class StartUp:
         StartUp._first_run = False
         self.memory_s = 0.0
         self.engine_began: float | None = None
+        self.imported_before = set(IMPORT_SECONDS)
 
     @contextmanager
     def memory(self) -> Iterator[None]:
@@ -92,6 +95,13 @@ class StartUp:
         engine = now - (self.engine_began or now)
         setup = now - self.began - self.memory_s - engine
         parts = [f"memory {self.memory_s:.2f} s", f"engine and model libraries {engine:.2f} s"]
+        imports = [
+            f"{library} {seconds:.2f} s"
+            for library, seconds in IMPORT_SECONDS.items()
+            if library not in self.imported_before
+        ]
+        if imports:  # those the run loaded: inside memory's and the engine's share
+            parts.append(f"of which imports: {', '.join(imports)}")
         if self.age is None:
             return (
                 f"start-up: {now - self.began:.2f} s from the run's start to its first model "

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 LINE = re.compile(
     r"start-up: (?P<total>[\d.]+) s before the first model call \(imports and crew files "
     r"(?P<imports>[\d.]+) s, set-up (?P<setup>[\d.]+) s, memory (?P<memory>[\d.]+) s, "
-    r"engine and model libraries (?P<engine>[\d.]+) s\)"
+    r"engine and model libraries (?P<engine>[\d.]+) s, of which imports: (?P<libraries>[^)]*)\)"
 )
 
 
@@ -46,10 +46,19 @@ def test_verbose_run_tells_its_start_up_time_before_the_first_model_call(
     assert proc.returncode == 0, err
     lines = [m for m in map(LINE.search, err.splitlines()) if m]
     assert len(lines) == 1, err  # told once, for the first call only
-    told = {k: float(v) for k, v in lines[0].groupdict().items()}
+    libraries = dict(
+        (name, float(seconds))
+        for name, seconds in re.findall(r"(\w+) ([\d.]+) s", lines[0]["libraries"])
+    )
+    told = {k: float(v) for k, v in lines[0].groupdict().items() if k != "libraries"}
     parts = told["imports"] + told["setup"] + told["memory"] + told["engine"]
     assert told["total"] == pytest.approx(parts, abs=0.03)  # the parts add up
     assert told["engine"] > 0 and told["imports"] > 0
     # no longer than the test saw from starting the process to the first request arriving
     assert told["total"] <= arrived[0] - started + 0.05
     assert len(arrived) == 2
+    # the engine's and the gateway's libraries are named; a data folder that never held
+    # memory recalls nothing, so Qdrant and the embedder waited until the run wrote to it
+    assert set(libraries) == {"CrewAI", "LiteLLM"}, lines[0].group(0)
+    assert sum(libraries.values()) <= told["engine"] + 0.02
+    assert (settings.data_dir / "qdrant").is_dir()

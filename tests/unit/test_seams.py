@@ -18,6 +18,7 @@ from crewyard.dispatcher import Dispatcher
 from crewyard.errors import ConfigError, ModelError
 from crewyard.gateway import CallRecord, Gateway, providers
 from crewyard.gateway.config import ModelTable
+from crewyard.memory.lazy import LazyMemory
 from crewyard.runs.store import RunStore
 from crewyard.settings import Settings
 from tests.conftest import write_yaml
@@ -193,7 +194,8 @@ def test_a_memory_backend_plugin_is_recalled_and_remembered(
     backend = settings.model_copy(update={"memory_backend": "lists"})
     seam_plugins.SHARED.add_fact("Say hi means greet warmly", crew="other", run_id="r0")
     dispatcher = Dispatcher(backend, gateway=scripted(settings, ["hi", "bye"]))
-    assert dispatcher.memory is seam_plugins.SHARED
+    memory = dispatcher.memory
+    assert isinstance(memory, LazyMemory) and memory.opened is seam_plugins.SHARED
     spec = load_crew("echoes", settings.crews_dir, engines.processes())
 
     result = dispatcher.run(spec, {"word": "hi"})
