@@ -47,6 +47,7 @@ class Gateway:
         self._router: LiteLLMRouter | None = None
         self._deployments: dict[str, AliasConfig] = {}
         self._windows: dict[str, int] = {}  # alias → context window, asked of each call
+        self._capable: dict[str, dict[str, bool]] = {}  # alias → capabilities (~1 ms each)
         self._lock = threading.Lock()
         self.stopping = Stopping()  # Ctrl-C: interrupt()
 
@@ -162,12 +163,15 @@ class Gateway:
         return {**both, "family": "unknown", "multiple_system_messages": True}
 
     def _capabilities(self, ref: str) -> dict[str, bool]:
-        _, cfg = self.table.resolve(ref)
-        if served := self.provider(cfg.model):
-            return served[0].capabilities(served[1])
-        from crewyard.gateway import router
+        if ref not in self._capable:
+            _, cfg = self.table.resolve(ref)
+            if served := self.provider(cfg.model):
+                self._capable[ref] = served[0].capabilities(served[1])
+            else:
+                from crewyard.gateway import router
 
-        return router.capabilities(cfg.model)
+                self._capable[ref] = router.capabilities(cfg.model)
+        return self._capable[ref]
 
     def count_tokens(self, ref: str, messages: list[dict[str, Any]]) -> int:
         """Prompt tokens as the model behind ref counts them (auto: the standard tier's)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -24,7 +25,8 @@ def configure(level: str = "INFO") -> None:
     replaces loguru's own default stderr sink, which would print the same lines twice."""
     global _console_id
     if _console_id is not None:
-        logger.remove(_console_id)
+        with suppress(ValueError):  # the caller removed every sink, ours among them
+            logger.remove(_console_id)
     else:
         with suppress(ValueError):  # already removed by whoever runs us
             logger.remove(LOADED_DEFAULT_SINK)
@@ -36,21 +38,63 @@ def configure(level: str = "INFO") -> None:
     )
 
 
+class _RunFiles:
+    """One loguru sink writes every open run's JSON-lines file: adding and removing a sink per
+    run cost ~5 ms of it. A caller who removes every sink (`logger.remove()`) removes this one
+    too; each run checks, with a probe record the files never get, and adds it again."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, Any] = {}  # run id → its open file
+        self._sink: int | None = None
+        self._probed = False
+        self._lock = threading.Lock()
+
+    def open(self, path: Path, run_id: str) -> None:
+        with self._lock:
+            self._files[run_id] = path.open("a", encoding="utf-8")
+            self._probed = False
+            logger.bind(run_id=run_id, run_log_probe=True).trace("run log")
+            if not self._probed:  # never added, or removed by the caller
+                if self._sink is not None:
+                    with suppress(ValueError):
+                        logger.remove(self._sink)
+                self._sink = logger.add(
+                    self._write, level="TRACE", serialize=True, filter=self._wanted
+                )
+
+    def close(self, run_id: str) -> None:
+        with self._lock:
+            file = self._files.pop(run_id, None)
+        if file is not None:
+            file.close()
+
+    def _wanted(self, record: Any) -> bool:
+        return record["extra"].get("run_id") in self._files
+
+    def _write(self, message: Any) -> None:
+        extra = message.record["extra"]
+        if extra.get("run_log_probe"):
+            self._probed = True
+            return
+        file = self._files.get(extra.get("run_id"))
+        if file is not None:
+            with suppress(ValueError):  # closed meanwhile: the run has ended
+                file.write(message)
+                file.flush()  # a line is on disk as soon as it is logged: nothing is lost
+
+
+_run_files = _RunFiles()
+
+
 @contextmanager
 def run_log(path: Path, run_id: str) -> Iterator[Path]:
-    """A JSON-lines sink holding every record bound to run_id, for the run's duration."""
+    """A JSON-lines file holding every record bound to run_id, for the run's duration."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    sink_id = logger.add(
-        path,
-        level="TRACE",
-        serialize=True,
-        filter=lambda record: record["extra"].get("run_id") == run_id,
-        enqueue=False,
-    )
+    _run_files.open(path, run_id)
     try:
         yield path
     finally:
-        logger.remove(sink_id)
+        _run_files.close(run_id)
 
 
 def process_age_s() -> float | None:
