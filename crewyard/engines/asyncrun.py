@@ -8,9 +8,33 @@ import asyncio
 import contextvars
 import threading
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+class _KeptThreads(ThreadPoolExecutor):
+    """The default executor of every run's event loop, kept from one loop to the next: each
+    asyncio.run made its own, whose threads were started anew every run (LiteLLM prepares
+    each async call in it; a thread start waits for the GIL, several ms a run)."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Kept for the next run's loop (its threads end with the process)."""
+
+
+_THREADS = _KeptThreads(max_workers=32, thread_name_prefix="crewyard-async")
+
+
+class _RunLoop(asyncio.SelectorEventLoop):
+    """A run's event loop, on the kept threads; closing it leaves them to the next."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.set_default_executor(_THREADS)
+
+    async def shutdown_default_executor(self, *args: Any) -> None:
+        """Nothing to shut down (asyncio.run would start a thread to do it)."""
 
 
 def off_the_loop(work: Callable[[], T]) -> T:
@@ -39,4 +63,9 @@ def off_the_loop(work: Callable[[], T]) -> T:
 
 def run_coroutine(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """asyncio.run, also from inside a running loop (Jupyter): then in a worker thread."""
-    return off_the_loop(lambda: asyncio.run(make()))
+
+    def run() -> T:
+        with asyncio.Runner(loop_factory=_RunLoop) as runner:
+            return runner.run(make())
+
+    return off_the_loop(run)
