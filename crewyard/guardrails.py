@@ -12,6 +12,7 @@ from typing import Any, NamedTuple, Protocol
 
 from pydantic import ValidationError
 
+from crewyard import response_format
 from crewyard.context import RunContext
 from crewyard.crews import hooks
 from crewyard.errors import ConfigError, GuardrailFailed
@@ -22,17 +23,14 @@ EXCERPT_CHARS = 500  # of each attempt's output, kept in the run record
 MAX_ERRORS = 5  # schema errors reported per attempt: enough to fix, not a flood
 # ```json blocks first: an untagged fence could pair a closing ``` with the next opening one
 FENCES = [re.compile(rf"```{tag}[ \t]*\n(.*?)```", re.DOTALL | re.I) for tag in ("json", "")]
-VERDICT = {
-    "type": "json_schema",
-    "json_schema": {
-        "name": "verdict",
-        "schema": {
-            "type": "object",
-            "properties": {"pass": {"type": "boolean"}, "reasons": {"type": "string"}},
-            "required": ["pass", "reasons"],
-        },
+VERDICT = response_format.json_schema(
+    "verdict",
+    {
+        "type": "object",
+        "properties": {"pass": {"type": "boolean"}, "reasons": {"type": "string"}},
+        "required": ["pass", "reasons"],
     },
-}
+)
 JUDGE_SYSTEM = (
     "You are a strict reviewer. Decide whether the output meets every criterion. "
     'Reply with JSON only: {"pass": true or false, "reasons": "what is wrong, or why it passes"}.'

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from crewyard import response_format
 from crewyard.crews.inputs import fill
 from crewyard.crews.spec import CrewSpec
 from crewyard.memory import Episode, Memory, MemoryItem, facts
@@ -184,7 +185,7 @@ def model_extractor(gateway: Any, ref: str, tries: int = 3) -> Extract:
     facts.SCHEMA where it takes a schema (a grammar on the embedded model), in words
     otherwise; a reply that does not fit is sent back with the reason, up to tries times."""
     takes_schema = bool(gateway.model_info(ref).get("structured_output"))
-    fmt = {"type": "json_schema", "json_schema": {"name": "facts", "schema": facts.SCHEMA}}
+    fmt = response_format.json_schema("facts", facts.SCHEMA)
 
     def extract(task: str, output: str) -> list[facts.Fact]:
         prompt = facts.extraction_prompt(task, output)

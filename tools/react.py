@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from crewyard.response_format import json_schema
+
 FINAL = "final_answer"
 
 
@@ -56,10 +58,7 @@ def args_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 def response_format(tools: list[tuple[str, dict[str, Any]]], final: bool = True) -> dict[str, Any]:
     """OpenAI's response_format for one step (the gateway passes it to the provider)."""
-    return {
-        "type": "json_schema",
-        "json_schema": {"name": "react_step", "schema": step_schema(tools, final)},
-    }
+    return json_schema("react_step", step_schema(tools, final))
 
 
 # what closes a step cut off by max_tokens (the grammar kept it valid up to there)

@@ -35,6 +35,7 @@ from autogen_core.models import (
 from autogen_core.tools import BaseTool, Tool, ToolSchema
 from pydantic import BaseModel
 
+from crewyard import response_format
 from crewyard.context import RunContext
 from crewyard.crews.options import CodingOptions
 from crewyard.engines import autogen_steps
@@ -80,8 +81,7 @@ def _response_format(json_output: bool | type[BaseModel] | None) -> dict[str, An
     if json_output is True:
         return {"type": "json_object"}
     if isinstance(json_output, type) and issubclass(json_output, BaseModel):
-        schema = {"name": json_output.__name__, "schema": json_output.model_json_schema()}
-        return {"type": "json_schema", "json_schema": schema}
+        return response_format.json_schema(json_output.__name__, json_output.model_json_schema())
     return None
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from autogen_agentchat.messages import ToolCallExecutionEvent
 
+from crewyard import response_format
 from crewyard.context import RunContext
 from crewyard.crews.options import PlanExecuteOptions, RewooOptions
 from crewyard.engines import planning
@@ -64,7 +65,7 @@ class Planning(_AutoGenRun):
         """read(reply) of the agent's reply under schema, and the tokens it took."""
         alias = self.ctx.spec.agent_model(agent)
         takes_schema = self.ctx.gateway.model_info(alias).get("structured_output")
-        fmt = planning.json_format(name, schema) if takes_schema else None
+        fmt = response_format.json_schema(name, schema) if takes_schema else None
         if not takes_schema:
             prompt += f"\n\nAnswer with JSON only, matching this JSON schema:\n{json.dumps(schema)}"
         messages, tokens = self.messages(agent, prompt), 0
@@ -122,7 +123,7 @@ class Planning(_AutoGenRun):
             "required": ["answer"],
             "additionalProperties": False,
         }
-        return planning.json_format("answer", schema)
+        return response_format.json_schema("answer", schema)
 
     @staticmethod
     def answer_text(reply: str) -> str:

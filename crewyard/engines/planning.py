@@ -45,11 +45,6 @@ class EvidenceStep:
         return f"{self.var} = {self.tool}[{json.dumps(self.args, ensure_ascii=False)}]"
 
 
-def json_format(name: str, schema: dict[str, Any]) -> dict[str, Any]:
-    """OpenAI's response_format for a schema (the gateway passes it to the provider)."""
-    return {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
-
-
 def _load(text: str) -> Any:
     text = text.strip()
     if text.startswith("```"):  # a fenced answer from a model asked in words

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from crewyard import response_format
 from crewyard.errors import ConfigError, CrewyardError, ModelError
 from crewyard.gateway import complexity
 from crewyard.gateway.attempts import Attempt, ContextWindowExceededError, Cooldowns
@@ -218,13 +219,9 @@ class Gateway:
                         {
                             "temperature": 0,
                             "max_tokens": 20,
-                            "response_format": {
-                                "type": "json_schema",
-                                "json_schema": {
-                                    "name": "tier",
-                                    "schema": complexity.CLASSIFIER_SCHEMA,
-                                },
-                            },
+                            "response_format": response_format.json_schema(
+                                "tier", complexity.CLASSIFIER_SCHEMA
+                            ),
                         },
                         "router",
                         task,

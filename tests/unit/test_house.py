@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "crewyard.settings",
             "crewyard.environ",
             "crewyard.plugins",
+            "crewyard.response_format",
         ),
     ),
     ("crew files", ("crewyard.agents", "crewyard.tasks", "crewyard.tools", "crewyard.crews")),
