@@ -3,7 +3,6 @@ run leaves behind (its episode, facts, entities and short-term notes)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -185,27 +184,21 @@ def model_extractor(gateway: Any, ref: str, tries: int = 3) -> Extract:
     facts.SCHEMA where it takes a schema (a grammar on the embedded model), in words
     otherwise; a reply that does not fit is sent back with the reason, up to tries times."""
     takes_schema = bool(gateway.model_info(ref).get("structured_output"))
-    fmt = response_format.json_schema("facts", facts.SCHEMA)
 
     def extract(task: str, output: str) -> list[facts.Fact]:
-        prompt = facts.extraction_prompt(task, output)
-        if not takes_schema:
-            prompt += "\n\nAnswer with JSON only, matching this JSON schema:\n" + json.dumps(
-                facts.SCHEMA
-            )
+        prompt, fmt = response_format.asking(
+            facts.extraction_prompt(task, output), "facts", facts.SCHEMA, takes_schema
+        )
         messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+        options = {"response_format": fmt} if fmt else {}
         for attempt in range(1, tries + 1):
-            options = {"response_format": fmt} if takes_schema else {}
             reply = gateway.complete(ref, messages, task=task, **options).text
             try:
                 return facts.read(reply)
             except facts.FactsProblem as exc:
                 if attempt == tries:
                     raise
-                messages += [
-                    {"role": "assistant", "content": reply},
-                    {"role": "user", "content": f"That does not fit: {exc}. Answer again."},
-                ]
+                messages += response_format.sent_back(reply, exc)
         raise AssertionError("unreachable")
 
     return extract

@@ -8,7 +8,6 @@ grammar) and in words otherwise; a reply that does not fit is sent back with the
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -64,10 +63,8 @@ class Planning(_AutoGenRun):
     ) -> tuple[Any, int]:
         """read(reply) of the agent's reply under schema, and the tokens it took."""
         alias = self.ctx.spec.agent_model(agent)
-        takes_schema = self.ctx.gateway.model_info(alias).get("structured_output")
-        fmt = response_format.json_schema(name, schema) if takes_schema else None
-        if not takes_schema:
-            prompt += f"\n\nAnswer with JSON only, matching this JSON schema:\n{json.dumps(schema)}"
+        takes_schema = bool(self.ctx.gateway.model_info(alias).get("structured_output"))
+        prompt, fmt = response_format.asking(prompt, name, schema, takes_schema)
         messages, tokens = self.messages(agent, prompt), 0
         for attempt in range(1, STRUCTURE_TRIES + 1):
             reply = await self.call(agent, messages, fmt)
@@ -81,10 +78,7 @@ class Planning(_AutoGenRun):
                         f"task {self.task!r}: {agent}'s {name} did not fit after "
                         f"{attempt} tries: {exc}"
                     ) from None
-                messages += [
-                    {"role": "assistant", "content": reply.text},
-                    {"role": "user", "content": f"That does not fit: {exc}. Answer again."},
-                ]
+                messages += response_format.sent_back(reply.text, exc)
         raise AssertionError("unreachable")
 
     async def answer(self, agent: str, prompt: str) -> TaskOutput:
