@@ -112,7 +112,7 @@ def main(runs: int = 5) -> None:
     )
     medians = {}
     for side, done in results.items():
-        medians[side] = statistics.median(t for _, t in done)
+        medians[side] = statistics.median(t for _, t, _ in done)
         print(
             f"  {side:<13} {sum(ok for ok, _, _ in done)}/{runs} succeeded; wall per run "
             f"median {medians[side]:.1f} s (min {min(t for _, t, _ in done):.1f}, "
