@@ -83,6 +83,12 @@ bench: install
 	$(PY) bench/memory_recall.py
 	$(PY) bench/worker_memory.py
 	$(PY) bench/mcp_overhead.py
+	$(PY) bench/startup.py
+	$(PY) bench/tracing_overhead.py
+	$(PY) bench/tool_calls.py
+	$(PY) bench/planning.py
+	$(PY) bench/example_crews.py 3
+	$(PY) bench/local_crew_peer.py 3
 
 clean:
 	rm -rf $(VENV) .crewyard .pytest_cache .mypy_cache .ruff_cache
