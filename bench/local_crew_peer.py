@@ -22,14 +22,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from plain_crewai import peer_script
+
 from crewyard.gateway.providers.local import default_model_path
 
 TOPIC = "home solar batteries"
 PLAIN_CREWAI = """
-import os, sys, yaml
+import os
 from typing import Any
-from crewai import Agent, BaseLLM, Crew, Process, Task
+from crewai import BaseLLM
 from llama_cpp import Llama
+from plain_crewai import crew_from_folder
 
 crew_dir, model_path, topic = sys.argv[1], sys.argv[2], sys.argv[3]
 llama = Llama(model_path=model_path, n_ctx=8192, n_threads=os.cpu_count(),
@@ -55,21 +58,7 @@ class LlamaLLM(BaseLLM):
 
 
 llm = LlamaLLM(model="smollm2")
-agents_yaml = yaml.safe_load(open(f"{crew_dir}/agents.yaml"))
-tasks_yaml = yaml.safe_load(open(f"{crew_dir}/tasks.yaml"))
-agents = {
-    name: Agent(role=a["role"], goal=a["goal"], backstory=a["backstory"], llm=llm,
-                max_iter=a.get("max_iter", 25), memory=False)
-    for name, a in agents_yaml.items()
-}
-tasks = {}
-for name, t in tasks_yaml.items():
-    tasks[name] = Task(name=name, description=t["description"],
-                       expected_output=t["expected_output"], agent=agents[t["agent"]],
-                       markdown=t.get("markdown", False),
-                       context=[tasks[c] for c in t.get("context", [])])
-crew = Crew(agents=list(agents.values()), tasks=list(tasks.values()),
-            process=Process.sequential, memory=False, tracing=False)
+crew = crew_from_folder(crew_dir, llm)
 print(crew.kickoff(inputs={"topic": topic}).raw[:200])
 """
 ENV = {
@@ -92,8 +81,7 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[bool, float, str]:
 def main(runs: int = 5) -> None:
     results: dict[str, list[tuple[bool, float, str]]] = {"crewyard": [], "plain CrewAI": []}
     with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "plain_crewai.py"
-        script.write_text(PLAIN_CREWAI)
+        script = peer_script(Path(tmp) / "plain_crewai.py", PLAIN_CREWAI)
         for number in range(runs):
             sides = list(results) if number % 2 == 0 else list(reversed(results))
             for side in sides:

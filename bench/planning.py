@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's crew
 import yaml
 
 import crewyard
-from crewyard import response_format
 from crewyard.dispatcher import RunFailed
 from crewyard.engines import planning
 from crewyard.gateway import Gateway
 from crewyard.gateway.config import ModelTable
 from crewyard.settings import Settings
+from crewyard.tools import formats
 
 MODELS = {
     "aliases": {
@@ -116,7 +116,7 @@ def _structure(
             messages = [{"role": "user", "content": prompt.format(q=QUESTIONS[i % len(QUESTIONS)])}]
             started = time.perf_counter()
             reply = gateway.complete(
-                "standard", messages, response_format=response_format.json_schema(kind, schema)
+                "standard", messages, response_format=formats.json_schema(kind, schema)
             )
             took.append(time.perf_counter() - started)
             try:

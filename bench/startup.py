@@ -22,6 +22,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from plain_crewai import peer_script
+
 from tests.fakellm.server import FakeLLM, Reply
 
 ENV = {
@@ -36,25 +38,11 @@ ENV = {
 }
 LATENCY = 0.02  # each reply, as in the issue
 PLAIN_CREWAI = """
-import sys, yaml
-from crewai import LLM, Agent, Crew, Process, Task
+from crewai import LLM
+from plain_crewai import crew_from_folder
 crew_dir, url = sys.argv[1], sys.argv[2]
-agents_yaml = yaml.safe_load(open(f"{crew_dir}/agents.yaml"))
-tasks_yaml = yaml.safe_load(open(f"{crew_dir}/tasks.yaml"))
 llm = LLM(model="openai/fake-model", base_url=url, api_key="bench-key")
-agents = {
-    name: Agent(role=a["role"], goal=a["goal"], backstory=a["backstory"], llm=llm,
-                max_iter=a.get("max_iter", 25), memory=False)
-    for name, a in agents_yaml.items()
-}
-tasks = {}
-for name, t in tasks_yaml.items():
-    tasks[name] = Task(name=name, description=t["description"],
-                       expected_output=t["expected_output"], agent=agents[t["agent"]],
-                       markdown=t.get("markdown", False),
-                       context=[tasks[c] for c in t.get("context", [])])
-Crew(agents=list(agents.values()), tasks=list(tasks.values()), process=Process.sequential,
-     memory=False, tracing=False).kickoff(inputs={"topic": "home solar batteries"})
+crew_from_folder(crew_dir, llm).kickoff(inputs={"topic": "home solar batteries"})
 """
 
 
@@ -110,8 +98,7 @@ def main(rounds: int = 5) -> None:
         point = {"model": "openai/fake-model", "api_base": fake.url, "api_key_env": "BENCH_KEY"}
         aliases = {a: {**point, "num_retries": 0} for a in ("fast", "standard", "smart")}
         models.write_text(json.dumps({"aliases": aliases}))
-        script = Path(tmp) / "plain_crewai.py"
-        script.write_text(PLAIN_CREWAI)
+        script = peer_script(Path(tmp) / "plain_crewai.py", PLAIN_CREWAI)
         ENV.update(
             CREWYARD_MODELS_FILE=str(models),
             CREWYARD_DATA_DIR=str(Path(tmp) / "data"),

@@ -12,18 +12,18 @@ from typing import Any, NamedTuple, Protocol
 
 from pydantic import ValidationError
 
-from crewyard import response_format
 from crewyard.context import RunContext
 from crewyard.crews import hooks
 from crewyard.errors import ConfigError, GuardrailFailed
 from crewyard.runs.events import EventKind
 from crewyard.tasks.spec import Guardrails, TaskSpec
+from crewyard.tools import formats
 
 EXCERPT_CHARS = 500  # of each attempt's output, kept in the run record
 MAX_ERRORS = 5  # schema errors reported per attempt: enough to fix, not a flood
 # ```json blocks first: an untagged fence could pair a closing ``` with the next opening one
 FENCES = [re.compile(rf"```{tag}[ \t]*\n(.*?)```", re.DOTALL | re.I) for tag in ("json", "")]
-VERDICT = response_format.json_schema(
+VERDICT = formats.json_schema(
     "verdict",
     {
         "type": "object",

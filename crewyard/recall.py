@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from crewyard import response_format
 from crewyard.crews.inputs import fill
 from crewyard.crews.spec import CrewSpec
 from crewyard.memory import Episode, Memory, MemoryItem, facts
 from crewyard.memory.quality import fact_problem
 from crewyard.redact import logger
 from crewyard.runs.result import TaskOutput
-from crewyard.tools import ToolSpec, tool
+from crewyard.tools import ToolSpec, formats, tool
 
 # what a task output teaches: (task, output) → its typed facts
 Extract = Callable[[str, str], list[facts.Fact]]
@@ -186,7 +185,7 @@ def model_extractor(gateway: Any, ref: str, tries: int = 3) -> Extract:
     takes_schema = bool(gateway.model_info(ref).get("structured_output"))
 
     def extract(task: str, output: str) -> list[facts.Fact]:
-        prompt, fmt = response_format.asking(
+        prompt, fmt = formats.asking(
             facts.extraction_prompt(task, output), "facts", facts.SCHEMA, takes_schema
         )
         messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
@@ -198,7 +197,7 @@ def model_extractor(gateway: Any, ref: str, tries: int = 3) -> Extract:
             except facts.FactsProblem as exc:
                 if attempt == tries:
                     raise
-                messages += response_format.sent_back(reply, exc)
+                messages += formats.sent_back(reply, exc)
         raise AssertionError("unreachable")
 
     return extract

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from crewyard.response_format import json_schema
+from crewyard.tools.formats import json_schema
 
 FINAL = "final_answer"
 

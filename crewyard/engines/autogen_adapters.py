@@ -35,7 +35,6 @@ from autogen_core.models import (
 from autogen_core.tools import BaseTool, Tool, ToolSchema
 from pydantic import BaseModel
 
-from crewyard import response_format
 from crewyard.context import RunContext
 from crewyard.crews.options import CodingOptions
 from crewyard.engines import autogen_steps
@@ -44,7 +43,7 @@ from crewyard.errors import EngineError
 from crewyard.gateway.records import Completion
 from crewyard.runs.events import EventKind
 from crewyard.tools import Tool as CrewyardTool
-from crewyard.tools import react
+from crewyard.tools import formats, react
 from crewyard.tools.sandbox import SandboxLimits, run_python
 
 TESTS_PASSED = "ALL TESTS PASSED"
@@ -81,7 +80,7 @@ def _response_format(json_output: bool | type[BaseModel] | None) -> dict[str, An
     if json_output is True:
         return {"type": "json_object"}
     if isinstance(json_output, type) and issubclass(json_output, BaseModel):
-        return response_format.json_schema(json_output.__name__, json_output.model_json_schema())
+        return formats.json_schema(json_output.__name__, json_output.model_json_schema())
     return None
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from autogen_agentchat.messages import ToolCallExecutionEvent
 
-from crewyard import response_format
 from crewyard.context import RunContext
 from crewyard.crews.options import PlanExecuteOptions, RewooOptions
 from crewyard.engines import planning
@@ -25,7 +24,7 @@ from crewyard.errors import CrewyardError, EngineError
 from crewyard.guardrails import Guard, feedback
 from crewyard.runs.events import EventKind
 from crewyard.runs.result import TaskOutput
-from crewyard.tools import react
+from crewyard.tools import formats, react
 
 STRUCTURE_TRIES = 3  # a reply that does not fit its schema is sent back this many times
 FAILED = "STEP FAILED:"
@@ -64,7 +63,7 @@ class Planning(_AutoGenRun):
         """read(reply) of the agent's reply under schema, and the tokens it took."""
         alias = self.ctx.spec.agent_model(agent)
         takes_schema = bool(self.ctx.gateway.model_info(alias).get("structured_output"))
-        prompt, fmt = response_format.asking(prompt, name, schema, takes_schema)
+        prompt, fmt = formats.asking(prompt, name, schema, takes_schema)
         messages, tokens = self.messages(agent, prompt), 0
         for attempt in range(1, STRUCTURE_TRIES + 1):
             reply = await self.call(agent, messages, fmt)
@@ -78,7 +77,7 @@ class Planning(_AutoGenRun):
                         f"task {self.task!r}: {agent}'s {name} did not fit after "
                         f"{attempt} tries: {exc}"
                     ) from None
-                messages += response_format.sent_back(reply.text, exc)
+                messages += formats.sent_back(reply.text, exc)
         raise AssertionError("unreachable")
 
     async def answer(self, agent: str, prompt: str) -> TaskOutput:
@@ -117,7 +116,7 @@ class Planning(_AutoGenRun):
             "required": ["answer"],
             "additionalProperties": False,
         }
-        return response_format.json_schema("answer", schema)
+        return formats.json_schema("answer", schema)
 
     @staticmethod
     def answer_text(reply: str) -> str:

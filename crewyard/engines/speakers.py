@@ -6,10 +6,10 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from crewyard import response_format
 from crewyard.context import RunContext
 from crewyard.errors import CrewyardError
 from crewyard.runs.events import EventKind
+from crewyard.tools import formats
 
 
 class SpeakerPicker:
@@ -43,7 +43,7 @@ class SpeakerPicker:
             f"Debaters: {', '.join(candidates)}.\n{history}\n\nWho should speak next? "
             'Answer as JSON: {"speaker": "<name>"}'
         )
-        fmt = response_format.json_schema("next_speaker", schema)
+        fmt = formats.json_schema("next_speaker", schema)
         try:
             reply = await self.ctx.gateway.acomplete(
                 self.alias,

@@ -12,7 +12,6 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from crewyard import response_format
 from crewyard.errors import ConfigError, CrewyardError, ModelError
 from crewyard.gateway import complexity
 from crewyard.gateway.attempts import Attempt, ContextWindowExceededError, Cooldowns
@@ -28,6 +27,7 @@ from crewyard.gateway.tapes import NO_TAPE, Request, Tape
 from crewyard.gateway.throttle import Throttle
 from crewyard.gateway.usage import NO_LIMITS, Limits
 from crewyard.redact import redact, treat_as_secret
+from crewyard.tools import formats
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -219,7 +219,7 @@ class Gateway:
                         {
                             "temperature": 0,
                             "max_tokens": 20,
-                            "response_format": response_format.json_schema(
+                            "response_format": formats.json_schema(
                                 "tier", complexity.CLASSIFIER_SCHEMA
                             ),
                         },

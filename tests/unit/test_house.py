@@ -21,7 +21,6 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "crewyard.settings",
             "crewyard.environ",
             "crewyard.plugins",
-            "crewyard.response_format",
         ),
     ),
     ("crew files", ("crewyard.agents", "crewyard.tasks", "crewyard.tools", "crewyard.crews")),

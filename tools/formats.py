@@ -1,5 +1,7 @@
-"""OpenAI's `response_format` for a JSON schema: what every place that needs structure from a
-model asks for (the gateway passes it on; on the embedded model it becomes a grammar)."""
+"""Structure asked of a model: OpenAI's `response_format` for a JSON schema (the gateway passes
+it on; on the embedded model it becomes a grammar) — for tool steps (react.py) and every other
+place that needs structure — in words for a model that takes none, and a reply that did not
+fit sent back."""
 
 from __future__ import annotations
 
